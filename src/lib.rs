@@ -1,0 +1,33 @@
+//! whefs: a whole filesystem — directories and pseudofiles — inside one
+//! container file, safe for many threads and processes at once.
+//!
+//! ```
+//! let fs = whefs::Fs::memory().unwrap();
+//! fs.create_dir("notes").unwrap();
+//! fs.write("notes/hello.txt", b"hello, world").unwrap();
+//! assert_eq!(fs.read("notes/hello.txt").unwrap(), b"hello, world");
+//! fs.check().unwrap();
+//! ```
+//!
+//! The layers, each calling only those above it: [`error`], `format`,
+//! [`storage`], `lock`, `engine`, then the filesystem API ([`Fs`], [`File`],
+//! [`ReadDir`]) and the C ABI (`ffi`).
+
+pub mod error;
+mod format;
+pub mod storage;
+mod lock;
+mod engine;
+mod path;
+mod fs;
+mod file;
+mod dir;
+pub mod ffi;
+
+pub use dir::{DirEntry, ReadDir};
+pub use error::{Error, Result};
+pub use file::{File, Mode};
+pub use fs::{CheckReport, Durability, FileType, Fs, FsOptions, Info, Metadata};
+
+/// The library's version, from `Cargo.toml`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

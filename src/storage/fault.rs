@@ -1,0 +1,1 @@
+//! Fault-injecting storage for tests. (Being written.)

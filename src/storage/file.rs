@@ -1,0 +1,1 @@
+//! File storage: a real container file. (Being written.)

@@ -1,0 +1,77 @@
+//! Storage: positional I/O, durability and byte-range locks over one
+//! container. Nothing above this layer knows whether the bytes live in a
+//! file, in memory or in a test's fault injector.
+//!
+//! Invariant: every access is positional. There is no cursor anywhere, so two
+//! threads can never move a position under each other (the 2009 library's
+//! open question, answered by construction).
+
+mod file;
+mod memory;
+pub mod fault;
+
+
+pub use memory::MemoryStorage;
+
+use crate::error::Result;
+
+/// How a byte-range lock is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockMode {
+    /// Shared (read) lock: any number of holders.
+    Shared,
+    /// Exclusive (write) lock: one holder.
+    Exclusive,
+}
+
+/// A container's bytes: positional reads and writes, `sync`, length, and
+/// advisory byte-range locks that belong to this open (OFD semantics: two
+/// opens of one file in one process conflict like two processes).
+pub trait Storage: Send + Sync + 'static {
+    /// Reads up to `buf.len()` bytes at `offset`; returns how many were read
+    /// (fewer only at the end of the container).
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize>;
+    /// Writes all of `buf` at `offset`, growing the container if needed.
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<()>;
+    /// Makes every completed write durable (`fdatasync`).
+    fn sync(&self) -> Result<()>;
+    /// The container's length in bytes.
+    fn len(&self) -> Result<u64>;
+    /// Sets the container's length (truncates or extends with zeros).
+    fn set_len(&self, len: u64) -> Result<()>;
+    /// Whether this open can only read.
+    fn read_only(&self) -> bool;
+    /// Tries to take a byte-range lock without waiting. `Ok(false)` means
+    /// another open holds a conflicting lock.
+    fn try_lock(&self, start: u64, len: u64, mode: LockMode) -> Result<bool>;
+    /// Releases a byte-range lock taken by this open.
+    fn unlock(&self, start: u64, len: u64) -> Result<()>;
+    /// Returns the lowest-starting lock of *another* open that conflicts with
+    /// `mode` over the range, as `(start, len)` (`F_OFD_GETLK`).
+    fn probe_lock(&self, start: u64, len: u64, mode: LockMode) -> Result<Option<(u64, u64)>>;
+    /// Whether byte-range locks are shared with other processes (false for
+    /// memory storage, where no other process can see the container).
+    fn shared_locks(&self) -> bool;
+    /// Marks the storage unusable after `fork()` in the child (see
+    /// `lock::fork`). Default: nothing to do.
+    fn forget_after_fork(&self) {}
+}
+
+/// Reads exactly `buf.len()` bytes at `offset`; a short read is reported as
+/// corruption (the container is shorter than its superblock says).
+pub fn read_exact_at(storage: &dyn Storage, buf: &mut [u8], offset: u64) -> Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        let n = storage.read_at(&mut buf[done..], offset + done as u64)?;
+        if n == 0 {
+            return Err(crate::Error::corrupt(format!(
+                "container ends at byte {} but {} bytes at offset {} are needed",
+                offset + done as u64,
+                buf.len(),
+                offset
+            )));
+        }
+        done += n;
+    }
+    Ok(())
+}
