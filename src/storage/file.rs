@@ -1,1 +1,718 @@
-//! File storage: a real container file. (Being written.)
+//! File storage: a container in a real file on a local Linux filesystem.
+//!
+//! It owns the container's descriptor, the race-free creation of a new
+//! container (DESIGN §5) and the mapping of the storage trait's byte-range
+//! locks onto Linux open-file-description (OFD) locks (DESIGN §4).
+//!
+//! Invariants it keeps:
+//! - every access is positional (`pread`/`pwrite`); the descriptor's cursor is
+//!   never used, so threads sharing this storage cannot disturb each other;
+//! - locks are only ever OFD locks: they belong to this open, survive any
+//!   unrelated `open`/`close` of the file by the host program and vanish when
+//!   the last descriptor of this open closes. Where the kernel lacks them the
+//!   storage says `Unsupported`; it never falls back to classic `F_SETLK`;
+//! - a container path names either nothing or a complete initial image: new
+//!   containers are built under a temporary name and `link()`ed into place;
+//! - after [`Storage::forget_after_fork`] the descriptor is closed exactly once
+//!   and never used again, and no lock is released by it.
+
+use std::collections::hash_map::RandomState;
+use std::ffi::{OsStr, OsString};
+use std::fs::{File, OpenOptions};
+use std::hash::{BuildHasher, Hasher};
+use std::io;
+use std::mem::ManuallyDrop;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::{LockMode, Storage};
+use crate::error::{Error, Result};
+
+/// Filesystem magic numbers (`statfs.f_type`) of network filesystems, where
+/// byte-range locks and the page cache are not coherent between hosts.
+const NETWORK_FS_MAGIC: &[(u32, &str)] = &[
+    (0x6969, "NFS"),
+    (0x517B, "SMB"),
+    (0xFF53_4D42, "CIFS"),
+    (0xFE53_4D42, "SMB2"),
+    (0x00C3_6400, "Ceph"),
+];
+
+/// Longest prefix of the container's name kept in a temporary name, so that
+/// the temporary name stays under the usual 255-byte limit.
+const TEMP_NAME_PREFIX_MAX: usize = 200;
+
+/// A container stored in a real file.
+///
+/// Reads, writes and lock calls take no lock of their own: the descriptor is
+/// shared by all threads and every call is positional.
+#[derive(Debug)]
+pub struct FileStorage {
+    /// The open container. `ManuallyDrop` because the descriptor may already
+    /// have been closed by [`Storage::forget_after_fork`]; `Drop` closes it
+    /// only if that has not happened.
+    file: ManuallyDrop<File>,
+    /// Set once the descriptor is closed (after `fork()`, in the child).
+    /// Every call checks it before touching `file`; it is what makes the
+    /// close happen exactly once without a mutex on the read path.
+    closed: AtomicBool,
+    /// Whether the descriptor was opened for writing.
+    writable: bool,
+    /// The path given at open, for error messages.
+    path: PathBuf,
+}
+
+/// What [`FileStorage::create_new`] found.
+#[derive(Debug)]
+pub enum CreateOutcome {
+    /// This call created the container; the storage is open for writing.
+    Created(FileStorage),
+    /// Something already exists at the path (another process may have won
+    /// the race to create it): open it with [`FileStorage::open`] instead.
+    AlreadyExists,
+}
+
+impl FileStorage {
+    /// Opens an existing container file, for reading and writing if `write`,
+    /// otherwise through a read-only descriptor. The descriptor is
+    /// close-on-exec.
+    ///
+    /// A missing file is [`Error::NotFound`], a refused one
+    /// [`Error::Access`], a directory [`Error::IsDir`].
+    pub fn open(path: &Path, write: bool) -> Result<FileStorage> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(write)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| open_error(path, e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(format!("inspecting {}", path.display()), e))?;
+        if meta.is_dir() {
+            return Err(Error::IsDir(path.display().to_string()));
+        }
+        Ok(FileStorage::from_file(file, write, path))
+    }
+
+    /// Creates a new container at `path` holding exactly `initial`, race-free
+    /// against other processes doing the same (DESIGN §5).
+    ///
+    /// The bytes go to a temporary file in the same directory
+    /// (`.<name>.whefs-tmp-<pid>-<random>`), which is synced and then
+    /// `link()`ed to `path`: the path never names a partial container. If the
+    /// link finds the path taken, the temporary file is removed and
+    /// [`CreateOutcome::AlreadyExists`] is returned. Otherwise the temporary
+    /// name is removed and the directory synced. A crash in the middle leaves
+    /// at most a temporary file behind, never a partial container.
+    pub fn create_new(path: &Path, initial: &[u8]) -> Result<CreateOutcome> {
+        let Some(name) = path.file_name() else {
+            return Err(Error::Arg(format!(
+                "{} does not name a file",
+                path.display()
+            )));
+        };
+        if path.symlink_metadata().is_ok() {
+            return Ok(CreateOutcome::AlreadyExists);
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+
+        let (temp, file) = create_temp(dir, name)?;
+        write_all_at(&file, initial, 0)
+            .map_err(|e| Error::io(format!("writing {}", temp.path.display()), e))?;
+        file.sync_all()
+            .map_err(|e| Error::io(format!("syncing {}", temp.path.display()), e))?;
+
+        match std::fs::hard_link(&temp.path, path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Ok(CreateOutcome::AlreadyExists);
+            }
+            Err(e) => {
+                return Err(Error::io(
+                    format!("linking {} into place", path.display()),
+                    e,
+                ));
+            }
+        }
+        temp.remove()?;
+        sync_dir(dir)?;
+        Ok(CreateOutcome::Created(FileStorage::from_file(
+            file, true, path,
+        )))
+    }
+
+    /// The path this storage was opened with.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the container lives on a network filesystem (NFS, SMB/CIFS,
+    /// Ceph), where locks and caches are not coherent between hosts; the lock
+    /// layer refuses concurrent mode there. FUSE filesystems are not counted:
+    /// whether one is networked cannot be told from `statfs`.
+    pub fn is_network_fs(&self) -> Result<bool> {
+        let file = self.file()?;
+        // SAFETY: `statfs` is plain old data; all-zero is a valid value.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: the descriptor is open (checked by `file()`) and `st` is a
+        // valid, writable `statfs`.
+        let rc = unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) };
+        if rc != 0 {
+            return Err(self.io_error("statfs", io::Error::last_os_error()));
+        }
+        // Magic numbers are 32-bit; `f_type`'s width varies by platform.
+        let magic = st.f_type as u32;
+        Ok(NETWORK_FS_MAGIC.iter().any(|&(m, _)| m == magic))
+    }
+
+    fn from_file(file: File, writable: bool, path: &Path) -> FileStorage {
+        FileStorage {
+            file: ManuallyDrop::new(file),
+            closed: AtomicBool::new(false),
+            writable,
+            path: path.to_path_buf(),
+        }
+    }
+
+    /// The open descriptor, or `Closed` after `forget_after_fork`.
+    fn file(&self) -> Result<&File> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed(format!(
+                "{} was inherited across fork()",
+                self.path.display()
+            )));
+        }
+        Ok(&self.file)
+    }
+
+    /// The open descriptor for a change to the container, or `Access` when it
+    /// was opened read-only.
+    fn writable_file(&self, what: &str) -> Result<&File> {
+        let file = self.file()?;
+        if !self.writable {
+            return Err(Error::Access(format!(
+                "{what}: {} is open read-only",
+                self.path.display()
+            )));
+        }
+        Ok(file)
+    }
+
+    fn io_error(&self, what: &str, err: io::Error) -> Error {
+        Error::io(format!("{what} {}", self.path.display()), err)
+    }
+
+    /// One `F_OFD_SETLK`/`F_OFD_GETLK` call. Returns the kernel's answer in
+    /// `fl` or the raw OS error.
+    fn fcntl_lock(&self, cmd: libc::c_int, fl: &mut libc::flock) -> Result<io::Result<()>> {
+        let fd = self.file()?.as_raw_fd();
+        loop {
+            // SAFETY: `fd` is open and `fl` is a valid, writable `flock`.
+            let rc = unsafe { libc::fcntl(fd, cmd, fl as *mut libc::flock) };
+            if rc != -1 {
+                return Ok(Ok(()));
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Ok(Err(err));
+            }
+        }
+    }
+
+    /// Maps the errors every OFD lock call shares.
+    fn lock_error(&self, what: &str, start: u64, len: u64, err: io::Error) -> Error {
+        match err.raw_os_error() {
+            // The kernel does not know the OFD commands (Linux < 3.15). Running
+            // without locks, or with classic locks that any close() drops,
+            // would break G1; say so instead.
+            Some(libc::EINVAL) => Error::Unsupported(format!(
+                "open file description locks (F_OFD_SETLK) on {}: {err}",
+                self.path.display()
+            )),
+            Some(libc::EOVERFLOW) => Error::Range(format!(
+                "lock range {start}+{len} passes the largest file offset"
+            )),
+            _ => self.io_error(what, err),
+        }
+    }
+}
+
+impl Storage for FileStorage {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        let file = self.file()?;
+        if offset > i64::MAX as u64 {
+            // Past the largest file offset: nothing is there (as in memory).
+            return Ok(0);
+        }
+        let mut done = 0;
+        while done < buf.len() {
+            match file.read_at(&mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_error("reading", e)),
+            }
+        }
+        Ok(done)
+    }
+
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
+        let file = self.writable_file("writing")?;
+        if offset
+            .checked_add(buf.len() as u64)
+            .map_or(true, |end| end > i64::MAX as u64)
+        {
+            return Err(Error::Full(format!(
+                "writing {} bytes at {offset} passes the largest file offset",
+                buf.len()
+            )));
+        }
+        write_all_at(file, buf, offset).map_err(|e| self.io_error("writing", e))
+    }
+
+    fn sync(&self) -> Result<()> {
+        // Not retried on failure: after a failed fdatasync the kernel may have
+        // dropped the dirty pages, and a second call would report success for
+        // data that never reached the disk. The caller poisons instead.
+        self.file()?
+            .sync_data()
+            .map_err(|e| self.io_error("syncing", e))
+    }
+
+    fn len(&self) -> Result<u64> {
+        Ok(self
+            .file()?
+            .metadata()
+            .map_err(|e| self.io_error("inspecting", e))?
+            .len())
+    }
+
+    fn set_len(&self, len: u64) -> Result<()> {
+        self.writable_file("resizing")?
+            .set_len(len)
+            .map_err(|e| self.io_error("resizing", e))
+    }
+
+    fn read_only(&self) -> bool {
+        !self.writable
+    }
+
+    fn try_lock(&self, start: u64, len: u64, mode: LockMode) -> Result<bool> {
+        if mode == LockMode::Exclusive && !self.writable {
+            // The kernel would say EBADF: write locks need a writable open.
+            self.file()?;
+            return Err(Error::Access(format!(
+                "exclusive lock: {} is open read-only",
+                self.path.display()
+            )));
+        }
+        let mut fl = lock_request(lock_type(mode), start, len)?;
+        match self.fcntl_lock(libc::F_OFD_SETLK, &mut fl)? {
+            Ok(()) => Ok(true),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::EACCES)) => Ok(false),
+            Err(e) => Err(self.lock_error("locking", start, len, e)),
+        }
+    }
+
+    fn unlock(&self, start: u64, len: u64) -> Result<()> {
+        let mut fl = lock_request(libc::F_UNLCK as libc::c_short, start, len)?;
+        self.fcntl_lock(libc::F_OFD_SETLK, &mut fl)?
+            .map_err(|e| self.lock_error("unlocking", start, len, e))
+    }
+
+    fn probe_lock(&self, start: u64, len: u64, mode: LockMode) -> Result<Option<(u64, u64)>> {
+        let mut fl = lock_request(lock_type(mode), start, len)?;
+        self.fcntl_lock(libc::F_OFD_GETLK, &mut fl)?
+            .map_err(|e| self.lock_error("probing locks of", start, len, e))?;
+        if fl.l_type == libc::F_UNLCK as libc::c_short {
+            return Ok(None);
+        }
+        // The kernel reports offsets it accepted from us, so they are >= 0.
+        Ok(Some((fl.l_start as u64, fl.l_len as u64)))
+    }
+
+    fn shared_locks(&self) -> bool {
+        true
+    }
+
+    /// Closes the descriptor without unlocking anything and makes every later
+    /// call return `Closed`.
+    ///
+    /// Meant for the `pthread_atfork` child handler, where the calling thread
+    /// is the only one: no other call can be between its `closed` check and
+    /// its use of the descriptor. After `fork()` parent and child share the
+    /// open file description, so the parent's locks stay held (only an
+    /// explicit unlock would drop them), and the child no longer keeps them
+    /// alive should the parent die. Uses only `close()`, which is
+    /// async-signal-safe.
+    fn forget_after_fork(&self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            // SAFETY: the descriptor belongs to `self.file`; the flag just set
+            // keeps every later call, and `Drop`, from touching it again.
+            unsafe {
+                libc::close(self.file.as_raw_fd());
+            }
+        }
+    }
+}
+
+impl Drop for FileStorage {
+    fn drop(&mut self) {
+        if !*self.closed.get_mut() {
+            // SAFETY: the descriptor was not closed by `forget_after_fork`,
+            // and `self.file` is not used after this.
+            unsafe { ManuallyDrop::drop(&mut self.file) }
+        }
+    }
+}
+
+fn lock_type(mode: LockMode) -> libc::c_short {
+    match mode {
+        LockMode::Shared => libc::F_RDLCK as libc::c_short,
+        LockMode::Exclusive => libc::F_WRLCK as libc::c_short,
+    }
+}
+
+/// A `flock` for `[start, start + len)`; `len == 0` means "to the end of all
+/// offsets", as in `fcntl`. `l_pid` is 0, as OFD commands require.
+fn lock_request(l_type: libc::c_short, start: u64, len: u64) -> Result<libc::flock> {
+    let (Ok(l_start), Ok(l_len)) = (libc::off_t::try_from(start), libc::off_t::try_from(len))
+    else {
+        return Err(Error::Range(format!(
+            "lock range {start}+{len} passes the largest file offset"
+        )));
+    };
+    // SAFETY: `flock` is plain old data; all-zero is a valid value.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = l_type;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = l_start;
+    fl.l_len = l_len;
+    fl.l_pid = 0;
+    Ok(fl)
+}
+
+/// `pwrite` until all of `buf` is written, retrying interrupted and short
+/// writes.
+fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        match file.write_at(&buf[done..], offset + done as u64) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn open_error(path: &Path, err: io::Error) -> Error {
+    let what = path.display().to_string();
+    match err.raw_os_error() {
+        Some(libc::ENOENT) => Error::NotFound(what),
+        Some(libc::EACCES | libc::EPERM | libc::EROFS) => Error::Access(format!("{what}: {err}")),
+        Some(libc::EISDIR) => Error::IsDir(what),
+        _ => Error::io(format!("opening {what}"), err),
+    }
+}
+
+/// A temporary file that is removed when dropped, unless [`TempFile::remove`]
+/// already removed it.
+struct TempFile {
+    path: PathBuf,
+    removed: bool,
+}
+
+impl TempFile {
+    /// Removes the temporary name, reporting failure.
+    fn remove(mut self) -> Result<()> {
+        self.removed = true;
+        std::fs::remove_file(&self.path)
+            .map_err(|e| Error::io(format!("removing {}", self.path.display()), e))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.removed {
+            // Best effort on an error path; the original error is reported.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Creates `.<name>.whefs-tmp-<pid>-<random>` in `dir` (exclusively,
+/// close-on-exec, read-write).
+fn create_temp(dir: &Path, name: &OsStr) -> Result<(TempFile, File)> {
+    let prefix = &name.as_bytes()[..name.len().min(TEMP_NAME_PREFIX_MAX)];
+    let mut attempts = 0;
+    loop {
+        let mut temp_name = OsString::from(".");
+        temp_name.push(OsStr::from_bytes(prefix));
+        temp_name.push(format!(
+            ".whefs-tmp-{}-{:016x}",
+            std::process::id(),
+            random_u64()
+        ));
+        let path = dir.join(temp_name);
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&path)
+        {
+            Ok(file) => {
+                return Ok((
+                    TempFile {
+                        path,
+                        removed: false,
+                    },
+                    file,
+                ))
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempts < 8 => attempts += 1,
+            Err(e) => return Err(open_error(&path, e)),
+        }
+    }
+}
+
+/// 64 unpredictable bits without a dependency: `RandomState` is seeded from
+/// the OS; the counter and clock make successive values differ.
+fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    h.finish()
+}
+
+/// Makes a new directory entry in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    let d = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(dir)
+        .map_err(|e| Error::io(format!("opening directory {}", dir.display()), e))?;
+    d.sync_all()
+        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Barrier};
+
+    const B: u64 = 1 << 62;
+
+    fn created(path: &Path, initial: &[u8]) -> FileStorage {
+        match FileStorage::create_new(path, initial).expect("create") {
+            CreateOutcome::Created(s) => s,
+            CreateOutcome::AlreadyExists => panic!("{} already exists", path.display()),
+        }
+    }
+
+    #[test]
+    fn file_storage_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.whefs");
+        let s = created(&path, b"hello");
+        assert_eq!(s.len().unwrap(), 5);
+        s.write_at(b"world", 8192).unwrap();
+        s.sync().unwrap();
+        assert_eq!(s.len().unwrap(), 8197);
+
+        let mut buf = [0xFFu8; 16];
+        assert_eq!(s.read_at(&mut buf, 0).unwrap(), 16);
+        assert_eq!(&buf[..5], b"hello");
+        assert!(buf[5..].iter().all(|&b| b == 0), "the hole reads as zeros");
+        // Short only at the end of the container.
+        assert_eq!(s.read_at(&mut buf, 8192).unwrap(), 5);
+        assert_eq!(&buf[..5], b"world");
+        assert_eq!(s.read_at(&mut buf, 1 << 40).unwrap(), 0);
+        assert_eq!(s.read_at(&mut buf, u64::MAX).unwrap(), 0);
+        let err = s.write_at(b"x", u64::MAX - 1).unwrap_err();
+        assert!(matches!(err, Error::Full(_)), "{err}");
+
+        s.set_len(3).unwrap();
+        assert_eq!(s.len().unwrap(), 3);
+        drop(s);
+
+        let r = FileStorage::open(&path, false).unwrap();
+        assert!(r.read_only());
+        assert_eq!(r.read_at(&mut buf, 0).unwrap(), 3);
+        assert_eq!(&buf[..3], b"hel");
+        assert!(!r.is_network_fs().unwrap());
+    }
+
+    #[test]
+    fn open_reports_missing_file_and_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = FileStorage::open(&dir.path().join("none"), true).unwrap_err();
+        assert!(matches!(err, Error::NotFound(_)), "{err}");
+        let err = FileStorage::open(dir.path(), false).unwrap_err();
+        assert!(matches!(err, Error::IsDir(_)), "{err}");
+    }
+
+    #[test]
+    fn ofd_locks_conflict_between_two_opens_in_one_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.whefs");
+        let a = created(&path, b"x");
+        let b = FileStorage::open(&path, true).unwrap();
+
+        assert!(a.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
+        assert!(!b.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
+        assert!(!b.try_lock(B + 1, 1, LockMode::Shared).unwrap());
+        // An unrelated open + close in this process does not drop a's lock.
+        drop(FileStorage::open(&path, false).unwrap());
+        assert!(!b.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
+        a.unlock(B + 1, 1).unwrap();
+        assert!(b.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
+
+        // Shared locks share.
+        assert!(a.try_lock(B, 1, LockMode::Shared).unwrap());
+        assert!(b.try_lock(B, 1, LockMode::Shared).unwrap());
+        assert!(!a.try_lock(B, 1, LockMode::Exclusive).unwrap());
+        // Dropping an open releases its locks.
+        drop(b);
+        assert!(a.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
+        assert!(a.try_lock(B, 1, LockMode::Exclusive).unwrap());
+    }
+
+    #[test]
+    fn probe_reports_the_other_opens_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.whefs");
+        let a = created(&path, b"x");
+        let b = FileStorage::open(&path, false).unwrap();
+        let pin = B + (1 << 58);
+
+        assert!(b.try_lock(pin + 7, 1, LockMode::Shared).unwrap());
+        assert!(b.try_lock(pin + 3, 1, LockMode::Shared).unwrap());
+        // The lowest-starting conflicting lock of the other open.
+        assert_eq!(
+            a.probe_lock(pin, 100, LockMode::Exclusive).unwrap(),
+            Some((pin + 3, 1))
+        );
+        // Shared locks do not conflict with a shared probe.
+        assert_eq!(a.probe_lock(pin, 100, LockMode::Shared).unwrap(), None);
+        // Never the caller's own locks.
+        assert_eq!(b.probe_lock(pin, 100, LockMode::Exclusive).unwrap(), None);
+        b.unlock(pin + 3, 1).unwrap();
+        assert_eq!(
+            a.probe_lock(pin, 100, LockMode::Exclusive).unwrap(),
+            Some((pin + 7, 1))
+        );
+    }
+
+    #[test]
+    fn lock_range_past_the_largest_offset_is_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = created(&dir.path().join("c.whefs"), b"");
+        let err = a.try_lock(1 << 63, 1, LockMode::Shared).unwrap_err();
+        assert!(matches!(err, Error::Range(_)), "{err}");
+        let err = a
+            .try_lock(i64::MAX as u64, 2, LockMode::Shared)
+            .unwrap_err();
+        assert!(matches!(err, Error::Range(_)), "{err}");
+    }
+
+    #[test]
+    fn read_only_open_rejects_writes_with_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.whefs");
+        drop(created(&path, b"data"));
+        let r = FileStorage::open(&path, false).unwrap();
+        for err in [
+            r.write_at(b"x", 0).unwrap_err(),
+            r.set_len(0).unwrap_err(),
+            r.try_lock(B, 1, LockMode::Exclusive).unwrap_err(),
+        ] {
+            assert!(matches!(err, Error::Access(_)), "{err}");
+        }
+        // Shared locks and probes work on a read-only open.
+        assert!(r.try_lock(B, 1, LockMode::Shared).unwrap());
+        assert_eq!(r.probe_lock(B, 1, LockMode::Exclusive).unwrap(), None);
+        let mut buf = [0u8; 4];
+        assert_eq!(r.read_at(&mut buf, 0).unwrap(), 4);
+        assert_eq!(&buf, b"data");
+    }
+
+    #[test]
+    fn create_new_race_has_exactly_one_winner_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Arc::new(dir.path().join("c.whefs"));
+        let threads = 6;
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (path, barrier) = (Arc::clone(&path), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    let initial = vec![i as u8; 4096];
+                    barrier.wait();
+                    match FileStorage::create_new(&path, &initial).unwrap() {
+                        CreateOutcome::Created(_) => Some(i as u8),
+                        CreateOutcome::AlreadyExists => None,
+                    }
+                })
+            })
+            .collect();
+        let winners: Vec<u8> = handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect();
+        assert_eq!(winners.len(), 1, "exactly one creator: {winners:?}");
+
+        let bytes = std::fs::read(&*path).unwrap();
+        assert_eq!(bytes, vec![winners[0]; 4096], "the winner's complete image");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![OsString::from("c.whefs")]);
+    }
+
+    #[test]
+    fn forget_after_fork_closes_without_unlocking_and_later_calls_are_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.whefs");
+        let a = created(&path, b"x");
+        let other = FileStorage::open(&path, true).unwrap();
+        assert!(a.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
+        // Stand-in for the parent's copy of the shared open file description.
+        // SAFETY: duplicating an open descriptor we own.
+        let parent_fd = unsafe { libc::dup(a.file.as_raw_fd()) };
+        assert!(parent_fd >= 0);
+
+        a.forget_after_fork();
+        a.forget_after_fork(); // closes once only
+        let mut buf = [0u8; 1];
+        for err in [
+            a.read_at(&mut buf, 0).unwrap_err(),
+            a.write_at(b"y", 0).unwrap_err(),
+            a.sync().unwrap_err(),
+            a.unlock(B + 1, 1).unwrap_err(),
+            a.try_lock(B + 2, 1, LockMode::Shared).unwrap_err(),
+        ] {
+            assert!(matches!(err, Error::Closed(_)), "{err}");
+        }
+        // The lock is still held through the parent's descriptor.
+        assert!(!other.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
+        drop(a);
+        assert!(!other.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
+        // SAFETY: closing the descriptor dup'ed above, once.
+        unsafe { libc::close(parent_fd) };
+        assert!(other.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
+    }
+}

@@ -10,7 +10,7 @@ mod file;
 mod memory;
 pub mod fault;
 
-
+pub use file::{CreateOutcome, FileStorage};
 pub use memory::MemoryStorage;
 
 use crate::error::Result;
@@ -27,6 +27,8 @@ pub enum LockMode {
 /// A container's bytes: positional reads and writes, `sync`, length, and
 /// advisory byte-range locks that belong to this open (OFD semantics: two
 /// opens of one file in one process conflict like two processes).
+// `len` is the container's byte length, not a collection size: no `is_empty`.
+#[allow(clippy::len_without_is_empty)]
 pub trait Storage: Send + Sync + 'static {
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read
     /// (fewer only at the end of the container).
