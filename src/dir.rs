@@ -1,8 +1,10 @@
 //! Directory listings: [`ReadDir`] iterates one directory as of the
 //! generation it was opened at, whatever commits happen meanwhile.
 
+use crate::engine::{tree, Snapshot};
 use crate::error::Result;
-use crate::fs::FileType;
+use crate::format::records::{self, DirentRecord, InodeKind, Key, Kind};
+use crate::fs::{self, FileType, Fs, SnapView};
 
 /// One entry of a directory listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,14 +19,60 @@ pub struct DirEntry {
     pub size: u64,
 }
 
-/// An iterator over a directory's entries, in name order.
+/// Entries fetched from the tree per step.
+const BATCH: usize = 64;
+
+/// An iterator over a directory's entries, in name order (bytewise).
 pub struct ReadDir {
-    _private: (),
+    fs: Fs,
+    snap: Snapshot,
+    dir: u64,
+    next_key: Vec<u8>,
+    pending: std::collections::VecDeque<DirEntry>,
+    done: bool,
+}
+
+impl ReadDir {
+    pub(crate) fn new(fs: Fs, snap: Snapshot, dir: u64) -> ReadDir {
+        let next_key = records::kind_start(dir, Kind::Dirent);
+        ReadDir { fs, snap, dir, next_key, pending: Default::default(), done: false }
+    }
+
+    fn fetch(&mut self) -> Result<()> {
+        let engine = self.fs.engine();
+        let hi = records::kind_end(self.dir, Kind::Dirent);
+        let mut raw = Vec::new();
+        tree::visit(engine, &self.snap.root(), &self.next_key, Some(&hi), false, &mut |k, v| {
+            raw.push((k.to_vec(), DirentRecord::decode(v)?));
+            Ok(raw.len() < BATCH)
+        })?;
+        if raw.len() < BATCH {
+            self.done = true;
+        }
+        if let Some((k, _)) = raw.last() {
+            self.next_key = k.clone();
+            self.next_key.push(0);
+        }
+        let view = SnapView { engine, snap: &self.snap };
+        for (k, d) in raw {
+            let name = String::from_utf8_lossy(Key::decode(&k)?.sub).into_owned();
+            let size = if d.kind == InodeKind::File { fs::inode(&view, d.ino)?.size } else { 0 };
+            let kind = if d.kind == InodeKind::Dir { FileType::Dir } else { FileType::File };
+            self.pending.push_back(DirEntry { name, kind, ino: d.ino, size });
+        }
+        Ok(())
+    }
 }
 
 impl Iterator for ReadDir {
     type Item = Result<DirEntry>;
     fn next(&mut self) -> Option<Self::Item> {
-        todo!()
+        if self.pending.is_empty() && !self.done {
+            if let Err(e) = self.fetch() {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+        self.pending.pop_front().map(Ok)
     }
 }

@@ -1,10 +1,15 @@
 //! Pseudofile handles: [`File`], with its own position (no shared cursor),
 //! a snapshot for reading and a private set of uncommitted pages for writing.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 
+use crate::engine::{self, tree, Snapshot, Tx};
 use crate::error::{Error, Result};
-use crate::fs::Metadata;
+use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Kind, Key};
+use crate::fs::{self, Fs, Metadata, SnapView};
+use crate::lock::{FileGuard, Owner};
+use crate::Durability;
 
 /// An open mode, parsed from an `fopen`/PHP-style string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,68 +55,605 @@ impl Mode {
     }
 }
 
+/// Pages a writer keeps in memory before writing them to reserved pages.
+const BUFFERED_PAGES: usize = 64;
+/// Largest reservation batch, in pages.
+const MAX_BATCH: u64 = 1024;
+
+/// What a handle reads from: a pinned commit and the file's inode in it.
+struct Base {
+    snap: Snapshot,
+    rec: InodeRecord,
+    /// The last extent looked up, to make sequential reads cheap.
+    last_extent: std::cell::RefCell<Option<(u64, ExtentRecord)>>,
+}
+
+impl Base {
+    /// Finds the committed page behind file page `index`: `(container page, checksum)`.
+    fn locate(&self, fs: &Fs, ino: u64, index: u64) -> Result<Option<(u64, u64)>> {
+        if let Some((start, ext)) = &*self.last_extent.borrow() {
+            if (*start..start + ext.count()).contains(&index) {
+                let i = (index - start) as usize;
+                return Ok(Some((ext.first + i as u64, ext.checksums[i])));
+            }
+        }
+        let maxext = records::max_extent_pages(fs.engine().page_size()) as u64;
+        let lo = records::extent_key(ino, index.saturating_sub(maxext - 1));
+        let hi = records::extent_key(ino, index + 1);
+        let mut hit = None;
+        tree::visit(fs.engine(), &self.snap.root(), &lo, Some(&hi), true, &mut |k, v| {
+            hit = Some((Key::decode(k)?.sub_u64()?, ExtentRecord::decode(v)?));
+            Ok(false)
+        })?;
+        match hit {
+            Some((start, ext)) if index < start + ext.count() => {
+                let i = (index - start) as usize;
+                let found = (ext.first + i as u64, ext.checksums[i]);
+                *self.last_extent.borrow_mut() = Some((start, ext));
+                Ok(Some(found))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Reads committed file page `index` into `out` (zeros for holes).
+    fn read_page(&self, fs: &Fs, ino: u64, index: u64, out: &mut [u8]) -> Result<()> {
+        if let Some(data) = &self.rec.inline {
+            out.fill(0);
+            let ps = out.len() as u64;
+            let start = (index * ps).min(data.len() as u64) as usize;
+            let end = ((index + 1) * ps).min(data.len() as u64) as usize;
+            out[..end - start].copy_from_slice(&data[start..end]);
+            return Ok(());
+        }
+        match self.locate(fs, ino, index)? {
+            Some((page, sum)) => fs.engine().read_data_page(page, sum, out),
+            None => {
+                out.fill(0);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The state of a handle open for writing: uncommitted pages and the
+/// reservations they live in.
+struct Writer {
+    _guard: Option<FileGuard>,
+    owner: Owner,
+    /// Reserved pages not yet handed out.
+    batch: VecDeque<(u64, u64)>,
+    batch_size: u64,
+    /// Pages handed out since the last commit (released after it).
+    consumed: Vec<(u64, u64)>,
+    /// File pages held in memory.
+    buffered: BTreeMap<u64, Vec<u8>>,
+    /// File pages written to reserved pages: index → (page, checksum).
+    written: BTreeMap<u64, (u64, u64)>,
+    size: u64,
+    /// Committed pages from this index on are gone (truncation).
+    drop_from: Option<u64>,
+    changed: bool,
+    wrote_since_sync: bool,
+    /// A file created by [`Fs::write`]: linked at this path by the first commit.
+    link_at: Option<String>,
+}
+
 /// An open pseudofile. Reads see the snapshot taken at open (plus this
 /// handle's own writes); writes become visible to everyone at
-/// [`File::flush`], [`File::sync_all`] or [`File::close`]. Dropping the
-/// handle commits too, ignoring errors: call `close` to see them.
+/// [`File::commit`] (`flush`), [`File::sync_all`] or [`File::close`].
+/// Dropping the handle commits too, ignoring errors: call `close` to see them.
 pub struct File {
-    _private: (),
+    fs: Fs,
+    path: String,
+    ino: u64,
+    pos: u64,
+    mode: Mode,
+    base: Base,
+    writer: Option<Writer>,
 }
 
 impl File {
+    pub(crate) fn open(fs: &Fs, path: &str, mode: Mode) -> Result<File> {
+        let engine = fs.engine();
+        if mode.write && engine.read_only() {
+            return Err(Error::Access(format!("cannot open {path:?} for writing: the container is open read-only")));
+        }
+        if !mode.write {
+            let snap = engine.snapshot()?;
+            let (ino, rec) = fs::resolve(&SnapView { engine, snap: &snap }, path)?;
+            if rec.kind == InodeKind::Dir {
+                return Err(Error::IsDir(path.to_string()));
+            }
+            let base = Base { snap, rec, last_extent: Default::default() };
+            return Ok(File { fs: fs.clone(), path: path.to_string(), ino, pos: 0, mode, base, writer: None });
+        }
+        // Take the file's writer lock, then make sure the path still names
+        // the inode we locked (it may have been renamed over meanwhile).
+        for _ in 0..100 {
+            let snap = engine.snapshot()?;
+            let found = fs::resolve(&SnapView { engine, snap: &snap }, path);
+            let (ino, guard) = match found {
+                Ok((_, rec)) if rec.kind == InodeKind::Dir => return Err(Error::IsDir(path.to_string())),
+                Ok(_) if mode.exclusive => return Err(Error::Exists(path.to_string())),
+                Ok((ino, _)) => (ino, engine.locks().lock_file(ino, engine.busy_timeout(), path)?),
+                Err(Error::NotFound(_)) if mode.create => {
+                    let locks = engine.locks();
+                    let created = engine.commit(false, |tx| {
+                        let (dir, name) = fs::resolve_parent(tx, path)?;
+                        if fs::lookup(tx, dir, name)?.is_some() {
+                            return Ok(None); // created meanwhile: start over
+                        }
+                        let ino = tx.create_inode(dir, name, InodeKind::File)?;
+                        // Nobody else knows the inode yet, so this cannot wait.
+                        Ok(Some((ino, locks.lock_file(ino, std::time::Duration::ZERO, path)?)))
+                    })?;
+                    match created.0 {
+                        Some(x) => x,
+                        None => continue,
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            drop(snap);
+            let snap = engine.snapshot()?;
+            match fs::resolve(&SnapView { engine, snap: &snap }, path) {
+                Ok((now, rec)) if now == ino => {
+                    let size = rec.size;
+                    let base = Base { snap, rec, last_extent: Default::default() };
+                    let writer = Writer::new(fs, Some(guard), size);
+                    let mut f = File { fs: fs.clone(), path: path.to_string(), ino, pos: 0, mode, base, writer: Some(writer) };
+                    if mode.truncate {
+                        f.set_len(0)?;
+                    }
+                    return Ok(f);
+                }
+                Ok(_) | Err(Error::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Busy(format!("{path:?} kept changing while it was being opened")))
+    }
+
+    /// A new file that will be linked at `path` by its first commit,
+    /// replacing what is there (the one-commit [`Fs::write`]).
+    pub(crate) fn create_detached(fs: &Fs, path: &str) -> Result<File> {
+        let engine = fs.engine();
+        if engine.read_only() {
+            return Err(Error::Access(format!("cannot write {path:?}: the container is open read-only")));
+        }
+        let snap = engine.snapshot()?;
+        let now = engine::now_ns();
+        let rec = InodeRecord { kind: InodeKind::File, mode: 0o644, size: 0, mtime_ns: now, ctime_ns: now, inline: None };
+        let mut writer = Writer::new(fs, None, 0);
+        writer.link_at = Some(path.to_string());
+        writer.changed = true;
+        let mode = Mode::parse("w")?;
+        let base = Base { snap, rec, last_extent: Default::default() };
+        Ok(File { fs: fs.clone(), path: path.to_string(), ino: 0, pos: 0, mode, base, writer: Some(writer) })
+    }
+
+    fn page_size(&self) -> u64 {
+        self.fs.engine().page_size() as u64
+    }
+
+    /// Reads file page `index` as this handle sees it.
+    fn load_page(&self, index: u64, out: &mut [u8]) -> Result<()> {
+        if let Some(w) = &self.writer {
+            if let Some(p) = w.buffered.get(&index) {
+                out.copy_from_slice(p);
+                return Ok(());
+            }
+            if let Some(&(page, sum)) = w.written.get(&index) {
+                return self.fs.engine().read_data_page(page, sum, out);
+            }
+            if w.drop_from.is_some_and(|d| index >= d) {
+                out.fill(0);
+                return Ok(());
+            }
+        }
+        self.base.read_page(&self.fs, self.ino, index, out)
+    }
+
     /// Reads at `offset` without moving the position; returns bytes read (0 at the end).
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
-        let _ = (buf, offset);
-        todo!()
+        if !self.mode.read {
+            return Err(Error::Access(format!("{:?} is not open for reading", self.path)));
+        }
+        let size = self.len();
+        if offset >= size || buf.is_empty() {
+            return Ok(0);
+        }
+        let ps = self.page_size();
+        let want = buf.len().min((size - offset).min(usize::MAX as u64) as usize);
+        let mut page = vec![0u8; ps as usize];
+        let mut done = 0;
+        while done < want {
+            let at = offset + done as u64;
+            let (index, within) = (at / ps, (at % ps) as usize);
+            let n = (ps as usize - within).min(want - done);
+            if within == 0 && n == ps as usize {
+                self.load_page(index, &mut buf[done..done + n])?;
+            } else {
+                self.load_page(index, &mut page)?;
+                buf[done..done + n].copy_from_slice(&page[within..within + n]);
+            }
+            done += n;
+        }
+        Ok(done)
     }
-    /// Writes at `offset` without moving the position.
+
+    fn writer(&mut self) -> Result<&mut Writer> {
+        let path = &self.path;
+        self.writer.as_mut().ok_or_else(|| Error::Access(format!("{path:?} is not open for writing")))
+    }
+
+    /// Writes at `offset` without moving the position (append mode writes
+    /// at the end whatever the offset).
     pub fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<usize> {
-        let _ = (buf, offset);
-        todo!()
+        let ps = self.page_size();
+        let size = self.writer()?.size;
+        let offset = if self.mode.append { size } else { offset };
+        let end = offset.checked_add(buf.len() as u64).filter(|&e| e < 1 << 62).ok_or_else(|| Error::Range("write past the largest file size".into()))?;
+        let mut done = 0;
+        while done < buf.len() {
+            let at = offset + done as u64;
+            let (index, within) = (at / ps, (at % ps) as usize);
+            let n = (ps as usize - within).min(buf.len() - done);
+            let mut page = match self.writer()?.buffered.remove(&index) {
+                Some(p) => p,
+                None if n == ps as usize => vec![0u8; ps as usize],
+                None => {
+                    let mut p = vec![0u8; ps as usize];
+                    self.load_page(index, &mut p)?;
+                    p
+                }
+            };
+            page[within..within + n].copy_from_slice(&buf[done..done + n]);
+            let w = self.writer()?;
+            w.buffered.insert(index, page);
+            if w.buffered.len() >= BUFFERED_PAGES {
+                self.write_buffered()?;
+            }
+            done += n;
+        }
+        let w = self.writer()?;
+        w.size = w.size.max(end);
+        w.changed = true;
+        Ok(buf.len())
     }
+
+    /// Writes buffered pages to reserved pages.
+    fn write_buffered(&mut self) -> Result<()> {
+        let engine = self.fs.engine();
+        let w = self.writer.as_mut().expect("only writers buffer pages");
+        let pages = std::mem::take(&mut w.buffered);
+        for (index, bytes) in pages {
+            let page = match w.written.get(&index) {
+                // Not committed yet: this handle's own page, safe to overwrite.
+                Some(&(page, _)) => page,
+                None => w.next_page(engine)?,
+            };
+            let sum = engine.write_data_page(page, &bytes)?;
+            w.written.insert(index, (page, sum));
+            w.wrote_since_sync = true;
+        }
+        Ok(())
+    }
+
     /// The file's size as this handle sees it.
     pub fn len(&self) -> u64 {
-        todo!()
+        self.writer.as_ref().map_or(self.base.rec.size, |w| w.size)
     }
+
     /// Whether the file is empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
     /// Truncates or extends (with zeros, as a hole) to `size`.
     pub fn set_len(&mut self, size: u64) -> Result<()> {
-        let _ = size;
-        todo!()
+        if size >= 1 << 62 {
+            return Err(Error::Range(format!("size {size} is too large")));
+        }
+        let ps = self.page_size();
+        let old = self.writer()?.size;
+        if size < old {
+            let keep = size.div_ceil(ps);
+            let w = self.writer()?;
+            w.buffered.retain(|&i, _| i < keep);
+            w.written.retain(|&i, _| i < keep);
+            w.drop_from = Some(w.drop_from.map_or(keep, |d| d.min(keep)));
+            if size % ps != 0 {
+                // Bytes past the end of the last page must read as zeros if the file grows again.
+                let index = size / ps;
+                let mut page = vec![0u8; ps as usize];
+                self.load_page(index, &mut page)?;
+                page[(size % ps) as usize..].fill(0);
+                self.writer()?.buffered.insert(index, page);
+            }
+        }
+        let w = self.writer()?;
+        w.size = size;
+        w.changed = true;
+        Ok(())
     }
+
     /// `stat` of this handle's view of the file.
     pub fn metadata(&self) -> Result<Metadata> {
-        todo!()
+        let mut m = fs::metadata_of(self.ino, &self.base.rec);
+        m.size = self.len();
+        Ok(m)
     }
-    /// Commits this handle's changes at the container's durability.
+
+    /// Commits this handle's changes at the container's durability: after
+    /// it returns, every other handle and process opened later sees them.
     pub fn commit(&mut self) -> Result<()> {
-        todo!()
+        self.commit_with(false)
     }
+
     /// Commits durably, whatever the durability setting.
     pub fn sync_all(&mut self) -> Result<()> {
-        todo!()
+        self.commit_with(true)
     }
+
+    fn commit_with(&mut self, force_durable: bool) -> Result<()> {
+        let Some(w) = &self.writer else { return Ok(()) };
+        if !w.changed {
+            return Ok(());
+        }
+        let result = self.try_commit(force_durable);
+        let engine = self.fs.engine();
+        let w = self.writer.as_mut().expect("checked above");
+        // Committed or discarded, the pages handed out since the last
+        // commit are either recorded as used or still free: release them.
+        engine.release(w.owner, &w.consumed);
+        w.consumed.clear();
+        w.buffered.clear();
+        w.written.clear();
+        w.drop_from = None;
+        w.changed = false;
+        let snap = engine.snapshot();
+        let w = self.writer.as_mut().expect("checked above");
+        match (&result, snap) {
+            (Ok(ino), Ok(snap)) => {
+                self.ino = *ino;
+                w.link_at = None;
+                let rec = fs::inode(&SnapView { engine, snap: &snap }, self.ino)?;
+                w.size = rec.size;
+                self.base = Base { snap, rec, last_extent: Default::default() };
+            }
+            (Err(_), _) => w.size = self.base.rec.size,
+            (Ok(_), Err(e)) => return Err(Error::Internal(format!("committed, but could not reread the file: {e}"))),
+        }
+        result.map(|_| ())
+    }
+
+    fn try_commit(&mut self, force_durable: bool) -> Result<u64> {
+        let ps = self.page_size();
+        let fs = self.fs.clone();
+        let engine = fs.engine();
+        let limit = records::inline_limit(engine.page_size()) as u64;
+        let size = self.writer.as_ref().expect("writer").size;
+        let inline = if size <= limit {
+            let mut data = vec![0u8; size as usize];
+            let saved = std::mem::replace(&mut self.mode.read, true);
+            let read = self.read_at(&mut data, 0);
+            self.mode.read = saved;
+            read?;
+            Some(data)
+        } else {
+            if self.base.rec.inline.is_some() && self.writer.as_ref().is_some_and(|w| !w.buffered.contains_key(&0) && !w.written.contains_key(&0) && w.drop_from.is_none_or(|d| d > 0)) {
+                // The committed content was inline: it becomes page 0.
+                let mut page = vec![0u8; ps as usize];
+                self.base.read_page(&self.fs, self.ino, 0, &mut page)?;
+                self.writer.as_mut().expect("writer").buffered.insert(0, page);
+            }
+            self.write_buffered()?;
+            None
+        };
+        let w = self.writer.as_mut().expect("writer");
+        let durability = if force_durable { Durability::Full } else { engine.durability() };
+        if w.wrote_since_sync && durability != Durability::Off && inline.is_none() {
+            // Write back data before taking the commit lock (DESIGN §4 "Ordering").
+            engine.storage().sync()?;
+            w.wrote_since_sync = false;
+        }
+        let (ino, link_at, base_ino) = (self.ino, w.link_at.clone(), self.ino);
+        let written = std::mem::take(&mut w.written);
+        let drop_from = w.drop_from;
+        let result = engine.commit(force_durable, |tx| {
+            let ino = match &link_at {
+                Some(path) => tx.link_new_file(path)?,
+                None => base_ino,
+            };
+            let mut rec = fs::inode(tx, ino)?;
+            match inline {
+                Some(data) => {
+                    drop_pages_from(tx, ino, 0)?;
+                    rec.inline = Some(data);
+                }
+                None => {
+                    rec.inline = None;
+                    if let Some(d) = drop_from {
+                        drop_pages_from(tx, ino, d)?;
+                    }
+                    apply_written(tx, ino, &written, ps)?;
+                }
+            }
+            rec.size = size;
+            rec.mtime_ns = engine::now_ns();
+            rec.ctime_ns = rec.mtime_ns;
+            tx.insert(&records::inode_key(ino), &rec.encode())?;
+            Ok(ino)
+        });
+        let _ = ino;
+        result.map(|(ino, _)| ino)
+    }
+
     /// Commits and closes; returns the commit's result. The handle is freed
-    /// either way.
-    pub fn close(self) -> Result<()> {
-        todo!()
+    /// either way. A file unlinked while this handle wrote it is freed here.
+    pub fn close(mut self) -> Result<()> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if self.writer.is_none() {
+            return Ok(());
+        }
+        let result = self.commit_with(false);
+        let ino = self.ino;
+        let engine = self.fs.engine();
+        let w = self.writer.take().expect("checked above");
+        let mut all: Vec<(u64, u64)> = w.batch.iter().copied().collect();
+        all.extend(w.consumed.iter().copied());
+        engine.release(w.owner, &all);
+        drop(w); // releases the writer lock: an orphan is now free to delete
+        if ino != 0 {
+            let freed = engine.commit(false, |tx| {
+                if tx.get(&records::orphan_key(ino))?.is_none() {
+                    return Ok(());
+                }
+                tx.remove(&records::orphan_key(ino))?;
+                tx.delete_inode(ino, InodeKind::File)
+            });
+            result.and(freed.map(|_| ()))
+        } else {
+            result
+        }
+    }
+}
+
+impl Writer {
+    fn new(fs: &Fs, guard: Option<FileGuard>, size: u64) -> Writer {
+        Writer {
+            _guard: guard,
+            owner: fs.engine().new_owner(),
+            batch: VecDeque::new(),
+            batch_size: 16,
+            consumed: Vec::new(),
+            buffered: BTreeMap::new(),
+            written: BTreeMap::new(),
+            size,
+            drop_from: None,
+            changed: false,
+            wrote_since_sync: false,
+            link_at: None,
+        }
+    }
+
+    /// Hands out the next reserved page, reserving a larger batch when the
+    /// current one is used up (streaming writers reserve in big steps).
+    fn next_page(&mut self, engine: &crate::engine::Engine) -> Result<u64> {
+        if self.batch.is_empty() {
+            let got = engine.reserve(self.owner, self.batch_size)?;
+            self.batch.extend(got);
+            self.batch_size = (self.batch_size * 2).min(MAX_BATCH);
+        }
+        let (s, l) = self.batch.pop_front().expect("reserved above");
+        if l > 1 {
+            self.batch.push_front((s + 1, l - 1));
+        }
+        match self.consumed.last_mut() {
+            Some(last) if last.0 + last.1 == s => last.1 += 1,
+            _ => self.consumed.push((s, 1)),
+        }
+        Ok(s)
+    }
+}
+
+/// Removes file pages `from..` from `ino`'s extents, freeing their pages.
+fn drop_pages_from(tx: &mut Tx, ino: u64, from: u64) -> Result<()> {
+    let maxext = records::max_extent_pages(tx.engine().page_size()) as u64;
+    let lo = records::extent_key(ino, from.saturating_sub(maxext - 1));
+    let hi = records::kind_end(ino, Kind::Extent);
+    for (k, v) in tx.collect(&lo, &hi)? {
+        let start = Key::decode(&k)?.sub_u64()?;
+        let ext = ExtentRecord::decode(&v)?;
+        if start + ext.count() <= from {
+            continue;
+        }
+        tx.remove(&k)?;
+        let keep = from.saturating_sub(start);
+        if keep > 0 {
+            let kept = ExtentRecord { first: ext.first, generation: ext.generation, checksums: ext.checksums[..keep as usize].to_vec() };
+            tx.insert(&k, &kept.encode())?;
+        }
+        tx.free_pages(ext.first + keep, ext.count() - keep);
+    }
+    Ok(())
+}
+
+/// Records the pages a writer wrote: each run of consecutive file pages
+/// replaces what its extents held there (freeing the old pages).
+fn apply_written(tx: &mut Tx, ino: u64, written: &BTreeMap<u64, (u64, u64)>, _ps: u64) -> Result<()> {
+    let maxext = records::max_extent_pages(tx.engine().page_size()) as u64;
+    let mut runs: Vec<Vec<(u64, u64, u64)>> = Vec::new();
+    for (&index, &(page, sum)) in written {
+        match runs.last_mut() {
+            Some(run) if run.last().expect("runs are never empty").0 + 1 == index => run.push((index, page, sum)),
+            _ => runs.push(vec![(index, page, sum)]),
+        }
+    }
+    for run in runs {
+        let (a, b) = (run[0].0, run[run.len() - 1].0 + 1);
+        let lo = records::extent_key(ino, a.saturating_sub(maxext - 1));
+        let hi = records::extent_key(ino, b);
+        for (k, v) in tx.collect(&lo, &hi)? {
+            let start = Key::decode(&k)?.sub_u64()?;
+            let ext = ExtentRecord::decode(&v)?;
+            let end = start + ext.count();
+            if end <= a {
+                continue;
+            }
+            tx.remove(&k)?;
+            if start < a {
+                let left = ExtentRecord { first: ext.first, generation: ext.generation, checksums: ext.checksums[..(a - start) as usize].to_vec() };
+                tx.insert(&k, &left.encode())?;
+            }
+            if end > b {
+                let skip = (b - start) as usize;
+                let right = ExtentRecord { first: ext.first + skip as u64, generation: ext.generation, checksums: ext.checksums[skip..].to_vec() };
+                tx.insert(&records::extent_key(ino, b), &right.encode())?;
+            }
+            let (fa, fb) = (start.max(a), end.min(b));
+            tx.free_pages(ext.first + (fa - start), fb - fa);
+        }
+        // New extents: runs of physically consecutive pages, at most maxext long.
+        let mut i = 0;
+        while i < run.len() {
+            let mut j = i + 1;
+            while j < run.len() && run[j].1 == run[j - 1].1 + 1 && (j - i) < maxext as usize {
+                j += 1;
+            }
+            let ext = ExtentRecord { first: run[i].1, generation: tx.generation, checksums: run[i..j].iter().map(|r| r.2).collect() };
+            tx.insert(&records::extent_key(ino, run[i].0), &ext.encode())?;
+            tx.use_pages(run[i].1, (j - i) as u64);
+            i = j;
+        }
+    }
+    Ok(())
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        let _ = self.finish();
     }
 }
 
 impl io::Read for File {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let _ = buf;
-        todo!()
+        let n = self.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
 impl io::Write for File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let _ = buf;
-        todo!()
+        let n = self.write_at(buf, self.pos)?;
+        self.pos = if self.mode.append { self.len() } else { self.pos + n as u64 };
+        Ok(n)
     }
     /// Commits (see [`File::commit`]).
     fn flush(&mut self) -> io::Result<()> {
@@ -121,7 +663,13 @@ impl io::Write for File {
 
 impl io::Seek for File {
     fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
-        let _ = pos;
-        todo!()
+        let new = match pos {
+            io::SeekFrom::Start(p) => Some(p),
+            io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            io::SeekFrom::End(d) => self.len().checked_add_signed(d),
+        };
+        let new = new.ok_or_else(|| io::Error::from(Error::Range("seek before the start of the file".into())))?;
+        self.pos = new;
+        Ok(new)
     }
 }

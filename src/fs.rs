@@ -6,9 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dir::ReadDir;
-use crate::error::Result;
-use crate::file::File;
-use crate::storage::Storage;
+use crate::engine::{self, Engine, Snapshot, Tx};
+use crate::error::{Error, Result};
+use crate::file::{File, Mode};
+use crate::format::records::{self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Kind, ROOT_INO};
+use crate::format;
+use crate::path;
+use crate::storage::{CreateOutcome, FileStorage, LockMode, MemoryStorage, Storage};
 
 /// How hard a commit works to survive power loss (DESIGN §5 step 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -184,20 +188,252 @@ impl FsOptions {
     }
     /// Opens the container file at `path` (`":memory:"` opens a new one in RAM).
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Fs> {
-        todo!("{:?}", path.as_ref())
+        let path = path.as_ref();
+        if path.as_os_str() == ":memory:" {
+            return self.open_storage(Arc::new(MemoryStorage::new()));
+        }
+        if self.create {
+            self.check_new()?;
+            let image = engine::new_container_image(self.page_size, &self.label, engine::now_ns());
+            match FileStorage::create_new(path, &image)? {
+                CreateOutcome::Created(storage) => return self.open_file_storage(storage),
+                CreateOutcome::AlreadyExists => {}
+            }
+        }
+        self.open_file_storage(FileStorage::open(path, self.write)?)
     }
-    /// Opens a container on any storage (memory, fault-injecting, ...).
+
+    fn open_file_storage(&self, storage: FileStorage) -> Result<Fs> {
+        if storage.is_network_fs()? && !self.container_lock {
+            return Err(Error::Unsupported(format!(
+                "{} is on a network filesystem, where byte-range locks are not coherent; open it with the container lock",
+                storage.path().display()
+            )));
+        }
+        self.open_storage(Arc::new(storage))
+    }
+
+    fn check_new(&self) -> Result<()> {
+        if !format::valid_page_size(self.page_size) {
+            return Err(Error::Arg(format!("page size {} is not a power of two from 4096 to 65536", self.page_size)));
+        }
+        if self.label.len() > format::superblock::MAX_LABEL {
+            return Err(Error::Arg(format!("label of {} bytes is longer than 64", self.label.len())));
+        }
+        Ok(())
+    }
+
+    /// Opens a container on any storage (memory, fault-injecting, ...). An
+    /// empty storage is formatted when `create` is set.
     pub fn open_storage(&self, storage: Arc<dyn Storage>) -> Result<Fs> {
-        let _ = storage;
-        todo!()
+        if self.write && storage.read_only() {
+            return Err(Error::Access("the storage is read-only".into()));
+        }
+        if storage.len()? == 0 {
+            if !self.create {
+                return Err(Error::BadMagic("the container is empty".into()));
+            }
+            self.check_new()?;
+            storage.write_at(&engine::new_container_image(self.page_size, &self.label, engine::now_ns()), 0)?;
+            storage.sync()?;
+        }
+        let engine = Engine::open(Arc::clone(&storage), !self.write, self.durability, self.busy_timeout)?;
+        let mode = if self.write { LockMode::Exclusive } else { LockMode::Shared };
+        engine.locks().lock_container(mode, self.busy_timeout)?;
+        Ok(Fs { inner: Arc::new(FsInner { engine }) })
     }
+}
+pub(crate) struct FsInner {
+    pub(crate) engine: Engine,
 }
 
 /// An open container. Cloning is cheap; clones share one open, and every
 /// clone may be used from any thread.
 #[derive(Clone)]
 pub struct Fs {
-    pub(crate) inner: Arc<()>,
+    pub(crate) inner: Arc<FsInner>,
+}
+
+impl std::fmt::Debug for Fs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fs").field("page_size", &self.inner.engine.page_size()).finish_non_exhaustive()
+    }
+}
+
+/// Read access to one state of the tree: a pinned snapshot, or a commit in
+/// progress. Path resolution works on either.
+pub(crate) trait Records {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
+    fn visit(&self, lo: &[u8], hi: &[u8], rev: bool, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>) -> Result<()>;
+}
+
+/// A snapshot seen through the engine.
+pub(crate) struct SnapView<'a> {
+    pub engine: &'a Engine,
+    pub snap: &'a Snapshot,
+}
+
+impl Records for SnapView<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        crate::engine::tree::get(self.engine, &self.snap.root(), key)
+    }
+    fn visit(&self, lo: &[u8], hi: &[u8], rev: bool, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>) -> Result<()> {
+        crate::engine::tree::visit(self.engine, &self.snap.root(), lo, Some(hi), rev, f)
+    }
+}
+
+impl Records for Tx<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        Tx::get(self, key)
+    }
+    fn visit(&self, lo: &[u8], hi: &[u8], rev: bool, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>) -> Result<()> {
+        Tx::visit(self, lo, hi, rev, f)
+    }
+}
+
+/// The inode record of `ino`; a missing one is corruption (something names it).
+pub(crate) fn inode(r: &dyn Records, ino: u64) -> Result<InodeRecord> {
+    let v = r.get(&records::inode_key(ino))?.ok_or_else(|| Error::corrupt(format!("inode {ino} is named but missing")))?;
+    InodeRecord::decode(&v)
+}
+
+/// The entry `name` in directory `dir`.
+pub(crate) fn lookup(r: &dyn Records, dir: u64, name: &str) -> Result<Option<DirentRecord>> {
+    r.get(&records::dirent_key(dir, name.as_bytes()))?.map(|v| DirentRecord::decode(&v)).transpose()
+}
+
+/// Walks `parts` from the root; returns the inode number and record. Every
+/// inode passed through is handed to `seen` (rename uses it to refuse
+/// moving a directory into itself).
+pub(crate) fn resolve_parts(r: &dyn Records, parts: &[&str], full: &str, seen: &mut dyn FnMut(u64)) -> Result<(u64, InodeRecord)> {
+    let mut ino = ROOT_INO;
+    let mut rec = inode(r, ino)?;
+    seen(ino);
+    for (i, name) in parts.iter().enumerate() {
+        if rec.kind != InodeKind::Dir {
+            return Err(Error::NotDir(format!("{:?} in {full:?}", parts[..i].join("/"))));
+        }
+        let d = lookup(r, ino, name)?.ok_or_else(|| Error::NotFound(full.to_string()))?;
+        ino = d.ino;
+        rec = inode(r, ino)?;
+        seen(ino);
+    }
+    Ok((ino, rec))
+}
+
+/// Resolves a whole path.
+pub(crate) fn resolve(r: &dyn Records, path: &str) -> Result<(u64, InodeRecord)> {
+    resolve_parts(r, &path::components(path)?, path, &mut |_| {})
+}
+
+/// Resolves the parent directory of `path`; returns it and the last name.
+pub(crate) fn resolve_parent<'p>(r: &dyn Records, path: &'p str) -> Result<(u64, &'p str)> {
+    let (parent, name) = path::parent_and_name(path)?;
+    let (dir, rec) = resolve_parts(r, &parent, path, &mut |_| {})?;
+    if rec.kind != InodeKind::Dir {
+        return Err(Error::NotDir(format!("parent of {path:?}")));
+    }
+    Ok((dir, name))
+}
+
+pub(crate) fn metadata_of(ino: u64, rec: &InodeRecord) -> Metadata {
+    Metadata {
+        kind: if rec.kind == InodeKind::Dir { FileType::Dir } else { FileType::File },
+        mode: rec.mode,
+        ino,
+        size: rec.size,
+        mtime_ns: rec.mtime_ns,
+        ctime_ns: rec.ctime_ns,
+    }
+}
+
+/// Namespace changes inside one commit.
+impl Tx<'_> {
+    /// Creates an inode named `name` in `dir` and returns its number.
+    pub(crate) fn create_inode(&mut self, dir: u64, name: &str, kind: InodeKind) -> Result<u64> {
+        let ino = self.alloc_ino()?;
+        let now = engine::now_ns();
+        let mode = if kind == InodeKind::Dir { 0o755 } else { 0o644 };
+        let rec = InodeRecord { kind, mode, size: 0, mtime_ns: now, ctime_ns: now, inline: None };
+        self.insert(&records::inode_key(ino), &rec.encode())?;
+        self.insert(&records::dirent_key(dir, name.as_bytes()), &DirentRecord { ino, kind }.encode())?;
+        self.count(kind, 1);
+        self.touch_dir(dir)?;
+        Ok(ino)
+    }
+
+    /// Updates a directory's times after its entries changed.
+    pub(crate) fn touch_dir(&mut self, dir: u64) -> Result<()> {
+        let mut rec = inode(self, dir)?;
+        rec.mtime_ns = engine::now_ns();
+        rec.ctime_ns = rec.mtime_ns;
+        self.insert(&records::inode_key(dir), &rec.encode())?;
+        Ok(())
+    }
+
+    /// Deletes an inode's records and frees its data pages.
+    pub(crate) fn delete_inode(&mut self, ino: u64, kind: InodeKind) -> Result<()> {
+        let lo = records::kind_start(ino, Kind::Extent);
+        let hi = records::kind_end(ino, Kind::Extent);
+        for (k, v) in self.collect(&lo, &hi)? {
+            let ext = ExtentRecord::decode(&v)?;
+            self.free_pages(ext.first, ext.count());
+            self.remove(&k)?;
+        }
+        self.remove(&records::inode_key(ino))?;
+        self.count(kind, -1);
+        Ok(())
+    }
+
+    /// Drops an inode whose last name went away: at once, or as an orphan
+    /// while a writer still has it open (DESIGN §5).
+    pub(crate) fn unlink_inode(&mut self, ino: u64, kind: InodeKind) -> Result<()> {
+        if kind == InodeKind::File && self.engine().locks().file_locked(ino) {
+            self.insert(&records::orphan_key(ino), &[])?;
+            return Ok(());
+        }
+        self.delete_inode(ino, kind)
+    }
+
+    /// Removes the entry `name` of `dir` that names a file.
+    fn remove_file_entry(&mut self, dir: u64, name: &str, d: DirentRecord) -> Result<()> {
+        self.remove(&records::dirent_key(dir, name.as_bytes()))?;
+        self.touch_dir(dir)?;
+        self.unlink_inode(d.ino, d.kind)
+    }
+
+    /// Whether directory `dir` has no entries.
+    fn dir_is_empty(&self, dir: u64) -> Result<bool> {
+        let mut empty = true;
+        let (lo, hi) = (records::kind_start(dir, Kind::Dirent), records::kind_end(dir, Kind::Dirent));
+        Tx::visit(self, &lo, &hi, false, &mut |_, _| {
+            empty = false;
+            Ok(false)
+        })?;
+        Ok(empty)
+    }
+
+    /// Links a new, empty file at `path`, replacing a file there.
+    pub(crate) fn link_new_file(&mut self, path: &str) -> Result<u64> {
+        let (dir, name) = resolve_parent(self, path)?;
+        if let Some(old) = lookup(self, dir, name)? {
+            if old.kind == InodeKind::Dir {
+                return Err(Error::IsDir(path.to_string()));
+            }
+            self.remove_file_entry(dir, name, old)?;
+        }
+        self.create_inode(dir, name, InodeKind::File)
+    }
+
+    fn mkdir(&mut self, path: &str, exist_ok: bool) -> Result<()> {
+        let (dir, name) = resolve_parent(self, path)?;
+        match lookup(self, dir, name)? {
+            Some(d) if exist_ok && d.kind == InodeKind::Dir => Ok(()),
+            Some(d) if exist_ok => Err(Error::NotDir(format!("{path:?} exists and is a file (inode {})", d.ino))),
+            Some(_) => Err(Error::Exists(path.to_string())),
+            None => self.create_inode(dir, name, InodeKind::Dir).map(|_| ()),
+        }
+    }
 }
 
 impl Fs {
@@ -223,81 +459,191 @@ impl Fs {
     }
     /// A read-only container over an image that lives for the whole program.
     pub fn open_image(bytes: &'static [u8]) -> Result<Fs> {
-        let _ = bytes;
-        todo!()
+        FsOptions::new().open_storage(Arc::new(MemoryStorage::image(bytes)))
     }
-    /// Writes a whole file (created or replaced) in one commit.
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    fn snapshot(&self) -> Result<Snapshot> {
+        self.engine().snapshot()
+    }
+
+    fn commit<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        self.engine().commit(false, f).map(|(out, _)| out)
+    }
+
+    /// Writes a whole file (created or replaced) in one commit. Readers see
+    /// the old content or the new, never a mix.
     pub fn write(&self, path: &str, data: &[u8]) -> Result<()> {
-        let _ = (path, data);
-        todo!()
+        path::parent_and_name(path)?;
+        let mut f = File::create_detached(self, path)?;
+        f.write_at(data, 0)?;
+        f.close()
     }
+
     /// Reads a whole file.
     pub fn read(&self, path: &str) -> Result<Vec<u8>> {
-        let _ = path;
-        todo!()
+        let mut f = self.open_file(path, "r")?;
+        let len = usize::try_from(f.len()).map_err(|_| Error::Range("file too large for memory".into()))?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(len).map_err(|_| Error::NoMem(format!("{len} bytes for {path:?}")))?;
+        std::io::Read::read_to_end(&mut f, &mut out).map_err(Error::from_io)?;
+        Ok(out)
     }
+
     /// Opens a pseudofile with an `fopen`-style mode (`"r"`, `"w+"`, `"a"`, `"c+"`, `"x"`, ...).
     pub fn open_file(&self, path: &str, mode: &str) -> Result<File> {
-        let _ = (path, mode);
-        todo!()
+        File::open(self, path, Mode::parse(mode)?)
     }
+
     /// Creates a directory; its parent must exist.
     pub fn create_dir(&self, path: &str) -> Result<()> {
-        let _ = path;
-        todo!()
+        self.commit(|tx| tx.mkdir(path, false))
     }
-    /// Creates a directory and any missing parents.
+
+    /// Creates a directory and any missing parents, in one commit.
     pub fn create_dir_all(&self, path: &str) -> Result<()> {
-        let _ = path;
-        todo!()
+        let parts = path::components(path)?;
+        self.commit(|tx| {
+            for i in 1..=parts.len() {
+                tx.mkdir(&parts[..i].join("/"), true)?;
+            }
+            Ok(())
+        })
     }
+
     /// Lists a directory as of now; the listing keeps that snapshot.
     pub fn read_dir(&self, path: &str) -> Result<ReadDir> {
-        let _ = path;
-        todo!()
+        let snap = self.snapshot()?;
+        let (ino, rec) = resolve(&SnapView { engine: self.engine(), snap: &snap }, path)?;
+        if rec.kind != InodeKind::Dir {
+            return Err(Error::NotDir(path.to_string()));
+        }
+        Ok(ReadDir::new(self.clone(), snap, ino))
     }
+
     /// `stat` of a path in the latest commit.
     pub fn metadata(&self, path: &str) -> Result<Metadata> {
-        let _ = path;
-        todo!()
+        let snap = self.snapshot()?;
+        let (ino, rec) = resolve(&SnapView { engine: self.engine(), snap: &snap }, path)?;
+        Ok(metadata_of(ino, &rec))
     }
+
     /// Whether a path exists.
     pub fn exists(&self, path: &str) -> Result<bool> {
-        let _ = path;
-        todo!()
+        match self.metadata(path) {
+            Ok(_) => Ok(true),
+            Err(Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
-    /// Removes a file.
+
+    /// Removes a file. A reader that has it open keeps reading its snapshot;
+    /// a writer that has it open keeps writing to an orphan that nobody
+    /// sees, freed when the writer closes.
     pub fn remove_file(&self, path: &str) -> Result<()> {
-        let _ = path;
-        todo!()
+        self.commit(|tx| {
+            let (dir, name) = resolve_parent(tx, path)?;
+            let d = lookup(tx, dir, name)?.ok_or_else(|| Error::NotFound(path.to_string()))?;
+            if d.kind == InodeKind::Dir {
+                return Err(Error::IsDir(path.to_string()));
+            }
+            tx.remove_file_entry(dir, name, d)
+        })
     }
+
     /// Removes an empty directory.
     pub fn remove_dir(&self, path: &str) -> Result<()> {
-        let _ = path;
-        todo!()
+        self.commit(|tx| {
+            let (dir, name) = resolve_parent(tx, path)?;
+            let d = lookup(tx, dir, name)?.ok_or_else(|| Error::NotFound(path.to_string()))?;
+            if d.kind != InodeKind::Dir {
+                return Err(Error::NotDir(path.to_string()));
+            }
+            if !tx.dir_is_empty(d.ino)? {
+                return Err(Error::NotEmpty(path.to_string()));
+            }
+            tx.remove(&records::dirent_key(dir, name.as_bytes()))?;
+            tx.touch_dir(dir)?;
+            tx.delete_inode(d.ino, InodeKind::Dir)
+        })
     }
-    /// Renames atomically, replacing a file (not a directory) at `to`.
+
+    /// Renames atomically. A file at `to` is replaced; a directory at `to`
+    /// is replaced only by a directory and only when empty.
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
-        let _ = (from, to);
-        todo!()
+        self.commit(|tx| {
+            let (from_dir, from_name) = resolve_parent(tx, from)?;
+            let src = lookup(tx, from_dir, from_name)?.ok_or_else(|| Error::NotFound(from.to_string()))?;
+            let (to_parent, to_name) = path::parent_and_name(to)?;
+            let mut inside = false;
+            let (to_dir, rec) = resolve_parts(tx, &to_parent, to, &mut |ino| inside |= ino == src.ino)?;
+            if rec.kind != InodeKind::Dir {
+                return Err(Error::NotDir(format!("parent of {to:?}")));
+            }
+            if inside {
+                return Err(Error::Arg(format!("cannot move {from:?} into itself ({to:?})")));
+            }
+            if let Some(dst) = lookup(tx, to_dir, to_name)? {
+                if dst.ino == src.ino {
+                    return Ok(());
+                }
+                match (src.kind, dst.kind) {
+                    (InodeKind::Dir, InodeKind::File) => return Err(Error::NotDir(to.to_string())),
+                    (InodeKind::File, InodeKind::Dir) => return Err(Error::IsDir(to.to_string())),
+                    (InodeKind::Dir, InodeKind::Dir) if !tx.dir_is_empty(dst.ino)? => return Err(Error::NotEmpty(to.to_string())),
+                    _ => {}
+                }
+                tx.remove(&records::dirent_key(to_dir, to_name.as_bytes()))?;
+                tx.unlink_inode(dst.ino, dst.kind)?;
+            }
+            tx.remove(&records::dirent_key(from_dir, from_name.as_bytes()))?;
+            tx.insert(&records::dirent_key(to_dir, to_name.as_bytes()), &src.encode())?;
+            tx.touch_dir(from_dir)?;
+            if to_dir != from_dir {
+                tx.touch_dir(to_dir)?;
+            }
+            Ok(())
+        })
     }
+
     /// Walks the whole container, verifies every checksum and the
-    /// allocator's accounting (fsck).
+    /// allocator's accounting (fsck). Problems are `Corrupt` errors.
     pub fn check(&self) -> Result<CheckReport> {
-        todo!()
+        self.engine().check()
     }
+
     /// Container-wide figures.
     pub fn info(&self) -> Result<Info> {
-        todo!()
+        let sb = self.engine().latest()?;
+        Ok(Info {
+            page_size: sb.page_size,
+            generation: sb.generation,
+            pages_total: sb.page_count,
+            pages_used: sb.page_count.saturating_sub(sb.free_pages + sb.pending_pages),
+            pages_free: sb.free_pages,
+            pages_pending: sb.pending_pages,
+            files: sb.files,
+            dirs: sb.dirs,
+            label: sb.label,
+        })
     }
+
     /// Sets how long operations wait for a lock before failing with `Busy`.
     pub fn set_busy_timeout(&self, t: Duration) {
-        let _ = t;
-        todo!()
+        self.engine().set_busy_timeout(t)
     }
+
     /// Sets the durability of later commits through this open.
     pub fn set_durability(&self, d: Durability) {
-        let _ = d;
-        todo!()
+        self.engine().set_durability(d)
+    }
+
+    /// Test-only: switches that break the commit protocol on purpose.
+    #[doc(hidden)]
+    pub fn set_fault_switches(&self, f: crate::engine::FaultSwitches) {
+        self.engine().set_fault_switches(f)
     }
 }

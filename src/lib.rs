@@ -27,6 +27,7 @@ pub mod ffi;
 pub use dir::{DirEntry, ReadDir};
 pub use error::{Error, Result};
 pub use file::{File, Mode};
+pub use engine::FaultSwitches;
 pub use fs::{CheckReport, Durability, FileType, Fs, FsOptions, Info, Metadata};
 
 /// The library's version, from `Cargo.toml`.

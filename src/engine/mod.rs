@@ -1,1 +1,528 @@
-//! (Being written.)
+//! The engine: snapshots, transactions and the commit protocol (DESIGN §5)
+//! over the copy-on-write tree, the allocator and the page cache.
+//!
+//! Invariants:
+//! - Every operation reads one committed state: a [`Snapshot`] pins its
+//!   generation, so no page reachable from it is reused while it lives.
+//! - A commit takes the commit lock, re-reads the latest superblock and
+//!   applies its changes to the latest tree; it publishes by writing the
+//!   other superblock slot, after the pages it points to are synced.
+//! - A failed sync, or a failure while writing a superblock, poisons the
+//!   open: the disk may no longer match what this process believes.
+
+mod alloc;
+mod cache;
+pub mod tree;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use alloc::coalesce;
+use cache::PageCache;
+use tree::{Child, PageSource, TxTree};
+
+use crate::error::{Error, Result};
+use crate::format::records::{self, InodeKind, InodeRecord, Kind, Key, ROOT_INO};
+use crate::format::{node, page_checksum, Node, PagePtr, Superblock, SUPERBLOCK_SLOT};
+use crate::lock::{LockMap, Owner, Pin, ANYONE};
+use crate::storage::{read_exact_at, Storage};
+use crate::Durability;
+
+/// Test-only switches that break the commit protocol on purpose, so the
+/// crash tests can prove they notice (DESIGN §6).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FaultSwitches {
+    /// Write the superblock before syncing the pages it points to.
+    pub superblock_before_sync: bool,
+    /// Reuse pending pages at once, ignoring pins and durability.
+    pub reuse_pages_early: bool,
+}
+
+/// One open container's engine, shared by every handle of an `Fs`.
+pub struct Engine {
+    storage: Arc<dyn Storage>,
+    locks: Arc<LockMap>,
+    page_size: u32,
+    cache: PageCache,
+    durability: AtomicU8,
+    busy_timeout_ms: AtomicU64,
+    read_only: bool,
+    poisoned: AtomicBool,
+    /// Highest generation known to be on disk durably.
+    known_durable: AtomicU64,
+    faults: std::sync::Mutex<FaultSwitches>,
+}
+
+/// A pinned committed state.
+pub struct Snapshot {
+    /// The superblock of the state.
+    pub sb: Superblock,
+    _pin: Pin,
+}
+
+impl Snapshot {
+    /// The tree of this state.
+    pub fn root(&self) -> Child {
+        Child::Clean(self.sb.root)
+    }
+}
+
+impl PageSource for Engine {
+    fn load(&self, ptr: &PagePtr) -> Result<Arc<Node>> {
+        if let Some(n) = self.cache.get(ptr) {
+            return Ok(n);
+        }
+        let bytes = self.read_page(ptr.page)?;
+        if page_checksum(ptr.page, ptr.generation, &bytes) != ptr.checksum {
+            return Err(Error::corrupt(format!("checksum mismatch in tree page {} (generation {})", ptr.page, ptr.generation)));
+        }
+        let n = Arc::new(node::decode(&bytes, ptr)?);
+        self.cache.insert(*ptr, Arc::clone(&n));
+        Ok(n)
+    }
+
+    fn page_size(&self) -> usize {
+        self.page_size as usize
+    }
+}
+
+/// Builds the image of a new, empty container: slot B holds generation 1,
+/// whose tree is one leaf with the root directory's inode.
+pub fn new_container_image(page_size: u32, label: &str, now_ns: i64) -> Vec<u8> {
+    let ps = page_size as usize;
+    let root_inode = InodeRecord { kind: InodeKind::Dir, mode: 0o755, size: 0, mtime_ns: now_ns, ctime_ns: now_ns, inline: None };
+    let (key, val) = (records::inode_key(ROOT_INO), root_inode.encode());
+    let leaf = node::encode_leaf(ps, 1, 1, std::iter::once((&key[..], &val[..])));
+    let sb = Superblock {
+        page_size,
+        generation: 1,
+        root: PagePtr { page: 1, generation: 1, checksum: page_checksum(1, 1, &leaf) },
+        page_count: 2,
+        next_ino: records::FIRST_FREE_INO,
+        free_pages: 0,
+        pending_pages: 0,
+        files: 0,
+        dirs: 1,
+        created_ns: now_ns,
+        label: label.to_string(),
+    };
+    let mut image = vec![0u8; ps * 2];
+    let slot = Superblock::slot_offset(1) as usize;
+    image[slot..slot + SUPERBLOCK_SLOT].copy_from_slice(&sb.encode());
+    image[ps..].copy_from_slice(&leaf);
+    image
+}
+
+/// Nanoseconds since the Unix epoch.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+fn durability_code(d: Durability) -> u8 {
+    match d {
+        Durability::Full => 0,
+        Durability::Normal => 1,
+        Durability::Off => 2,
+    }
+}
+
+impl Engine {
+    /// Opens the engine over a storage holding a valid container.
+    pub fn open(storage: Arc<dyn Storage>, read_only: bool, durability: Durability, busy_timeout: Duration) -> Result<Engine> {
+        let sb = read_superblock(&*storage)?;
+        let locks = Arc::new(LockMap::new(Arc::clone(&storage)));
+        Ok(Engine {
+            storage,
+            locks,
+            page_size: sb.page_size,
+            cache: PageCache::new(4096),
+            durability: AtomicU8::new(durability_code(durability)),
+            busy_timeout_ms: AtomicU64::new(busy_timeout.as_millis() as u64),
+            read_only,
+            poisoned: AtomicBool::new(false),
+            known_durable: AtomicU64::new(sb.generation),
+            faults: std::sync::Mutex::new(FaultSwitches::default()),
+        })
+    }
+
+    /// The storage below.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// The lock map.
+    pub fn locks(&self) -> &Arc<LockMap> {
+        &self.locks
+    }
+
+    /// Page size in bytes.
+    pub fn page_size(&self) -> u32 {
+        self.page_size
+    }
+
+    /// Whether this open is read-only.
+    pub fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// The busy timeout.
+    pub fn busy_timeout(&self) -> Duration {
+        Duration::from_millis(self.busy_timeout_ms.load(Ordering::Relaxed))
+    }
+
+    /// Sets the busy timeout.
+    pub fn set_busy_timeout(&self, t: Duration) {
+        self.busy_timeout_ms.store(t.as_millis().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+    }
+
+    /// The durability of later commits.
+    pub fn durability(&self) -> Durability {
+        match self.durability.load(Ordering::Relaxed) {
+            0 => Durability::Full,
+            1 => Durability::Normal,
+            _ => Durability::Off,
+        }
+    }
+
+    /// Sets the durability of later commits.
+    pub fn set_durability(&self, d: Durability) {
+        self.durability.store(durability_code(d), Ordering::Relaxed);
+    }
+
+    /// Sets the test-only fault switches.
+    pub fn set_fault_switches(&self, f: FaultSwitches) {
+        *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = f;
+    }
+
+    fn faults(&self) -> FaultSwitches {
+        *self.faults.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Fails if an earlier sync failed (DESIGN §6: a failed fsync poisons).
+    pub fn check_usable(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Error::Io {
+                context: "an earlier sync or superblock write failed; reopen the container".into(),
+                source: std::io::Error::from_raw_os_error(libc::EIO),
+            });
+        }
+        Ok(())
+    }
+
+    fn poison(&self, e: Error) -> Error {
+        self.poisoned.store(true, Ordering::Release);
+        e
+    }
+
+    /// Reads one whole page.
+    pub fn read_page(&self, page: u64) -> Result<Vec<u8>> {
+        let ps = self.page_size as usize;
+        let mut buf = vec![0u8; ps];
+        read_exact_at(&*self.storage, &mut buf, page * ps as u64)?;
+        Ok(buf)
+    }
+
+    /// Reads a data page and verifies it against its extent's checksum.
+    pub fn read_data_page(&self, page: u64, checksum: u64, buf: &mut [u8]) -> Result<()> {
+        read_exact_at(&*self.storage, buf, page * self.page_size as u64)?;
+        if page_checksum(page, 0, buf) != checksum {
+            return Err(Error::corrupt(format!("checksum mismatch in data page {page}")));
+        }
+        Ok(())
+    }
+
+    /// Writes a data page that this writer has reserved; returns its checksum.
+    pub fn write_data_page(&self, page: u64, bytes: &[u8]) -> Result<u64> {
+        self.check_usable()?;
+        self.storage.write_at(bytes, page * self.page_size as u64)?;
+        Ok(page_checksum(page, 0, bytes))
+    }
+
+    /// The latest committed superblock.
+    pub fn latest(&self) -> Result<Superblock> {
+        read_superblock(&*self.storage)
+    }
+
+    /// Pins and returns the latest committed state.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        self.check_usable()?;
+        // Pinning the latest generation is safe without a retry: a page
+        // live in it is freed only by a later commit, and that commit's
+        // reclaim sees this pin before it reuses anything.
+        let sb = self.latest()?;
+        let pin = self.locks.pin(sb.generation);
+        Ok(Snapshot { sb, _pin: pin })
+    }
+
+    /// Reserves about `want` free pages for a writer `owner` (DESIGN §4
+    /// "Reservations"): first from free extents of the latest commit, then
+    /// past its end. The pages stay reserved until released.
+    pub fn reserve(&self, owner: Owner, want: u64) -> Result<Vec<(u64, u64)>> {
+        self.check_usable()?;
+        let mut table = self.locks.reservations();
+        // Read the state after taking the table: a page a committer has
+        // used is either still reserved by it or recorded as used here.
+        let sb = self.latest()?;
+        let mut got = Vec::new();
+        let mut need = want;
+        let root = Child::Clean(sb.root);
+        let lo = records::kind_start(records::SYSTEM_INO, Kind::Free);
+        let hi = records::kind_end(records::SYSTEM_INO, Kind::Free);
+        tree::visit(self, &root, &lo, Some(&hi), false, &mut |k, v| {
+            let start = Key::decode(k)?.sub_u64()?;
+            let len = records::decode_count(v)?;
+            let mut s = start;
+            while s < start + len && need > 0 {
+                match table.first_overlap(s, start + len - s, ANYONE) {
+                    Some((os, ol)) if os <= s => s = os + ol,
+                    other => {
+                        let stop = other.map_or(start + len, |(os, _)| os);
+                        let n = (stop - s).min(need);
+                        table.insert(s, n, owner);
+                        got.push((s, n));
+                        need -= n;
+                        s += n;
+                    }
+                }
+            }
+            Ok(need > 0)
+        })?;
+        if need > 0 {
+            let s = sb.page_count.max(table.high_water());
+            table.insert(s, need, owner);
+            got.push((s, need));
+        }
+        Ok(got)
+    }
+
+    /// Releases reservations of `owner` over the given ranges.
+    pub fn release(&self, owner: Owner, ranges: &[(u64, u64)]) {
+        let mut table = self.locks.reservations();
+        for &(s, l) in ranges {
+            table.release_range(s, l, owner);
+        }
+    }
+
+    /// A new reservation owner.
+    pub fn new_owner(&self) -> Owner {
+        self.locks.reservations().new_owner()
+    }
+
+    /// Runs `f` as one commit on the latest state (DESIGN §5). `f` changes
+    /// the tree through the [`Tx`]; if it fails, nothing is written. `force_durable`
+    /// syncs whatever the durability setting. Returns `f`'s value and the new
+    /// superblock (`None` when `f` changed nothing).
+    pub fn commit<T>(&self, force_durable: bool, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<(T, Option<Superblock>)> {
+        if self.read_only {
+            return Err(Error::Access("the container is open read-only".into()));
+        }
+        self.check_usable()?;
+        let _commit = self.locks.commit(self.busy_timeout())?;
+        let sb = self.latest()?;
+        let owner = self.new_owner();
+        let mut tx = Tx::new(self, sb, owner);
+        let result = f(&mut tx).and_then(|out| {
+            if !tx.changed {
+                return Ok((out, None));
+            }
+            let sb = self.finish(&mut tx, force_durable)?;
+            Ok((out, Some(sb)))
+        });
+        // The pages are recorded as used in the new superblock (or were
+        // never published): either way the reservations may go.
+        self.locks.reservations().release_owner(owner);
+        result
+    }
+
+    /// The oldest generation a reader may still follow.
+    fn reclaim_limit(&self, latest: u64) -> u64 {
+        self.locks.oldest_pin().unwrap_or(latest).min(latest)
+    }
+
+    fn finish(&self, tx: &mut Tx, force_durable: bool) -> Result<Superblock> {
+        let faults = self.faults();
+        let durability = if force_durable { Durability::Full } else { self.durability() };
+        let ps = self.page_size as usize;
+        let latest = tx.sb.generation;
+
+        // Reuse pages freed by commits no reader can still see, once the
+        // commit that freed them is durable (DESIGN §3 rules a and b).
+        let mut limit = self.reclaim_limit(latest);
+        if faults.reuse_pages_early {
+            limit = latest;
+        }
+        if tx.oldest_pending()?.is_some_and(|k| k <= limit && k > self.known_durable.load(Ordering::Acquire)) {
+            if !faults.reuse_pages_early {
+                self.storage.sync().map_err(|e| self.poison(e))?;
+            }
+            self.known_durable.fetch_max(latest, Ordering::AcqRel);
+        }
+        let durable = if faults.reuse_pages_early { latest } else { self.known_durable.load(Ordering::Acquire) };
+        tx.reclaim(limit.min(durable))?;
+        tx.account_used()?;
+        let pool = tx.allocate_tree_pages()?;
+
+        let mut writes: Vec<(u64, Vec<u8>)> = Vec::with_capacity(pool.len());
+        let generation = tx.generation;
+        let root = tx.tree.write_out(ps, generation, &mut pool.into_iter(), &mut |p, b| {
+            writes.push((p, b));
+            Ok(())
+        })?;
+        writes.sort_unstable_by_key(|w| w.0);
+        for (page, bytes) in &writes {
+            self.storage.write_at(bytes, page * ps as u64)?;
+        }
+        let mut sb = tx.sb.clone();
+        sb.generation = generation;
+        sb.root = root;
+        let slot = sb.encode();
+        if faults.superblock_before_sync {
+            self.storage.write_at(&slot, Superblock::slot_offset(generation)).map_err(|e| self.poison(e))?;
+        }
+        if durability != Durability::Off {
+            self.storage.sync().map_err(|e| self.poison(e))?;
+        }
+        if !faults.superblock_before_sync {
+            self.storage.write_at(&slot, Superblock::slot_offset(generation)).map_err(|e| self.poison(e))?;
+        }
+        if durability == Durability::Full {
+            self.storage.sync().map_err(|e| self.poison(e))?;
+            self.known_durable.fetch_max(generation, Ordering::AcqRel);
+        }
+        Ok(sb)
+    }
+
+    /// Walks the whole latest state and verifies it (fsck).
+    pub fn check(&self) -> Result<crate::fs::CheckReport> {
+        let snap = self.snapshot()?;
+        alloc::check(self, &snap.sb)
+    }
+}
+
+/// Reads both superblock slots and picks the state. A writer may be in the
+/// middle of writing one slot; the other then holds the previous state. If
+/// neither is valid, retry a few times before calling it corrupt.
+pub fn read_superblock(storage: &dyn Storage) -> Result<Superblock> {
+    let mut last = None;
+    for attempt in 0..4 {
+        let mut buf = [0u8; 2 * SUPERBLOCK_SLOT];
+        let n = storage.read_at(&mut buf, 0)?;
+        if n < SUPERBLOCK_SLOT {
+            return Err(Error::BadMagic(format!("file of {n} bytes is too short to be a whefs container")));
+        }
+        let a = Superblock::decode(&buf[..SUPERBLOCK_SLOT]);
+        let b = if n >= 2 * SUPERBLOCK_SLOT { Superblock::decode(&buf[SUPERBLOCK_SLOT..]) } else { Err(Error::BadMagic("short".into())) };
+        match Superblock::choose(a, b) {
+            Ok(sb) => return Ok(sb),
+            Err(e @ Error::BadMagic(_)) => return Err(e),
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(Duration::from_millis(1 << attempt));
+    }
+    Err(last.unwrap_or_else(|| Error::corrupt("no valid superblock")))
+}
+
+/// One commit in progress: the latest tree being changed, plus the pages
+/// it frees and the writer pages it takes into use.
+pub struct Tx<'e> {
+    engine: &'e Engine,
+    /// The base state; counters are updated in place as the tree changes.
+    pub sb: Superblock,
+    tree: TxTree,
+    /// Generation this commit will publish.
+    pub generation: u64,
+    /// Page ranges to put on this commit's pending list.
+    freed: Vec<(u64, u64)>,
+    /// Writer-reserved page ranges this commit takes into use.
+    used: Vec<(u64, u64)>,
+    owner: Owner,
+    changed: bool,
+}
+
+impl<'e> Tx<'e> {
+    fn new(engine: &'e Engine, sb: Superblock, owner: Owner) -> Tx<'e> {
+        let generation = sb.generation + 1;
+        let tree = TxTree::new(Some(sb.root));
+        Tx { engine, sb, tree, generation, freed: Vec::new(), used: Vec::new(), owner, changed: false }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &'e Engine {
+        self.engine
+    }
+
+    /// Looks up a key in the tree as this commit has changed it.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.tree.get(self.engine, key)
+    }
+
+    /// Inserts or replaces a record.
+    pub fn insert(&mut self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.changed = true;
+        self.tree.insert(self.engine, key, value)
+    }
+
+    /// Removes a record.
+    pub fn remove(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let old = self.tree.remove(self.engine, key)?;
+        self.changed |= old.is_some();
+        Ok(old)
+    }
+
+    /// Calls `f` for records in `lo..hi` in key order (or reverse).
+    pub fn visit(&self, lo: &[u8], hi: &[u8], rev: bool, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>) -> Result<()> {
+        tree::visit(self.engine, self.tree.root(), lo, Some(hi), rev, f)
+    }
+
+    /// Collects the records in `lo..hi`.
+    pub fn collect(&self, lo: &[u8], hi: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        self.visit(lo, hi, false, &mut |k, v| {
+            out.push((k.to_vec(), v.to_vec()));
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Hands out a new inode number.
+    pub fn alloc_ino(&mut self) -> Result<u64> {
+        let ino = self.sb.next_ino;
+        if ino >= crate::format::MAX_INO {
+            return Err(Error::Full("inode numbers exhausted".into()));
+        }
+        self.sb.next_ino += 1;
+        self.changed = true;
+        Ok(ino)
+    }
+
+    /// Puts pages that this commit stops using on its pending list.
+    pub fn free_pages(&mut self, start: u64, len: u64) {
+        if len > 0 {
+            self.freed.push((start, len));
+            self.changed = true;
+        }
+    }
+
+    /// Takes writer-reserved pages into use.
+    pub fn use_pages(&mut self, start: u64, len: u64) {
+        if len > 0 {
+            self.used.push((start, len));
+            self.changed = true;
+        }
+    }
+
+    /// Marks that the commit changed something even if no record did.
+    pub fn touch(&mut self) {
+        self.changed = true;
+    }
+
+    /// Counts a file or directory created (+1) or removed (-1).
+    pub fn count(&mut self, kind: InodeKind, delta: i64) {
+        let c = match kind {
+            InodeKind::File => &mut self.sb.files,
+            InodeKind::Dir => &mut self.sb.dirs,
+        };
+        *c = c.saturating_add_signed(delta);
+    }
+}

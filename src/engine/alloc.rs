@@ -1,0 +1,416 @@
+//! The page allocator. Its state lives in the tree under the system inode —
+//! free extents `(0, FREE, start) → len` and pending-free extents
+//! `(0, PENDING, generation, start) → len` — so it is committed with the
+//! same root pointer as everything else and updated in O(changes).
+//!
+//! Invariants (checked by [`check`]):
+//! - Every page below the high-water mark `page_count`, except page 0, is
+//!   exactly one of: a reachable tree page, a reachable data page, free, or
+//!   pending-free. Pages at or past `page_count` are free.
+//! - A page freed by commit *k* is reused only by a commit *n > k*, after a
+//!   superblock of generation ≥ *k* is durable and no reader pins a
+//!   generation below *k* (DESIGN §3).
+//! - A page reserved by another writer is never taken.
+
+use std::collections::BTreeMap;
+
+use super::tree;
+use super::{Engine, Tx};
+use crate::lock::ANYONE;
+use crate::error::{Error, Result};
+use crate::format::records::{self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Key, Kind, SYSTEM_INO};
+use crate::format::{NodeBody, PagePtr, Superblock};
+use crate::fs::CheckReport;
+
+/// Sorts page ranges and merges adjacent ones.
+pub fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    ranges.retain(|r| r.1 > 0);
+    ranges.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (s, l) in ranges {
+        match out.last_mut() {
+            Some(last) if last.0 + last.1 == s => last.1 += l,
+            _ => out.push((s, l)),
+        }
+    }
+    out
+}
+
+/// Most pending extents one commit moves back to the free list, so a
+/// commit's work stays bounded after a large delete.
+const RECLAIM_BATCH: usize = 512;
+
+impl Tx<'_> {
+    /// The generation of the oldest pending-free extent.
+    pub(super) fn oldest_pending(&self) -> Result<Option<u64>> {
+        let mut found = None;
+        let lo = records::kind_start(SYSTEM_INO, Kind::Pending);
+        let hi = records::kind_end(SYSTEM_INO, Kind::Pending);
+        self.visit(&lo, &hi, false, &mut |k, _| {
+            found = Some(Key::decode(k)?.pending()?.0);
+            Ok(false)
+        })?;
+        Ok(found)
+    }
+
+    /// Moves pending extents freed at generations ≤ `limit` to the free list.
+    pub(super) fn reclaim(&mut self, limit: u64) -> Result<()> {
+        let lo = records::kind_start(SYSTEM_INO, Kind::Pending);
+        let hi = records::pending_key(limit.saturating_add(1), 0);
+        let mut batch = Vec::new();
+        self.visit(&lo, &hi, false, &mut |k, v| {
+            let (_, start) = Key::decode(k)?.pending()?;
+            batch.push((k.to_vec(), start, records::decode_count(v)?));
+            Ok(batch.len() < RECLAIM_BATCH)
+        })?;
+        for (key, start, len) in batch {
+            self.remove(&key)?;
+            self.sb.pending_pages = self.sb.pending_pages.saturating_sub(len);
+            self.add_free(start, len)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a free extent, merging it with its neighbours.
+    fn add_free(&mut self, mut start: u64, mut len: u64) -> Result<()> {
+        self.sb.free_pages += len;
+        let lo = records::kind_start(SYSTEM_INO, Kind::Free);
+        let mut prev = None;
+        self.visit(&lo, &records::free_key(start), true, &mut |k, v| {
+            prev = Some((Key::decode(k)?.sub_u64()?, records::decode_count(v)?));
+            Ok(false)
+        })?;
+        if let Some((ps, pl)) = prev {
+            if ps + pl > start {
+                return Err(Error::corrupt(format!("pages {start}.. freed twice (free extent {ps}+{pl})")));
+            }
+            if ps + pl == start {
+                self.remove(&records::free_key(ps))?;
+                start = ps;
+                len += pl;
+            }
+        }
+        if let Some(v) = self.get(&records::free_key(start + len))? {
+            self.remove(&records::free_key(start + len))?;
+            len += records::decode_count(&v)?;
+        }
+        self.insert(&records::free_key(start), &records::encode_count(len))?;
+        Ok(())
+    }
+
+    /// Removes `start..start+len` from the free extent that holds it.
+    fn remove_free(&mut self, start: u64, len: u64) -> Result<()> {
+        let lo = records::kind_start(SYSTEM_INO, Kind::Free);
+        let mut holder = None;
+        self.visit(&lo, &records::free_key(start + 1), true, &mut |k, v| {
+            holder = Some((Key::decode(k)?.sub_u64()?, records::decode_count(v)?));
+            Ok(false)
+        })?;
+        let (fs, fl) = holder.filter(|&(fs, fl)| fs <= start && start + len <= fs + fl).ok_or_else(|| {
+            Error::Internal(format!("pages {start}+{len} were reserved as free but are not free in the latest commit"))
+        })?;
+        self.remove(&records::free_key(fs))?;
+        if fs < start {
+            self.insert(&records::free_key(fs), &records::encode_count(start - fs))?;
+        }
+        if start + len < fs + fl {
+            self.insert(&records::free_key(start + len), &records::encode_count(fs + fl - start - len))?;
+        }
+        self.sb.free_pages -= len;
+        Ok(())
+    }
+
+    /// Marks pages as in use: below the high-water mark they leave the free
+    /// list; past it the mark moves and the gap becomes free.
+    fn mark_used(&mut self, start: u64, len: u64) -> Result<()> {
+        let end = start + len;
+        if start < self.sb.page_count {
+            let below = end.min(self.sb.page_count) - start;
+            self.remove_free(start, below)?;
+        }
+        if end > self.sb.page_count {
+            let from = start.max(self.sb.page_count);
+            if from > self.sb.page_count {
+                let gap = (self.sb.page_count, from - self.sb.page_count);
+                self.sb.page_count = from;
+                self.add_free(gap.0, gap.1)?;
+            }
+            self.sb.page_count = end;
+        }
+        Ok(())
+    }
+
+    /// Takes the writers' pages into use.
+    pub(super) fn account_used(&mut self) -> Result<()> {
+        for (s, l) in coalesce(std::mem::take(&mut self.used)) {
+            self.mark_used(s, l)?;
+        }
+        Ok(())
+    }
+
+    /// Moves everything freed so far (copied tree pages, replaced data
+    /// pages) onto this commit's pending list; repeats, since recording
+    /// may copy more tree pages.
+    fn flush_freed(&mut self) -> Result<()> {
+        loop {
+            let mut all = std::mem::take(&mut self.freed);
+            all.extend(self.tree.freed.drain(..).map(|p| (p, 1)));
+            if all.is_empty() {
+                return Ok(());
+            }
+            for (s, l) in coalesce(all) {
+                self.sb.pending_pages += l;
+                let key = records::pending_key(self.generation, s);
+                if self.insert(&key, &records::encode_count(l))?.is_some() {
+                    return Err(Error::Internal(format!("page {s} freed twice in one commit")));
+                }
+            }
+        }
+    }
+
+    /// Takes up to `want` free pages not reserved by another writer.
+    fn take_free(&mut self, want: u64) -> Result<Vec<u64>> {
+        let lo = records::kind_start(SYSTEM_INO, Kind::Free);
+        let hi = records::kind_end(SYSTEM_INO, Kind::Free);
+        let mut picked = Vec::new();
+        {
+            let mut table = self.engine.locks().reservations();
+            let mut need = want;
+            let owner = self.owner;
+            tree::visit(self.engine, self.tree.root(), &lo, Some(&hi), false, &mut |k, v| {
+                let (start, len) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
+                let mut s = start;
+                while s < start + len && need > 0 {
+                    match table.first_overlap(s, start + len - s, ANYONE) {
+                        Some((os, ol)) if os <= s => s = os + ol,
+                        other => {
+                            let stop = other.map_or(start + len, |(os, _)| os);
+                            let n = (stop - s).min(need);
+                            table.insert(s, n, owner);
+                            picked.push((s, n));
+                            need -= n;
+                            s += n;
+                        }
+                    }
+                }
+                Ok(need > 0)
+            })?;
+        }
+        for &(s, l) in &picked {
+            self.remove_free(s, l)?;
+        }
+        Ok(picked.iter().flat_map(|&(s, l)| s..s + l).collect())
+    }
+
+    /// Takes `want` pages past the high-water mark (and past every
+    /// reservation there).
+    fn take_tail(&mut self, want: u64) -> Result<Vec<u64>> {
+        let start = {
+            let mut table = self.engine.locks().reservations();
+            let start = self.sb.page_count.max(table.high_water());
+            table.insert(start, want, self.owner);
+            start
+        };
+        self.mark_used(start, want)?;
+        Ok((start..start + want).collect())
+    }
+
+    /// Finds pages for every node this commit wrote (DESIGN §3: the
+    /// allocator state is written last). Taking pages changes the free list,
+    /// which may copy more nodes; repeat until the pool matches. Merges are
+    /// off meanwhile, so the count of dirty nodes only grows.
+    pub(super) fn allocate_tree_pages(&mut self) -> Result<Vec<u64>> {
+        self.tree.no_merge = true;
+        let mut pool: Vec<u64> = Vec::new();
+        for _ in 0..64 {
+            self.flush_freed()?;
+            let need = self.tree.dirty_count();
+            if pool.len() == need {
+                self.tree.no_merge = false;
+                return Ok(pool);
+            }
+            if pool.len() > need {
+                // Nodes vanished (an emptied leaf): the spare pages were
+                // never written, but they left the free list with this commit.
+                for p in pool.split_off(need) {
+                    self.freed.push((p, 1));
+                }
+                continue;
+            }
+            let want = (need - pool.len()) as u64;
+            let mut got = self.take_free(want)?;
+            if (got.len() as u64) < want {
+                let rest = want - got.len() as u64;
+                got.extend(self.take_tail(rest)?);
+            }
+            pool.extend(got);
+        }
+        Err(Error::Internal("tree page allocation did not settle".into()))
+    }
+}
+
+/// What a walk of the whole tree found, for the accounting check.
+#[derive(Default)]
+struct Walk {
+    owner: BTreeMap<u64, (u64, &'static str)>,
+    report: CheckReport,
+    inodes: BTreeMap<u64, InodeRecord>,
+    dirents: Vec<(u64, Vec<u8>, DirentRecord)>,
+    extents: Vec<(u64, u64, ExtentRecord)>,
+    orphans: Vec<u64>,
+}
+
+impl Walk {
+    /// Records that `what` owns pages `start..start+len`; two owners of one page are corruption.
+    fn claim(&mut self, start: u64, len: u64, what: &'static str) -> Result<()> {
+        if start == 0 || len == 0 || start.checked_add(len).is_none() {
+            return Err(Error::corrupt(format!("{what} claims page range {start}+{len}")));
+        }
+        if let Some((&s, &(l, w))) = self.owner.range(..start + len).next_back() {
+            if s + l > start {
+                return Err(Error::corrupt(format!("pages {start}+{len} ({what}) overlap pages {s}+{l} ({w})")));
+            }
+        }
+        self.owner.insert(start, (len, what));
+        Ok(())
+    }
+}
+
+/// fsck: walks every tree page and data page reachable from `sb`, verifies
+/// checksums, the structure of the namespace, and that every page is
+/// accounted for exactly once.
+pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
+    let mut w = Walk::default();
+    w.report.generation = sb.generation;
+    walk_tree(engine, sb.root, None, &mut w)?;
+    let ps = engine.page_size();
+
+    // Data pages: verify every checksum.
+    let mut buf = vec![0u8; ps as usize];
+    let extents = std::mem::take(&mut w.extents);
+    for (ino, index, ext) in &extents {
+        let inode = w.inodes.get(ino).ok_or_else(|| Error::corrupt(format!("extent of missing inode {ino}")))?;
+        if inode.kind != InodeKind::File || inode.inline.is_some() {
+            return Err(Error::corrupt(format!("inode {ino} has extents but is not an extent file")));
+        }
+        if index.saturating_add(ext.count()) > inode.size.div_ceil(ps as u64) {
+            return Err(Error::corrupt(format!("inode {ino} has an extent past its size")));
+        }
+        if ext.count() > records::max_extent_pages(ps) as u64 {
+            return Err(Error::corrupt(format!("inode {ino}: extent of {} pages is too long", ext.count())));
+        }
+        w.claim(ext.first, ext.count(), "data")?;
+        for (i, &sum) in ext.checksums.iter().enumerate() {
+            engine.read_data_page(ext.first + i as u64, sum, &mut buf)?;
+            w.report.data_pages += 1;
+        }
+    }
+    if extents.windows(2).any(|p| p[0].0 == p[1].0 && p[0].1 + p[0].2.count() > p[1].1) {
+        return Err(Error::corrupt("overlapping extents in one file"));
+    }
+
+    // Namespace: every inode but the root is named exactly once or is an
+    // orphan; entries point at inodes of the kind they say.
+    let mut named: BTreeMap<u64, u32> = BTreeMap::new();
+    for (dir, name, d) in &w.dirents {
+        records::check_name(name).map_err(|e| Error::corrupt(format!("bad name in directory {dir}: {e}")))?;
+        let parent = w.inodes.get(dir).ok_or_else(|| Error::corrupt(format!("entry in missing directory {dir}")))?;
+        if parent.kind != InodeKind::Dir {
+            return Err(Error::corrupt(format!("entry in inode {dir}, which is not a directory")));
+        }
+        let child = w.inodes.get(&d.ino).ok_or_else(|| Error::corrupt(format!("entry names missing inode {}", d.ino)))?;
+        if child.kind != d.kind {
+            return Err(Error::corrupt(format!("entry for inode {} has the wrong kind", d.ino)));
+        }
+        *named.entry(d.ino).or_default() += 1;
+    }
+    for &o in &w.orphans {
+        *named.entry(o).or_default() += 1;
+    }
+    let (mut files, mut dirs) = (0, 0);
+    for (&ino, inode) in &w.inodes {
+        let n = named.get(&ino).copied().unwrap_or(0);
+        if (ino == records::ROOT_INO && n != 0) || (ino != records::ROOT_INO && n != 1) {
+            return Err(Error::corrupt(format!("inode {ino} is named {n} times")));
+        }
+        if ino >= sb.next_ino {
+            return Err(Error::corrupt(format!("inode {ino} is not below next_ino {}", sb.next_ino)));
+        }
+        match inode.kind {
+            InodeKind::File => files += 1,
+            InodeKind::Dir => dirs += 1,
+        }
+    }
+    if !w.inodes.contains_key(&records::ROOT_INO) {
+        return Err(Error::corrupt("the root directory is missing"));
+    }
+    if files != sb.files || dirs != sb.dirs {
+        return Err(Error::corrupt(format!("superblock counts {} files and {} dirs, the tree holds {files} and {dirs}", sb.files, sb.dirs)));
+    }
+    w.report.files = files;
+    w.report.dirs = dirs;
+
+    // Accounting: every page below the high-water mark is owned once.
+    if w.report.free_pages != sb.free_pages || w.report.pending_pages != sb.pending_pages {
+        return Err(Error::corrupt(format!(
+            "superblock counts {} free and {} pending pages, the allocator state holds {} and {}",
+            sb.free_pages, sb.pending_pages, w.report.free_pages, w.report.pending_pages
+        )));
+    }
+    let mut next = 1;
+    for (&s, &(l, what)) in &w.owner {
+        if s != next {
+            return Err(Error::corrupt(format!("pages {next}..{s} are lost (neither used nor free)")));
+        }
+        if s + l > sb.page_count {
+            return Err(Error::corrupt(format!("{what} pages {s}+{l} lie past the end ({})", sb.page_count)));
+        }
+        next = s + l;
+    }
+    if next != sb.page_count.max(1) {
+        return Err(Error::corrupt(format!("pages {next}..{} are lost (neither used nor free)", sb.page_count)));
+    }
+    Ok(w.report)
+}
+
+fn walk_tree(engine: &Engine, ptr: PagePtr, parent_level: Option<u8>, w: &mut Walk) -> Result<()> {
+    use super::tree::PageSource;
+    let node = engine.load(&ptr)?;
+    if parent_level.is_some_and(|p| node.level + 1 != p) {
+        return Err(Error::corrupt(format!("tree page {} at the wrong level", ptr.page)));
+    }
+    w.claim(ptr.page, 1, "tree")?;
+    w.report.tree_pages += 1;
+    match &node.body {
+        NodeBody::Internal(children) => {
+            for c in children {
+                walk_tree(engine, *c, Some(node.level), w)?;
+            }
+        }
+        NodeBody::Leaf(vals) => {
+            for (k, v) in node.keys.iter().zip(vals) {
+                let key = Key::decode(k)?;
+                match key.kind {
+                    Kind::Inode => {
+                        w.inodes.insert(key.ino, InodeRecord::decode(v)?);
+                    }
+                    Kind::Dirent => w.dirents.push((key.ino, key.sub.to_vec(), DirentRecord::decode(v)?)),
+                    Kind::Extent => w.extents.push((key.ino, key.sub_u64()?, ExtentRecord::decode(v)?)),
+                    Kind::Free => {
+                        let len = records::decode_count(v)?;
+                        w.claim(key.sub_u64()?, len, "free")?;
+                        w.report.free_pages += len;
+                    }
+                    Kind::Pending => {
+                        let (_, start) = key.pending()?;
+                        let len = records::decode_count(v)?;
+                        w.claim(start, len, "pending")?;
+                        w.report.pending_pages += len;
+                    }
+                    Kind::Orphan => w.orphans.push(key.sub_u64()?),
+                }
+            }
+        }
+    }
+    Ok(())
+}
