@@ -497,6 +497,16 @@ impl File {
         self.finish()
     }
 
+    /// Closes without committing: every change since the last commit is
+    /// discarded, as if the process had died.
+    pub fn abort(mut self) -> Result<()> {
+        if let Some(w) = &mut self.writer {
+            w.changed = false;
+            w.link_at = None;
+        }
+        self.finish()
+    }
+
     fn finish(&mut self) -> Result<()> {
         if self.writer.is_none() {
             return Ok(());
