@@ -35,17 +35,31 @@ pub struct ReadDir {
 impl ReadDir {
     pub(crate) fn new(fs: Fs, snap: Snapshot, dir: u64) -> ReadDir {
         let next_key = records::kind_start(dir, Kind::Dirent);
-        ReadDir { fs, snap, dir, next_key, pending: Default::default(), done: false }
+        ReadDir {
+            fs,
+            snap,
+            dir,
+            next_key,
+            pending: Default::default(),
+            done: false,
+        }
     }
 
     fn fetch(&mut self) -> Result<()> {
         let engine = self.fs.engine();
         let hi = records::kind_end(self.dir, Kind::Dirent);
         let mut raw = Vec::new();
-        tree::visit(engine, &self.snap.root(), &self.next_key, Some(&hi), false, &mut |k, v| {
-            raw.push((k.to_vec(), DirentRecord::decode(v)?));
-            Ok(raw.len() < BATCH)
-        })?;
+        tree::visit(
+            engine,
+            &self.snap.root(),
+            &self.next_key,
+            Some(&hi),
+            false,
+            &mut |k, v| {
+                raw.push((k.to_vec(), DirentRecord::decode(v)?));
+                Ok(raw.len() < BATCH)
+            },
+        )?;
         if raw.len() < BATCH {
             self.done = true;
         }
@@ -53,12 +67,28 @@ impl ReadDir {
             self.next_key = k.clone();
             self.next_key.push(0);
         }
-        let view = SnapView { engine, snap: &self.snap };
+        let view = SnapView {
+            engine,
+            snap: &self.snap,
+        };
         for (k, d) in raw {
             let name = String::from_utf8_lossy(Key::decode(&k)?.sub).into_owned();
-            let size = if d.kind == InodeKind::File { fs::inode(&view, d.ino)?.size } else { 0 };
-            let kind = if d.kind == InodeKind::Dir { FileType::Dir } else { FileType::File };
-            self.pending.push_back(DirEntry { name, kind, ino: d.ino, size });
+            let size = if d.kind == InodeKind::File {
+                fs::inode(&view, d.ino)?.size
+            } else {
+                0
+            };
+            let kind = if d.kind == InodeKind::Dir {
+                FileType::Dir
+            } else {
+                FileType::File
+            };
+            self.pending.push_back(DirEntry {
+                name,
+                kind,
+                ino: d.ino,
+                size,
+            });
         }
         Ok(())
     }

@@ -170,7 +170,9 @@ impl Error {
     pub fn from_io(err: io::Error) -> Error {
         if err.get_ref().is_some_and(|e| e.is::<Error>()) {
             let inner = err.into_inner().expect("checked get_ref above");
-            return *inner.downcast::<Error>().expect("checked is::<Error> above");
+            return *inner
+                .downcast::<Error>()
+                .expect("checked is::<Error> above");
         }
         Error::io("I/O", err)
     }

@@ -6,7 +6,7 @@ use std::io;
 
 use crate::engine::{self, tree, Snapshot, Tx};
 use crate::error::{Error, Result};
-use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Kind, Key};
+use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Kind};
 use crate::fs::{self, Fs, Metadata, SnapView};
 use crate::lock::{FileGuard, Owner};
 use crate::Durability;
@@ -32,7 +32,11 @@ impl Mode {
     /// Parses `r r+ w w+ a a+ c c+ x x+`; letters after the first in any
     /// order, `b` (and `t`) ignored: `"rb+" == "r+b" == "r+"`.
     pub fn parse(mode: &str) -> Result<Mode> {
-        let bad = || Error::Arg(format!("bad mode string {mode:?} (expected r, r+, w, w+, a, a+, c, c+, x or x+)"));
+        let bad = || {
+            Error::Arg(format!(
+                "bad mode string {mode:?} (expected r, r+, w, w+, a, a+, c, c+, x or x+)"
+            ))
+        };
         let mut chars = mode.chars();
         let first = chars.next().ok_or_else(bad)?;
         let (mut plus, mut seen_b) = (false, false);
@@ -43,7 +47,14 @@ impl Mode {
                 _ => return Err(bad()),
             }
         }
-        let m = |read, write, append, create, exclusive, truncate| Mode { read, write, append, create, exclusive, truncate };
+        let m = |read, write, append, create, exclusive, truncate| Mode {
+            read,
+            write,
+            append,
+            create,
+            exclusive,
+            truncate,
+        };
         Ok(match first {
             'r' => m(true, plus, false, false, false, false),
             'w' => m(plus, true, false, true, false, true),
@@ -81,10 +92,17 @@ impl Base {
         let lo = records::extent_key(ino, index.saturating_sub(maxext - 1));
         let hi = records::extent_key(ino, index + 1);
         let mut hit = None;
-        tree::visit(fs.engine(), &self.snap.root(), &lo, Some(&hi), true, &mut |k, v| {
-            hit = Some((Key::decode(k)?.sub_u64()?, ExtentRecord::decode(v)?));
-            Ok(false)
-        })?;
+        tree::visit(
+            fs.engine(),
+            &self.snap.root(),
+            &lo,
+            Some(&hi),
+            true,
+            &mut |k, v| {
+                hit = Some((Key::decode(k)?.sub_u64()?, ExtentRecord::decode(v)?));
+                Ok(false)
+            },
+        )?;
         match hit {
             Some((start, ext)) if index < start + ext.count() => {
                 let i = (index - start) as usize;
@@ -157,26 +175,57 @@ impl File {
     pub(crate) fn open(fs: &Fs, path: &str, mode: Mode) -> Result<File> {
         let engine = fs.engine();
         if mode.write && engine.read_only() {
-            return Err(Error::Access(format!("cannot open {path:?} for writing: the container is open read-only")));
+            return Err(Error::Access(format!(
+                "cannot open {path:?} for writing: the container is open read-only"
+            )));
         }
         if !mode.write {
             let snap = engine.snapshot()?;
-            let (ino, rec) = fs::resolve(&SnapView { engine, snap: &snap }, path)?;
+            let (ino, rec) = fs::resolve(
+                &SnapView {
+                    engine,
+                    snap: &snap,
+                },
+                path,
+            )?;
             if rec.kind == InodeKind::Dir {
                 return Err(Error::IsDir(path.to_string()));
             }
-            let base = Base { snap, rec, last_extent: Default::default() };
-            return Ok(File { fs: fs.clone(), path: path.to_string(), ino, pos: 0, mode, base, writer: None });
+            let base = Base {
+                snap,
+                rec,
+                last_extent: Default::default(),
+            };
+            return Ok(File {
+                fs: fs.clone(),
+                path: path.to_string(),
+                ino,
+                pos: 0,
+                mode,
+                base,
+                writer: None,
+            });
         }
         // Take the file's writer lock, then make sure the path still names
         // the inode we locked (it may have been renamed over meanwhile).
         for _ in 0..100 {
             let snap = engine.snapshot()?;
-            let found = fs::resolve(&SnapView { engine, snap: &snap }, path);
+            let found = fs::resolve(
+                &SnapView {
+                    engine,
+                    snap: &snap,
+                },
+                path,
+            );
             let (ino, guard) = match found {
-                Ok((_, rec)) if rec.kind == InodeKind::Dir => return Err(Error::IsDir(path.to_string())),
+                Ok((_, rec)) if rec.kind == InodeKind::Dir => {
+                    return Err(Error::IsDir(path.to_string()))
+                }
                 Ok(_) if mode.exclusive => return Err(Error::Exists(path.to_string())),
-                Ok((ino, _)) => (ino, engine.locks().lock_file(ino, engine.busy_timeout(), path)?),
+                Ok((ino, _)) => (
+                    ino,
+                    engine.locks().lock_file(ino, engine.busy_timeout(), path)?,
+                ),
                 Err(Error::NotFound(_)) if mode.create => {
                     let locks = engine.locks();
                     let created = engine.commit(false, |tx| {
@@ -186,7 +235,10 @@ impl File {
                         }
                         let ino = tx.create_inode(dir, name, InodeKind::File)?;
                         // Nobody else knows the inode yet, so this cannot wait.
-                        Ok(Some((ino, locks.lock_file(ino, std::time::Duration::ZERO, path)?)))
+                        Ok(Some((
+                            ino,
+                            locks.lock_file(ino, std::time::Duration::ZERO, path)?,
+                        )))
                     })?;
                     match created.0 {
                         Some(x) => x,
@@ -197,12 +249,30 @@ impl File {
             };
             drop(snap);
             let snap = engine.snapshot()?;
-            match fs::resolve(&SnapView { engine, snap: &snap }, path) {
+            match fs::resolve(
+                &SnapView {
+                    engine,
+                    snap: &snap,
+                },
+                path,
+            ) {
                 Ok((now, rec)) if now == ino => {
                     let size = rec.size;
-                    let base = Base { snap, rec, last_extent: Default::default() };
+                    let base = Base {
+                        snap,
+                        rec,
+                        last_extent: Default::default(),
+                    };
                     let writer = Writer::new(fs, Some(guard), size);
-                    let mut f = File { fs: fs.clone(), path: path.to_string(), ino, pos: 0, mode, base, writer: Some(writer) };
+                    let mut f = File {
+                        fs: fs.clone(),
+                        path: path.to_string(),
+                        ino,
+                        pos: 0,
+                        mode,
+                        base,
+                        writer: Some(writer),
+                    };
                     if mode.truncate {
                         f.set_len(0)?;
                     }
@@ -212,7 +282,9 @@ impl File {
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::Busy(format!("{path:?} kept changing while it was being opened")))
+        Err(Error::Busy(format!(
+            "{path:?} kept changing while it was being opened"
+        )))
     }
 
     /// A new file that will be linked at `path` by its first commit,
@@ -220,17 +292,38 @@ impl File {
     pub(crate) fn create_detached(fs: &Fs, path: &str) -> Result<File> {
         let engine = fs.engine();
         if engine.read_only() {
-            return Err(Error::Access(format!("cannot write {path:?}: the container is open read-only")));
+            return Err(Error::Access(format!(
+                "cannot write {path:?}: the container is open read-only"
+            )));
         }
         let snap = engine.snapshot()?;
         let now = engine::now_ns();
-        let rec = InodeRecord { kind: InodeKind::File, mode: 0o644, size: 0, mtime_ns: now, ctime_ns: now, inline: None };
+        let rec = InodeRecord {
+            kind: InodeKind::File,
+            mode: 0o644,
+            size: 0,
+            mtime_ns: now,
+            ctime_ns: now,
+            inline: None,
+        };
         let mut writer = Writer::new(fs, None, 0);
         writer.link_at = Some(path.to_string());
         writer.changed = true;
         let mode = Mode::parse("w")?;
-        let base = Base { snap, rec, last_extent: Default::default() };
-        Ok(File { fs: fs.clone(), path: path.to_string(), ino: 0, pos: 0, mode, base, writer: Some(writer) })
+        let base = Base {
+            snap,
+            rec,
+            last_extent: Default::default(),
+        };
+        Ok(File {
+            fs: fs.clone(),
+            path: path.to_string(),
+            ino: 0,
+            pos: 0,
+            mode,
+            base,
+            writer: Some(writer),
+        })
     }
 
     fn page_size(&self) -> u64 {
@@ -258,14 +351,19 @@ impl File {
     /// Reads at `offset` without moving the position; returns bytes read (0 at the end).
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         if !self.mode.read {
-            return Err(Error::Access(format!("{:?} is not open for reading", self.path)));
+            return Err(Error::Access(format!(
+                "{:?} is not open for reading",
+                self.path
+            )));
         }
         let size = self.len();
         if offset >= size || buf.is_empty() {
             return Ok(0);
         }
         let ps = self.page_size();
-        let want = buf.len().min((size - offset).min(usize::MAX as u64) as usize);
+        let want = buf
+            .len()
+            .min((size - offset).min(usize::MAX as u64) as usize);
         let mut page = vec![0u8; ps as usize];
         let mut done = 0;
         while done < want {
@@ -285,7 +383,9 @@ impl File {
 
     fn writer(&mut self) -> Result<&mut Writer> {
         let path = &self.path;
-        self.writer.as_mut().ok_or_else(|| Error::Access(format!("{path:?} is not open for writing")))
+        self.writer
+            .as_mut()
+            .ok_or_else(|| Error::Access(format!("{path:?} is not open for writing")))
     }
 
     /// Writes at `offset` without moving the position (append mode writes
@@ -294,7 +394,10 @@ impl File {
         let ps = self.page_size();
         let size = self.writer()?.size;
         let offset = if self.mode.append { size } else { offset };
-        let end = offset.checked_add(buf.len() as u64).filter(|&e| e < 1 << 62).ok_or_else(|| Error::Range("write past the largest file size".into()))?;
+        let end = offset
+            .checked_add(buf.len() as u64)
+            .filter(|&e| e < 1 << 62)
+            .ok_or_else(|| Error::Range("write past the largest file size".into()))?;
         let mut done = 0;
         while done < buf.len() {
             let at = offset + done as u64;
@@ -419,12 +522,26 @@ impl File {
             (Ok(ino), Ok(snap)) => {
                 self.ino = *ino;
                 w.link_at = None;
-                let rec = fs::inode(&SnapView { engine, snap: &snap }, self.ino)?;
+                let rec = fs::inode(
+                    &SnapView {
+                        engine,
+                        snap: &snap,
+                    },
+                    self.ino,
+                )?;
                 w.size = rec.size;
-                self.base = Base { snap, rec, last_extent: Default::default() };
+                self.base = Base {
+                    snap,
+                    rec,
+                    last_extent: Default::default(),
+                };
             }
             (Err(_), _) => w.size = self.base.rec.size,
-            (Ok(_), Err(e)) => return Err(Error::Internal(format!("committed, but could not reread the file: {e}"))),
+            (Ok(_), Err(e)) => {
+                return Err(Error::Internal(format!(
+                    "committed, but could not reread the file: {e}"
+                )))
+            }
         }
         result.map(|_| ())
     }
@@ -443,17 +560,31 @@ impl File {
             read?;
             Some(data)
         } else {
-            if self.base.rec.inline.is_some() && self.writer.as_ref().is_some_and(|w| !w.buffered.contains_key(&0) && !w.written.contains_key(&0) && w.drop_from.is_none_or(|d| d > 0)) {
+            if self.base.rec.inline.is_some()
+                && self.writer.as_ref().is_some_and(|w| {
+                    !w.buffered.contains_key(&0)
+                        && !w.written.contains_key(&0)
+                        && w.drop_from.is_none_or(|d| d > 0)
+                })
+            {
                 // The committed content was inline: it becomes page 0.
                 let mut page = vec![0u8; ps as usize];
                 self.base.read_page(&self.fs, self.ino, 0, &mut page)?;
-                self.writer.as_mut().expect("writer").buffered.insert(0, page);
+                self.writer
+                    .as_mut()
+                    .expect("writer")
+                    .buffered
+                    .insert(0, page);
             }
             self.write_buffered()?;
             None
         };
         let w = self.writer.as_mut().expect("writer");
-        let durability = if force_durable { Durability::Full } else { engine.durability() };
+        let durability = if force_durable {
+            Durability::Full
+        } else {
+            engine.durability()
+        };
         if w.wrote_since_sync && durability != Durability::Off && inline.is_none() {
             // Write back data before taking the commit lock (DESIGN §4 "Ordering").
             engine.storage().sync()?;
@@ -586,7 +717,11 @@ fn drop_pages_from(tx: &mut Tx, ino: u64, from: u64) -> Result<()> {
         tx.remove(&k)?;
         let keep = from.saturating_sub(start);
         if keep > 0 {
-            let kept = ExtentRecord { first: ext.first, generation: ext.generation, checksums: ext.checksums[..keep as usize].to_vec() };
+            let kept = ExtentRecord {
+                first: ext.first,
+                generation: ext.generation,
+                checksums: ext.checksums[..keep as usize].to_vec(),
+            };
             tx.insert(&k, &kept.encode())?;
         }
         tx.free_pages(ext.first + keep, ext.count() - keep);
@@ -596,12 +731,19 @@ fn drop_pages_from(tx: &mut Tx, ino: u64, from: u64) -> Result<()> {
 
 /// Records the pages a writer wrote: each run of consecutive file pages
 /// replaces what its extents held there (freeing the old pages).
-fn apply_written(tx: &mut Tx, ino: u64, written: &BTreeMap<u64, (u64, u64)>, _ps: u64) -> Result<()> {
+fn apply_written(
+    tx: &mut Tx,
+    ino: u64,
+    written: &BTreeMap<u64, (u64, u64)>,
+    _ps: u64,
+) -> Result<()> {
     let maxext = records::max_extent_pages(tx.engine().page_size()) as u64;
     let mut runs: Vec<Vec<(u64, u64, u64)>> = Vec::new();
     for (&index, &(page, sum)) in written {
         match runs.last_mut() {
-            Some(run) if run.last().expect("runs are never empty").0 + 1 == index => run.push((index, page, sum)),
+            Some(run) if run.last().expect("runs are never empty").0 + 1 == index => {
+                run.push((index, page, sum))
+            }
             _ => runs.push(vec![(index, page, sum)]),
         }
     }
@@ -618,12 +760,20 @@ fn apply_written(tx: &mut Tx, ino: u64, written: &BTreeMap<u64, (u64, u64)>, _ps
             }
             tx.remove(&k)?;
             if start < a {
-                let left = ExtentRecord { first: ext.first, generation: ext.generation, checksums: ext.checksums[..(a - start) as usize].to_vec() };
+                let left = ExtentRecord {
+                    first: ext.first,
+                    generation: ext.generation,
+                    checksums: ext.checksums[..(a - start) as usize].to_vec(),
+                };
                 tx.insert(&k, &left.encode())?;
             }
             if end > b {
                 let skip = (b - start) as usize;
-                let right = ExtentRecord { first: ext.first + skip as u64, generation: ext.generation, checksums: ext.checksums[skip..].to_vec() };
+                let right = ExtentRecord {
+                    first: ext.first + skip as u64,
+                    generation: ext.generation,
+                    checksums: ext.checksums[skip..].to_vec(),
+                };
                 tx.insert(&records::extent_key(ino, b), &right.encode())?;
             }
             let (fa, fb) = (start.max(a), end.min(b));
@@ -636,7 +786,11 @@ fn apply_written(tx: &mut Tx, ino: u64, written: &BTreeMap<u64, (u64, u64)>, _ps
             while j < run.len() && run[j].1 == run[j - 1].1 + 1 && (j - i) < maxext as usize {
                 j += 1;
             }
-            let ext = ExtentRecord { first: run[i].1, generation: tx.generation, checksums: run[i..j].iter().map(|r| r.2).collect() };
+            let ext = ExtentRecord {
+                first: run[i].1,
+                generation: tx.generation,
+                checksums: run[i..j].iter().map(|r| r.2).collect(),
+            };
             tx.insert(&records::extent_key(ino, run[i].0), &ext.encode())?;
             tx.use_pages(run[i].1, (j - i) as u64);
             i = j;
@@ -662,7 +816,11 @@ impl io::Read for File {
 impl io::Write for File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.write_at(buf, self.pos)?;
-        self.pos = if self.mode.append { self.len() } else { self.pos + n as u64 };
+        self.pos = if self.mode.append {
+            self.len()
+        } else {
+            self.pos + n as u64
+        };
         Ok(n)
     }
     /// Commits (see [`File::commit`]).
@@ -678,7 +836,9 @@ impl io::Seek for File {
             io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
             io::SeekFrom::End(d) => self.len().checked_add_signed(d),
         };
-        let new = new.ok_or_else(|| io::Error::from(Error::Range("seek before the start of the file".into())))?;
+        let new = new.ok_or_else(|| {
+            io::Error::from(Error::Range("seek before the start of the file".into()))
+        })?;
         self.pos = new;
         Ok(new)
     }

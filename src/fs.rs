@@ -9,8 +9,10 @@ use crate::dir::ReadDir;
 use crate::engine::{self, Engine, Snapshot, Tx};
 use crate::error::{Error, Result};
 use crate::file::{File, Mode};
-use crate::format::records::{self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Kind, ROOT_INO};
 use crate::format;
+use crate::format::records::{
+    self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Kind, ROOT_INO,
+};
 use crate::path;
 use crate::storage::{CreateOutcome, FileStorage, LockMode, MemoryStorage, Storage};
 
@@ -215,10 +217,16 @@ impl FsOptions {
 
     fn check_new(&self) -> Result<()> {
         if !format::valid_page_size(self.page_size) {
-            return Err(Error::Arg(format!("page size {} is not a power of two from 4096 to 65536", self.page_size)));
+            return Err(Error::Arg(format!(
+                "page size {} is not a power of two from 4096 to 65536",
+                self.page_size
+            )));
         }
         if self.label.len() > format::superblock::MAX_LABEL {
-            return Err(Error::Arg(format!("label of {} bytes is longer than 64", self.label.len())));
+            return Err(Error::Arg(format!(
+                "label of {} bytes is longer than 64",
+                self.label.len()
+            )));
         }
         Ok(())
     }
@@ -234,13 +242,27 @@ impl FsOptions {
                 return Err(Error::BadMagic("the container is empty".into()));
             }
             self.check_new()?;
-            storage.write_at(&engine::new_container_image(self.page_size, &self.label, engine::now_ns()), 0)?;
+            storage.write_at(
+                &engine::new_container_image(self.page_size, &self.label, engine::now_ns()),
+                0,
+            )?;
             storage.sync()?;
         }
-        let engine = Engine::open(Arc::clone(&storage), !self.write, self.durability, self.busy_timeout)?;
-        let mode = if self.write { LockMode::Exclusive } else { LockMode::Shared };
+        let engine = Engine::open(
+            Arc::clone(&storage),
+            !self.write,
+            self.durability,
+            self.busy_timeout,
+        )?;
+        let mode = if self.write {
+            LockMode::Exclusive
+        } else {
+            LockMode::Shared
+        };
         engine.locks().lock_container(mode, self.busy_timeout)?;
-        Ok(Fs { inner: Arc::new(FsInner { engine }) })
+        Ok(Fs {
+            inner: Arc::new(FsInner { engine }),
+        })
     }
 }
 pub(crate) struct FsInner {
@@ -256,7 +278,9 @@ pub struct Fs {
 
 impl std::fmt::Debug for Fs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fs").field("page_size", &self.inner.engine.page_size()).finish_non_exhaustive()
+        f.debug_struct("Fs")
+            .field("page_size", &self.inner.engine.page_size())
+            .finish_non_exhaustive()
     }
 }
 
@@ -264,7 +288,6 @@ impl std::fmt::Debug for Fs {
 /// progress. Path resolution works on either.
 pub(crate) trait Records {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>>;
-    fn visit(&self, lo: &[u8], hi: &[u8], rev: bool, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>) -> Result<()>;
 }
 
 /// A snapshot seen through the engine.
@@ -277,41 +300,47 @@ impl Records for SnapView<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         crate::engine::tree::get(self.engine, &self.snap.root(), key)
     }
-    fn visit(&self, lo: &[u8], hi: &[u8], rev: bool, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>) -> Result<()> {
-        crate::engine::tree::visit(self.engine, &self.snap.root(), lo, Some(hi), rev, f)
-    }
 }
 
 impl Records for Tx<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         Tx::get(self, key)
     }
-    fn visit(&self, lo: &[u8], hi: &[u8], rev: bool, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>) -> Result<()> {
-        Tx::visit(self, lo, hi, rev, f)
-    }
 }
 
 /// The inode record of `ino`; a missing one is corruption (something names it).
 pub(crate) fn inode(r: &dyn Records, ino: u64) -> Result<InodeRecord> {
-    let v = r.get(&records::inode_key(ino))?.ok_or_else(|| Error::corrupt(format!("inode {ino} is named but missing")))?;
+    let v = r
+        .get(&records::inode_key(ino))?
+        .ok_or_else(|| Error::corrupt(format!("inode {ino} is named but missing")))?;
     InodeRecord::decode(&v)
 }
 
 /// The entry `name` in directory `dir`.
 pub(crate) fn lookup(r: &dyn Records, dir: u64, name: &str) -> Result<Option<DirentRecord>> {
-    r.get(&records::dirent_key(dir, name.as_bytes()))?.map(|v| DirentRecord::decode(&v)).transpose()
+    r.get(&records::dirent_key(dir, name.as_bytes()))?
+        .map(|v| DirentRecord::decode(&v))
+        .transpose()
 }
 
 /// Walks `parts` from the root; returns the inode number and record. Every
 /// inode passed through is handed to `seen` (rename uses it to refuse
 /// moving a directory into itself).
-pub(crate) fn resolve_parts(r: &dyn Records, parts: &[&str], full: &str, seen: &mut dyn FnMut(u64)) -> Result<(u64, InodeRecord)> {
+pub(crate) fn resolve_parts(
+    r: &dyn Records,
+    parts: &[&str],
+    full: &str,
+    seen: &mut dyn FnMut(u64),
+) -> Result<(u64, InodeRecord)> {
     let mut ino = ROOT_INO;
     let mut rec = inode(r, ino)?;
     seen(ino);
     for (i, name) in parts.iter().enumerate() {
         if rec.kind != InodeKind::Dir {
-            return Err(Error::NotDir(format!("{:?} in {full:?}", parts[..i].join("/"))));
+            return Err(Error::NotDir(format!(
+                "{:?} in {full:?}",
+                parts[..i].join("/")
+            )));
         }
         let d = lookup(r, ino, name)?.ok_or_else(|| Error::NotFound(full.to_string()))?;
         ino = d.ino;
@@ -338,7 +367,11 @@ pub(crate) fn resolve_parent<'p>(r: &dyn Records, path: &'p str) -> Result<(u64,
 
 pub(crate) fn metadata_of(ino: u64, rec: &InodeRecord) -> Metadata {
     Metadata {
-        kind: if rec.kind == InodeKind::Dir { FileType::Dir } else { FileType::File },
+        kind: if rec.kind == InodeKind::Dir {
+            FileType::Dir
+        } else {
+            FileType::File
+        },
         mode: rec.mode,
         ino,
         size: rec.size,
@@ -354,9 +387,19 @@ impl Tx<'_> {
         let ino = self.alloc_ino()?;
         let now = engine::now_ns();
         let mode = if kind == InodeKind::Dir { 0o755 } else { 0o644 };
-        let rec = InodeRecord { kind, mode, size: 0, mtime_ns: now, ctime_ns: now, inline: None };
+        let rec = InodeRecord {
+            kind,
+            mode,
+            size: 0,
+            mtime_ns: now,
+            ctime_ns: now,
+            inline: None,
+        };
         self.insert(&records::inode_key(ino), &rec.encode())?;
-        self.insert(&records::dirent_key(dir, name.as_bytes()), &DirentRecord { ino, kind }.encode())?;
+        self.insert(
+            &records::dirent_key(dir, name.as_bytes()),
+            &DirentRecord { ino, kind }.encode(),
+        )?;
         self.count(kind, 1);
         self.touch_dir(dir)?;
         Ok(ino)
@@ -405,7 +448,10 @@ impl Tx<'_> {
     /// Whether directory `dir` has no entries.
     fn dir_is_empty(&self, dir: u64) -> Result<bool> {
         let mut empty = true;
-        let (lo, hi) = (records::kind_start(dir, Kind::Dirent), records::kind_end(dir, Kind::Dirent));
+        let (lo, hi) = (
+            records::kind_start(dir, Kind::Dirent),
+            records::kind_end(dir, Kind::Dirent),
+        );
         Tx::visit(self, &lo, &hi, false, &mut |_, _| {
             empty = false;
             Ok(false)
@@ -429,7 +475,10 @@ impl Tx<'_> {
         let (dir, name) = resolve_parent(self, path)?;
         match lookup(self, dir, name)? {
             Some(d) if exist_ok && d.kind == InodeKind::Dir => Ok(()),
-            Some(d) if exist_ok => Err(Error::NotDir(format!("{path:?} exists and is a file (inode {})", d.ino))),
+            Some(d) if exist_ok => Err(Error::NotDir(format!(
+                "{path:?} exists and is a file (inode {})",
+                d.ino
+            ))),
             Some(_) => Err(Error::Exists(path.to_string())),
             None => self.create_inode(dir, name, InodeKind::Dir).map(|_| ()),
         }
@@ -486,9 +535,11 @@ impl Fs {
     /// Reads a whole file.
     pub fn read(&self, path: &str) -> Result<Vec<u8>> {
         let mut f = self.open_file(path, "r")?;
-        let len = usize::try_from(f.len()).map_err(|_| Error::Range("file too large for memory".into()))?;
+        let len = usize::try_from(f.len())
+            .map_err(|_| Error::Range("file too large for memory".into()))?;
         let mut out = Vec::new();
-        out.try_reserve_exact(len).map_err(|_| Error::NoMem(format!("{len} bytes for {path:?}")))?;
+        out.try_reserve_exact(len)
+            .map_err(|_| Error::NoMem(format!("{len} bytes for {path:?}")))?;
         std::io::Read::read_to_end(&mut f, &mut out).map_err(Error::from_io)?;
         Ok(out)
     }
@@ -517,7 +568,13 @@ impl Fs {
     /// Lists a directory as of now; the listing keeps that snapshot.
     pub fn read_dir(&self, path: &str) -> Result<ReadDir> {
         let snap = self.snapshot()?;
-        let (ino, rec) = resolve(&SnapView { engine: self.engine(), snap: &snap }, path)?;
+        let (ino, rec) = resolve(
+            &SnapView {
+                engine: self.engine(),
+                snap: &snap,
+            },
+            path,
+        )?;
         if rec.kind != InodeKind::Dir {
             return Err(Error::NotDir(path.to_string()));
         }
@@ -527,7 +584,13 @@ impl Fs {
     /// `stat` of a path in the latest commit.
     pub fn metadata(&self, path: &str) -> Result<Metadata> {
         let snap = self.snapshot()?;
-        let (ino, rec) = resolve(&SnapView { engine: self.engine(), snap: &snap }, path)?;
+        let (ino, rec) = resolve(
+            &SnapView {
+                engine: self.engine(),
+                snap: &snap,
+            },
+            path,
+        )?;
         Ok(metadata_of(ino, &rec))
     }
 
@@ -576,15 +639,19 @@ impl Fs {
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
         self.commit(|tx| {
             let (from_dir, from_name) = resolve_parent(tx, from)?;
-            let src = lookup(tx, from_dir, from_name)?.ok_or_else(|| Error::NotFound(from.to_string()))?;
+            let src = lookup(tx, from_dir, from_name)?
+                .ok_or_else(|| Error::NotFound(from.to_string()))?;
             let (to_parent, to_name) = path::parent_and_name(to)?;
             let mut inside = false;
-            let (to_dir, rec) = resolve_parts(tx, &to_parent, to, &mut |ino| inside |= ino == src.ino)?;
+            let (to_dir, rec) =
+                resolve_parts(tx, &to_parent, to, &mut |ino| inside |= ino == src.ino)?;
             if rec.kind != InodeKind::Dir {
                 return Err(Error::NotDir(format!("parent of {to:?}")));
             }
             if inside {
-                return Err(Error::Arg(format!("cannot move {from:?} into itself ({to:?})")));
+                return Err(Error::Arg(format!(
+                    "cannot move {from:?} into itself ({to:?})"
+                )));
             }
             if let Some(dst) = lookup(tx, to_dir, to_name)? {
                 if dst.ino == src.ino {
@@ -593,14 +660,19 @@ impl Fs {
                 match (src.kind, dst.kind) {
                     (InodeKind::Dir, InodeKind::File) => return Err(Error::NotDir(to.to_string())),
                     (InodeKind::File, InodeKind::Dir) => return Err(Error::IsDir(to.to_string())),
-                    (InodeKind::Dir, InodeKind::Dir) if !tx.dir_is_empty(dst.ino)? => return Err(Error::NotEmpty(to.to_string())),
+                    (InodeKind::Dir, InodeKind::Dir) if !tx.dir_is_empty(dst.ino)? => {
+                        return Err(Error::NotEmpty(to.to_string()))
+                    }
                     _ => {}
                 }
                 tx.remove(&records::dirent_key(to_dir, to_name.as_bytes()))?;
                 tx.unlink_inode(dst.ino, dst.kind)?;
             }
             tx.remove(&records::dirent_key(from_dir, from_name.as_bytes()))?;
-            tx.insert(&records::dirent_key(to_dir, to_name.as_bytes()), &src.encode())?;
+            tx.insert(
+                &records::dirent_key(to_dir, to_name.as_bytes()),
+                &src.encode(),
+            )?;
             tx.touch_dir(from_dir)?;
             if to_dir != from_dir {
                 tx.touch_dir(to_dir)?;
@@ -622,7 +694,9 @@ impl Fs {
             page_size: sb.page_size,
             generation: sb.generation,
             pages_total: sb.page_count,
-            pages_used: sb.page_count.saturating_sub(sb.free_pages + sb.pending_pages),
+            pages_used: sb
+                .page_count
+                .saturating_sub(sb.free_pages + sb.pending_pages),
             pages_free: sb.free_pages,
             pages_pending: sb.pending_pages,
             files: sb.files,

@@ -13,21 +13,21 @@
 //! [`storage`], `lock`, `engine`, then the filesystem API ([`Fs`], [`File`],
 //! [`ReadDir`]) and the C ABI (`ffi`).
 
-pub mod error;
-mod format;
-pub mod storage;
-mod lock;
-mod engine;
-mod path;
-mod fs;
-mod file;
 mod dir;
+mod engine;
+pub mod error;
 pub mod ffi;
+mod file;
+mod format;
+mod fs;
+mod lock;
+mod path;
+pub mod storage;
 
 pub use dir::{DirEntry, ReadDir};
+pub use engine::FaultSwitches;
 pub use error::{Error, Result};
 pub use file::{File, Mode};
-pub use engine::FaultSwitches;
 pub use fs::{CheckReport, Durability, FileType, Fs, FsOptions, Info, Metadata};
 
 /// The library's version, from `Cargo.toml`.

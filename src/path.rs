@@ -16,7 +16,9 @@ pub fn components(path: &str) -> Result<Vec<&str>> {
     for p in &parts {
         check_name(p.as_bytes()).map_err(|e| match e {
             Error::NameTooLong(m) => Error::NameTooLong(format!("{path:?}: {m}")),
-            _ => Error::Arg(format!("invalid path {path:?}: components must not be empty, \".\" or \"..\"")),
+            _ => Error::Arg(format!(
+                "invalid path {path:?}: components must not be empty, \".\" or \"..\""
+            )),
         })?;
     }
     Ok(parts)
@@ -26,7 +28,9 @@ pub fn components(path: &str) -> Result<Vec<&str>> {
 /// has no last name and is an argument error here.
 pub fn parent_and_name(path: &str) -> Result<(Vec<&str>, &str)> {
     let mut parts = components(path)?;
-    let name = parts.pop().ok_or_else(|| Error::Arg(format!("{path:?} names the root directory")))?;
+    let name = parts
+        .pop()
+        .ok_or_else(|| Error::Arg(format!("{path:?} names the root directory")))?;
     Ok((parts, name))
 }
 
@@ -41,7 +45,10 @@ mod tests {
         assert!(components("/").unwrap().is_empty());
         assert!(matches!(components("a//b"), Err(Error::Arg(_))));
         assert!(matches!(components("a/../b"), Err(Error::Arg(_))));
-        assert!(matches!(components(&"x".repeat(256)), Err(Error::NameTooLong(_))));
+        assert!(matches!(
+            components(&"x".repeat(256)),
+            Err(Error::NameTooLong(_))
+        ));
         assert!(parent_and_name("/").is_err());
     }
 }

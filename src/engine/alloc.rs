@@ -16,11 +16,13 @@ use std::collections::BTreeMap;
 
 use super::tree;
 use super::{Engine, Tx};
-use crate::lock::ANYONE;
 use crate::error::{Error, Result};
-use crate::format::records::{self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Key, Kind, SYSTEM_INO};
+use crate::format::records::{
+    self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Key, Kind, SYSTEM_INO,
+};
 use crate::format::{NodeBody, PagePtr, Superblock};
 use crate::fs::CheckReport;
+use crate::lock::ANYONE;
 
 /// Sorts page ranges and merges adjacent ones.
 pub fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
@@ -82,7 +84,9 @@ impl Tx<'_> {
         })?;
         if let Some((ps, pl)) = prev {
             if ps + pl > start {
-                return Err(Error::corrupt(format!("pages {start}.. freed twice (free extent {ps}+{pl})")));
+                return Err(Error::corrupt(format!(
+                    "pages {start}.. freed twice (free extent {ps}+{pl})"
+                )));
             }
             if ps + pl == start {
                 self.remove(&records::free_key(ps))?;
@@ -114,7 +118,10 @@ impl Tx<'_> {
             self.insert(&records::free_key(fs), &records::encode_count(start - fs))?;
         }
         if start + len < fs + fl {
-            self.insert(&records::free_key(start + len), &records::encode_count(fs + fl - start - len))?;
+            self.insert(
+                &records::free_key(start + len),
+                &records::encode_count(fs + fl - start - len),
+            )?;
         }
         self.sb.free_pages -= len;
         Ok(())
@@ -162,7 +169,9 @@ impl Tx<'_> {
                 self.sb.pending_pages += l;
                 let key = records::pending_key(self.generation, s);
                 if self.insert(&key, &records::encode_count(l))?.is_some() {
-                    return Err(Error::Internal(format!("page {s} freed twice in one commit")));
+                    return Err(Error::Internal(format!(
+                        "page {s} freed twice in one commit"
+                    )));
                 }
             }
         }
@@ -177,24 +186,31 @@ impl Tx<'_> {
             let mut table = self.engine.locks().reservations();
             let mut need = want;
             let owner = self.owner;
-            tree::visit(self.engine, self.tree.root(), &lo, Some(&hi), false, &mut |k, v| {
-                let (start, len) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
-                let mut s = start;
-                while s < start + len && need > 0 {
-                    match table.first_overlap(s, start + len - s, ANYONE) {
-                        Some((os, ol)) if os <= s => s = os + ol,
-                        other => {
-                            let stop = other.map_or(start + len, |(os, _)| os);
-                            let n = (stop - s).min(need);
-                            table.insert(s, n, owner);
-                            picked.push((s, n));
-                            need -= n;
-                            s += n;
+            tree::visit(
+                self.engine,
+                self.tree.root(),
+                &lo,
+                Some(&hi),
+                false,
+                &mut |k, v| {
+                    let (start, len) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
+                    let mut s = start;
+                    while s < start + len && need > 0 {
+                        match table.first_overlap(s, start + len - s, ANYONE) {
+                            Some((os, ol)) if os <= s => s = os + ol,
+                            other => {
+                                let stop = other.map_or(start + len, |(os, _)| os);
+                                let n = (stop - s).min(need);
+                                table.insert(s, n, owner);
+                                picked.push((s, n));
+                                need -= n;
+                                s += n;
+                            }
                         }
                     }
-                }
-                Ok(need > 0)
-            })?;
+                    Ok(need > 0)
+                },
+            )?;
         }
         for &(s, l) in &picked {
             self.remove_free(s, l)?;
@@ -245,7 +261,9 @@ impl Tx<'_> {
             }
             pool.extend(got);
         }
-        Err(Error::Internal("tree page allocation did not settle".into()))
+        Err(Error::Internal(
+            "tree page allocation did not settle".into(),
+        ))
     }
 }
 
@@ -264,11 +282,15 @@ impl Walk {
     /// Records that `what` owns pages `start..start+len`; two owners of one page are corruption.
     fn claim(&mut self, start: u64, len: u64, what: &'static str) -> Result<()> {
         if start == 0 || len == 0 || start.checked_add(len).is_none() {
-            return Err(Error::corrupt(format!("{what} claims page range {start}+{len}")));
+            return Err(Error::corrupt(format!(
+                "{what} claims page range {start}+{len}"
+            )));
         }
         if let Some((&s, &(l, w))) = self.owner.range(..start + len).next_back() {
             if s + l > start {
-                return Err(Error::corrupt(format!("pages {start}+{len} ({what}) overlap pages {s}+{l} ({w})")));
+                return Err(Error::corrupt(format!(
+                    "pages {start}+{len} ({what}) overlap pages {s}+{l} ({w})"
+                )));
             }
         }
         self.owner.insert(start, (len, what));
@@ -289,15 +311,25 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
     let mut buf = vec![0u8; ps as usize];
     let extents = std::mem::take(&mut w.extents);
     for (ino, index, ext) in &extents {
-        let inode = w.inodes.get(ino).ok_or_else(|| Error::corrupt(format!("extent of missing inode {ino}")))?;
+        let inode = w
+            .inodes
+            .get(ino)
+            .ok_or_else(|| Error::corrupt(format!("extent of missing inode {ino}")))?;
         if inode.kind != InodeKind::File || inode.inline.is_some() {
-            return Err(Error::corrupt(format!("inode {ino} has extents but is not an extent file")));
+            return Err(Error::corrupt(format!(
+                "inode {ino} has extents but is not an extent file"
+            )));
         }
         if index.saturating_add(ext.count()) > inode.size.div_ceil(ps as u64) {
-            return Err(Error::corrupt(format!("inode {ino} has an extent past its size")));
+            return Err(Error::corrupt(format!(
+                "inode {ino} has an extent past its size"
+            )));
         }
         if ext.count() > records::max_extent_pages(ps) as u64 {
-            return Err(Error::corrupt(format!("inode {ino}: extent of {} pages is too long", ext.count())));
+            return Err(Error::corrupt(format!(
+                "inode {ino}: extent of {} pages is too long",
+                ext.count()
+            )));
         }
         w.claim(ext.first, ext.count(), "data")?;
         for (i, &sum) in ext.checksums.iter().enumerate() {
@@ -305,7 +337,10 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
             w.report.data_pages += 1;
         }
     }
-    if extents.windows(2).any(|p| p[0].0 == p[1].0 && p[0].1 + p[0].2.count() > p[1].1) {
+    if extents
+        .windows(2)
+        .any(|p| p[0].0 == p[1].0 && p[0].1 + p[0].2.count() > p[1].1)
+    {
         return Err(Error::corrupt("overlapping extents in one file"));
     }
 
@@ -313,14 +348,26 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
     // orphan; entries point at inodes of the kind they say.
     let mut named: BTreeMap<u64, u32> = BTreeMap::new();
     for (dir, name, d) in &w.dirents {
-        records::check_name(name).map_err(|e| Error::corrupt(format!("bad name in directory {dir}: {e}")))?;
-        let parent = w.inodes.get(dir).ok_or_else(|| Error::corrupt(format!("entry in missing directory {dir}")))?;
+        records::check_name(name)
+            .map_err(|e| Error::corrupt(format!("bad name in directory {dir}: {e}")))?;
+        let parent = w
+            .inodes
+            .get(dir)
+            .ok_or_else(|| Error::corrupt(format!("entry in missing directory {dir}")))?;
         if parent.kind != InodeKind::Dir {
-            return Err(Error::corrupt(format!("entry in inode {dir}, which is not a directory")));
+            return Err(Error::corrupt(format!(
+                "entry in inode {dir}, which is not a directory"
+            )));
         }
-        let child = w.inodes.get(&d.ino).ok_or_else(|| Error::corrupt(format!("entry names missing inode {}", d.ino)))?;
+        let child = w
+            .inodes
+            .get(&d.ino)
+            .ok_or_else(|| Error::corrupt(format!("entry names missing inode {}", d.ino)))?;
         if child.kind != d.kind {
-            return Err(Error::corrupt(format!("entry for inode {} has the wrong kind", d.ino)));
+            return Err(Error::corrupt(format!(
+                "entry for inode {} has the wrong kind",
+                d.ino
+            )));
         }
         *named.entry(d.ino).or_default() += 1;
     }
@@ -334,7 +381,10 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
             return Err(Error::corrupt(format!("inode {ino} is named {n} times")));
         }
         if ino >= sb.next_ino {
-            return Err(Error::corrupt(format!("inode {ino} is not below next_ino {}", sb.next_ino)));
+            return Err(Error::corrupt(format!(
+                "inode {ino} is not below next_ino {}",
+                sb.next_ino
+            )));
         }
         match inode.kind {
             InodeKind::File => files += 1,
@@ -345,7 +395,10 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
         return Err(Error::corrupt("the root directory is missing"));
     }
     if files != sb.files || dirs != sb.dirs {
-        return Err(Error::corrupt(format!("superblock counts {} files and {} dirs, the tree holds {files} and {dirs}", sb.files, sb.dirs)));
+        return Err(Error::corrupt(format!(
+            "superblock counts {} files and {} dirs, the tree holds {files} and {dirs}",
+            sb.files, sb.dirs
+        )));
     }
     w.report.files = files;
     w.report.dirs = dirs;
@@ -360,15 +413,23 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
     let mut next = 1;
     for (&s, &(l, what)) in &w.owner {
         if s != next {
-            return Err(Error::corrupt(format!("pages {next}..{s} are lost (neither used nor free)")));
+            return Err(Error::corrupt(format!(
+                "pages {next}..{s} are lost (neither used nor free)"
+            )));
         }
         if s + l > sb.page_count {
-            return Err(Error::corrupt(format!("{what} pages {s}+{l} lie past the end ({})", sb.page_count)));
+            return Err(Error::corrupt(format!(
+                "{what} pages {s}+{l} lie past the end ({})",
+                sb.page_count
+            )));
         }
         next = s + l;
     }
     if next != sb.page_count.max(1) {
-        return Err(Error::corrupt(format!("pages {next}..{} are lost (neither used nor free)", sb.page_count)));
+        return Err(Error::corrupt(format!(
+            "pages {next}..{} are lost (neither used nor free)",
+            sb.page_count
+        )));
     }
     Ok(w.report)
 }
@@ -377,7 +438,10 @@ fn walk_tree(engine: &Engine, ptr: PagePtr, parent_level: Option<u8>, w: &mut Wa
     use super::tree::PageSource;
     let node = engine.load(&ptr)?;
     if parent_level.is_some_and(|p| node.level + 1 != p) {
-        return Err(Error::corrupt(format!("tree page {} at the wrong level", ptr.page)));
+        return Err(Error::corrupt(format!(
+            "tree page {} at the wrong level",
+            ptr.page
+        )));
     }
     w.claim(ptr.page, 1, "tree")?;
     w.report.tree_pages += 1;
@@ -394,8 +458,14 @@ fn walk_tree(engine: &Engine, ptr: PagePtr, parent_level: Option<u8>, w: &mut Wa
                     Kind::Inode => {
                         w.inodes.insert(key.ino, InodeRecord::decode(v)?);
                     }
-                    Kind::Dirent => w.dirents.push((key.ino, key.sub.to_vec(), DirentRecord::decode(v)?)),
-                    Kind::Extent => w.extents.push((key.ino, key.sub_u64()?, ExtentRecord::decode(v)?)),
+                    Kind::Dirent => {
+                        w.dirents
+                            .push((key.ino, key.sub.to_vec(), DirentRecord::decode(v)?))
+                    }
+                    Kind::Extent => {
+                        w.extents
+                            .push((key.ino, key.sub_u64()?, ExtentRecord::decode(v)?))
+                    }
                     Kind::Free => {
                         let len = records::decode_count(v)?;
                         w.claim(key.sub_u64()?, len, "free")?;

@@ -21,7 +21,10 @@ pub struct PageCache {
 impl PageCache {
     /// A cache of about `capacity` nodes.
     pub fn new(capacity: usize) -> PageCache {
-        PageCache { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(), per_shard: (capacity / SHARDS).max(4) }
+        PageCache {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            per_shard: (capacity / SHARDS).max(4),
+        }
     }
 
     fn shard(&self, ptr: &PagePtr) -> &Mutex<HashMap<PagePtr, Arc<Node>>> {
@@ -30,7 +33,11 @@ impl PageCache {
 
     /// The cached node behind `ptr`.
     pub fn get(&self, ptr: &PagePtr) -> Option<Arc<Node>> {
-        self.shard(ptr).lock().unwrap_or_else(|p| p.into_inner()).get(ptr).cloned()
+        self.shard(ptr)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(ptr)
+            .cloned()
     }
 
     /// Caches a verified node. When the shard is full an arbitrary entry

@@ -18,12 +18,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use alloc::coalesce;
 use cache::PageCache;
 use tree::{Child, PageSource, TxTree};
 
 use crate::error::{Error, Result};
-use crate::format::records::{self, InodeKind, InodeRecord, Kind, Key, ROOT_INO};
+use crate::format::records::{self, InodeKind, InodeRecord, Key, Kind, ROOT_INO};
 use crate::format::{node, page_checksum, Node, PagePtr, Superblock, SUPERBLOCK_SLOT};
 use crate::lock::{LockMap, Owner, Pin, ANYONE};
 use crate::storage::{read_exact_at, Storage};
@@ -51,6 +50,8 @@ pub struct Engine {
     poisoned: AtomicBool,
     /// Highest generation known to be on disk durably.
     known_durable: AtomicU64,
+    /// Highest generation this open has seen committed.
+    published: AtomicU64,
     faults: std::sync::Mutex<FaultSwitches>,
 }
 
@@ -75,7 +76,10 @@ impl PageSource for Engine {
         }
         let bytes = self.read_page(ptr.page)?;
         if page_checksum(ptr.page, ptr.generation, &bytes) != ptr.checksum {
-            return Err(Error::corrupt(format!("checksum mismatch in tree page {} (generation {})", ptr.page, ptr.generation)));
+            return Err(Error::corrupt(format!(
+                "checksum mismatch in tree page {} (generation {})",
+                ptr.page, ptr.generation
+            )));
         }
         let n = Arc::new(node::decode(&bytes, ptr)?);
         self.cache.insert(*ptr, Arc::clone(&n));
@@ -91,13 +95,24 @@ impl PageSource for Engine {
 /// whose tree is one leaf with the root directory's inode.
 pub fn new_container_image(page_size: u32, label: &str, now_ns: i64) -> Vec<u8> {
     let ps = page_size as usize;
-    let root_inode = InodeRecord { kind: InodeKind::Dir, mode: 0o755, size: 0, mtime_ns: now_ns, ctime_ns: now_ns, inline: None };
+    let root_inode = InodeRecord {
+        kind: InodeKind::Dir,
+        mode: 0o755,
+        size: 0,
+        mtime_ns: now_ns,
+        ctime_ns: now_ns,
+        inline: None,
+    };
     let (key, val) = (records::inode_key(ROOT_INO), root_inode.encode());
     let leaf = node::encode_leaf(ps, 1, 1, std::iter::once((&key[..], &val[..])));
     let sb = Superblock {
         page_size,
         generation: 1,
-        root: PagePtr { page: 1, generation: 1, checksum: page_checksum(1, 1, &leaf) },
+        root: PagePtr {
+            page: 1,
+            generation: 1,
+            checksum: page_checksum(1, 1, &leaf),
+        },
         page_count: 2,
         next_ino: records::FIRST_FREE_INO,
         free_pages: 0,
@@ -116,7 +131,10 @@ pub fn new_container_image(page_size: u32, label: &str, now_ns: i64) -> Vec<u8> 
 
 /// Nanoseconds since the Unix epoch.
 pub fn now_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }
 
 fn durability_code(d: Durability) -> u8 {
@@ -129,7 +147,12 @@ fn durability_code(d: Durability) -> u8 {
 
 impl Engine {
     /// Opens the engine over a storage holding a valid container.
-    pub fn open(storage: Arc<dyn Storage>, read_only: bool, durability: Durability, busy_timeout: Duration) -> Result<Engine> {
+    pub fn open(
+        storage: Arc<dyn Storage>,
+        read_only: bool,
+        durability: Durability,
+        busy_timeout: Duration,
+    ) -> Result<Engine> {
         let sb = read_superblock(&*storage)?;
         let locks = Arc::new(LockMap::new(Arc::clone(&storage)));
         Ok(Engine {
@@ -142,6 +165,7 @@ impl Engine {
             read_only,
             poisoned: AtomicBool::new(false),
             known_durable: AtomicU64::new(sb.generation),
+            published: AtomicU64::new(sb.generation),
             faults: std::sync::Mutex::new(FaultSwitches::default()),
         })
     }
@@ -173,7 +197,10 @@ impl Engine {
 
     /// Sets the busy timeout.
     pub fn set_busy_timeout(&self, t: Duration) {
-        self.busy_timeout_ms.store(t.as_millis().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+        self.busy_timeout_ms.store(
+            t.as_millis().min(u64::MAX as u128) as u64,
+            Ordering::Relaxed,
+        );
     }
 
     /// The durability of later commits.
@@ -227,7 +254,9 @@ impl Engine {
     pub fn read_data_page(&self, page: u64, checksum: u64, buf: &mut [u8]) -> Result<()> {
         read_exact_at(&*self.storage, buf, page * self.page_size as u64)?;
         if page_checksum(page, 0, buf) != checksum {
-            return Err(Error::corrupt(format!("checksum mismatch in data page {page}")));
+            return Err(Error::corrupt(format!(
+                "checksum mismatch in data page {page}"
+            )));
         }
         Ok(())
     }
@@ -241,18 +270,29 @@ impl Engine {
 
     /// The latest committed superblock.
     pub fn latest(&self) -> Result<Superblock> {
-        read_superblock(&*self.storage)
+        let sb = read_superblock(&*self.storage)?;
+        self.published.fetch_max(sb.generation, Ordering::AcqRel);
+        Ok(sb)
     }
 
     /// Pins and returns the latest committed state.
     pub fn snapshot(&self) -> Result<Snapshot> {
         self.check_usable()?;
-        // Pinning the latest generation is safe without a retry: a page
-        // live in it is freed only by a later commit, and that commit's
-        // reclaim sees this pin before it reuses anything.
-        let sb = self.latest()?;
-        let pin = self.locks.pin(sb.generation);
-        Ok(Snapshot { sb, _pin: pin })
+        // Pin first, then read (DESIGN §4 "Pins"): a state g at or after the
+        // pinned p keeps its pages, since they can only be freed by commits
+        // after g, whose reclaim sees the pin. A read that lands on an older
+        // slot (the newer one was being written) is retried.
+        for _ in 0..100 {
+            let p = self.published.load(Ordering::Acquire);
+            let pin = self.locks.pin(p);
+            let sb = self.latest()?;
+            if sb.generation >= p {
+                return Ok(Snapshot { sb, _pin: pin });
+            }
+        }
+        Err(Error::Busy(
+            "the superblock kept changing while being read".into(),
+        ))
     }
 
     /// Reserves about `want` free pages for a writer `owner` (DESIGN §4
@@ -313,7 +353,11 @@ impl Engine {
     /// the tree through the [`Tx`]; if it fails, nothing is written. `force_durable`
     /// syncs whatever the durability setting. Returns `f`'s value and the new
     /// superblock (`None` when `f` changed nothing).
-    pub fn commit<T>(&self, force_durable: bool, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<(T, Option<Superblock>)> {
+    pub fn commit<T>(
+        &self,
+        force_durable: bool,
+        f: impl FnOnce(&mut Tx) -> Result<T>,
+    ) -> Result<(T, Option<Superblock>)> {
         if self.read_only {
             return Err(Error::Access("the container is open read-only".into()));
         }
@@ -327,6 +371,7 @@ impl Engine {
                 return Ok((out, None));
             }
             let sb = self.finish(&mut tx, force_durable)?;
+            self.published.fetch_max(sb.generation, Ordering::AcqRel);
             Ok((out, Some(sb)))
         });
         // The pages are recorded as used in the new superblock (or were
@@ -342,7 +387,11 @@ impl Engine {
 
     fn finish(&self, tx: &mut Tx, force_durable: bool) -> Result<Superblock> {
         let faults = self.faults();
-        let durability = if force_durable { Durability::Full } else { self.durability() };
+        let durability = if force_durable {
+            Durability::Full
+        } else {
+            self.durability()
+        };
         let ps = self.page_size as usize;
         let latest = tx.sb.generation;
 
@@ -352,23 +401,32 @@ impl Engine {
         if faults.reuse_pages_early {
             limit = latest;
         }
-        if tx.oldest_pending()?.is_some_and(|k| k <= limit && k > self.known_durable.load(Ordering::Acquire)) {
+        if tx
+            .oldest_pending()?
+            .is_some_and(|k| k <= limit && k > self.known_durable.load(Ordering::Acquire))
+        {
             if !faults.reuse_pages_early {
                 self.storage.sync().map_err(|e| self.poison(e))?;
             }
             self.known_durable.fetch_max(latest, Ordering::AcqRel);
         }
-        let durable = if faults.reuse_pages_early { latest } else { self.known_durable.load(Ordering::Acquire) };
+        let durable = if faults.reuse_pages_early {
+            latest
+        } else {
+            self.known_durable.load(Ordering::Acquire)
+        };
         tx.reclaim(limit.min(durable))?;
         tx.account_used()?;
         let pool = tx.allocate_tree_pages()?;
 
         let mut writes: Vec<(u64, Vec<u8>)> = Vec::with_capacity(pool.len());
         let generation = tx.generation;
-        let root = tx.tree.write_out(ps, generation, &mut pool.into_iter(), &mut |p, b| {
-            writes.push((p, b));
-            Ok(())
-        })?;
+        let root = tx
+            .tree
+            .write_out(ps, generation, &mut pool.into_iter(), &mut |p, b| {
+                writes.push((p, b));
+                Ok(())
+            })?;
         writes.sort_unstable_by_key(|w| w.0);
         for (page, bytes) in &writes {
             self.storage.write_at(bytes, page * ps as u64)?;
@@ -378,13 +436,17 @@ impl Engine {
         sb.root = root;
         let slot = sb.encode();
         if faults.superblock_before_sync {
-            self.storage.write_at(&slot, Superblock::slot_offset(generation)).map_err(|e| self.poison(e))?;
+            self.storage
+                .write_at(&slot, Superblock::slot_offset(generation))
+                .map_err(|e| self.poison(e))?;
         }
         if durability != Durability::Off {
             self.storage.sync().map_err(|e| self.poison(e))?;
         }
         if !faults.superblock_before_sync {
-            self.storage.write_at(&slot, Superblock::slot_offset(generation)).map_err(|e| self.poison(e))?;
+            self.storage
+                .write_at(&slot, Superblock::slot_offset(generation))
+                .map_err(|e| self.poison(e))?;
         }
         if durability == Durability::Full {
             self.storage.sync().map_err(|e| self.poison(e))?;
@@ -409,10 +471,16 @@ pub fn read_superblock(storage: &dyn Storage) -> Result<Superblock> {
         let mut buf = [0u8; 2 * SUPERBLOCK_SLOT];
         let n = storage.read_at(&mut buf, 0)?;
         if n < SUPERBLOCK_SLOT {
-            return Err(Error::BadMagic(format!("file of {n} bytes is too short to be a whefs container")));
+            return Err(Error::BadMagic(format!(
+                "file of {n} bytes is too short to be a whefs container"
+            )));
         }
         let a = Superblock::decode(&buf[..SUPERBLOCK_SLOT]);
-        let b = if n >= 2 * SUPERBLOCK_SLOT { Superblock::decode(&buf[SUPERBLOCK_SLOT..]) } else { Err(Error::BadMagic("short".into())) };
+        let b = if n >= 2 * SUPERBLOCK_SLOT {
+            Superblock::decode(&buf[SUPERBLOCK_SLOT..])
+        } else {
+            Err(Error::BadMagic("short".into()))
+        };
         match Superblock::choose(a, b) {
             Ok(sb) => return Ok(sb),
             Err(e @ Error::BadMagic(_)) => return Err(e),
@@ -444,7 +512,16 @@ impl<'e> Tx<'e> {
     fn new(engine: &'e Engine, sb: Superblock, owner: Owner) -> Tx<'e> {
         let generation = sb.generation + 1;
         let tree = TxTree::new(Some(sb.root));
-        Tx { engine, sb, tree, generation, freed: Vec::new(), used: Vec::new(), owner, changed: false }
+        Tx {
+            engine,
+            sb,
+            tree,
+            generation,
+            freed: Vec::new(),
+            used: Vec::new(),
+            owner,
+            changed: false,
+        }
     }
 
     /// The engine.
@@ -471,7 +548,7 @@ impl<'e> Tx<'e> {
     }
 
     /// Calls `f` for records in `lo..hi` in key order (or reverse).
-    pub fn visit(&self, lo: &[u8], hi: &[u8], rev: bool, f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>) -> Result<()> {
+    pub fn visit(&self, lo: &[u8], hi: &[u8], rev: bool, f: &mut tree::Visitor) -> Result<()> {
         tree::visit(self.engine, self.tree.root(), lo, Some(hi), rev, f)
     }
 
@@ -510,11 +587,6 @@ impl<'e> Tx<'e> {
             self.used.push((start, len));
             self.changed = true;
         }
-    }
-
-    /// Marks that the commit changed something even if no record did.
-    pub fn touch(&mut self) {
-        self.changed = true;
     }
 
     /// Counts a file or directory created (+1) or removed (-1).

@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 use crate::format::node::{self, internal_entry_size, leaf_entry_size, HEADER};
 use crate::format::{Node, NodeBody, PagePtr};
 
+/// A callback over `(key, value)` records; returns whether to go on.
+pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool> + 'a;
+
 /// Where tree pages come from (the engine: cache, storage, checksums).
 pub trait PageSource {
     /// Loads and verifies the node behind `ptr`.
@@ -48,7 +51,11 @@ enum DBody {
 
 impl DNode {
     fn empty_leaf() -> DNode {
-        DNode { level: 0, keys: Vec::new(), body: DBody::Leaf(Vec::new()) }
+        DNode {
+            level: 0,
+            keys: Vec::new(),
+            body: DBody::Leaf(Vec::new()),
+        }
     }
 
     fn from_node(n: &Node) -> DNode {
@@ -56,7 +63,11 @@ impl DNode {
             NodeBody::Leaf(v) => DBody::Leaf(v.clone()),
             NodeBody::Internal(c) => DBody::Internal(c.iter().map(|p| Child::Clean(*p)).collect()),
         };
-        DNode { level: n.level, keys: n.keys.clone(), body }
+        DNode {
+            level: n.level,
+            keys: n.keys.clone(),
+            body,
+        }
     }
 
     fn len(&self) -> usize {
@@ -81,7 +92,11 @@ impl DNode {
             DBody::Leaf(v) => DBody::Leaf(v.split_off(at)),
             DBody::Internal(c) => DBody::Internal(c.split_off(at)),
         };
-        DNode { level: self.level, keys, body }
+        DNode {
+            level: self.level,
+            keys,
+            body,
+        }
     }
 
     fn append(&mut self, mut other: DNode) {
@@ -102,7 +117,10 @@ impl DNode {
         if total <= cap {
             return vec![self];
         }
-        let largest = (0..self.len()).map(|i| self.entry_size(i)).max().unwrap_or(0);
+        let largest = (0..self.len())
+            .map(|i| self.entry_size(i))
+            .max()
+            .unwrap_or(0);
         let share = cap.saturating_sub(largest).max(1);
         let n = total.div_ceil(share).max(2);
         let mut cuts = Vec::new();
@@ -152,7 +170,9 @@ fn view<'a>(src: &dyn PageSource, child: &'a Child, parent_level: Option<u8>) ->
     };
     if let Some(p) = parent_level {
         if level + 1 != p {
-            return Err(Error::corrupt(format!("tree node at level {level} below a node at level {p}")));
+            return Err(Error::corrupt(format!(
+                "tree node at level {level} below a node at level {p}"
+            )));
         }
     }
     Ok(v)
@@ -179,7 +199,7 @@ pub fn visit(
     lo: &[u8],
     hi: Option<&[u8]>,
     rev: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    f: &mut Visitor,
 ) -> Result<()> {
     visit_rec(src, root, None, lo, hi, rev, f).map(|_| ())
 }
@@ -191,7 +211,7 @@ fn visit_rec(
     lo: &[u8],
     hi: Option<&[u8]>,
     rev: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    f: &mut Visitor,
 ) -> Result<bool> {
     let v = view(src, child, parent_level)?;
     let in_range = |k: &[u8]| k >= lo && hi.is_none_or(|h| k < h);
@@ -200,8 +220,14 @@ fn visit_rec(
             NodeBody::Leaf(vals) => visit_leaf(&n.keys, vals, in_range, rev, f),
             NodeBody::Internal(ptrs) => {
                 let first = child_index(&n.keys, lo);
-                let last = hi.map_or(ptrs.len(), |h| n.keys.partition_point(|k| k.as_slice() < h)).max(first + 1);
-                let idx: Vec<usize> = if rev { (first..last).rev().collect() } else { (first..last).collect() };
+                let last = hi
+                    .map_or(ptrs.len(), |h| n.keys.partition_point(|k| k.as_slice() < h))
+                    .max(first + 1);
+                let idx: Vec<usize> = if rev {
+                    (first..last).rev().collect()
+                } else {
+                    (first..last).collect()
+                };
                 for i in idx {
                     if !visit_rec(src, &Child::Clean(ptrs[i]), Some(n.level), lo, hi, rev, f)? {
                         return Ok(false);
@@ -214,8 +240,16 @@ fn visit_rec(
             DBody::Leaf(vals) => visit_leaf(&n.keys, vals, in_range, rev, f),
             DBody::Internal(children) => {
                 let first = child_index(&n.keys, lo);
-                let last = hi.map_or(children.len(), |h| n.keys.partition_point(|k| k.as_slice() < h)).max(first + 1);
-                let idx: Vec<usize> = if rev { (first..last).rev().collect() } else { (first..last).collect() };
+                let last = hi
+                    .map_or(children.len(), |h| {
+                        n.keys.partition_point(|k| k.as_slice() < h)
+                    })
+                    .max(first + 1);
+                let idx: Vec<usize> = if rev {
+                    (first..last).rev().collect()
+                } else {
+                    (first..last).collect()
+                };
                 for i in idx {
                     if !visit_rec(src, &children[i], Some(n.level), lo, hi, rev, f)? {
                         return Ok(false);
@@ -232,9 +266,13 @@ fn visit_leaf(
     vals: &[Vec<u8>],
     in_range: impl Fn(&[u8]) -> bool,
     rev: bool,
-    f: &mut dyn FnMut(&[u8], &[u8]) -> Result<bool>,
+    f: &mut Visitor,
 ) -> Result<bool> {
-    let idx: Box<dyn Iterator<Item = usize>> = if rev { Box::new((0..keys.len()).rev()) } else { Box::new(0..keys.len()) };
+    let idx: Box<dyn Iterator<Item = usize>> = if rev {
+        Box::new((0..keys.len()).rev())
+    } else {
+        Box::new(0..keys.len())
+    };
     for i in idx {
         if in_range(&keys[i]) && !f(&keys[i], &vals[i])? {
             return Ok(false);
@@ -260,7 +298,11 @@ impl TxTree {
             Some(p) => Child::Clean(p),
             None => Child::Dirty(Box::new(DNode::empty_leaf())),
         };
-        TxTree { root, freed: Vec::new(), no_merge: false }
+        TxTree {
+            root,
+            freed: Vec::new(),
+            no_merge: false,
+        }
     }
 
     /// The current root.
@@ -274,14 +316,24 @@ impl TxTree {
     }
 
     /// Inserts or replaces; returns the old value.
-    pub fn insert(&mut self, src: &dyn PageSource, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub fn insert(
+        &mut self,
+        src: &dyn PageSource,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<Option<Vec<u8>>> {
         if leaf_entry_size(key, value) > src.page_size() / 3 {
-            return Err(Error::Internal(format!("record of {} bytes is too large for a node", key.len() + value.len())));
+            return Err(Error::Internal(format!(
+                "record of {} bytes is too large for a node",
+                key.len() + value.len()
+            )));
         }
         let node = make_dirty(src, &mut self.root, None, &mut self.freed)?;
         let old = insert_rec(src, node, key, value, &mut self.freed)?;
         if node.encoded_size() > src.page_size() {
-            let Child::Dirty(n) = std::mem::replace(&mut self.root, Child::Clean(PagePtr::default())) else {
+            let Child::Dirty(n) =
+                std::mem::replace(&mut self.root, Child::Clean(PagePtr::default()))
+            else {
                 unreachable!("made dirty above")
             };
             let level = n.level;
@@ -289,8 +341,15 @@ impl TxTree {
             let mut keys = Vec::with_capacity(pieces.len());
             keys.push(Vec::new());
             keys.extend(pieces[1..].iter().map(|p| p.keys[0].clone()));
-            let children = pieces.into_iter().map(|p| Child::Dirty(Box::new(p))).collect();
-            self.root = Child::Dirty(Box::new(DNode { level: level + 1, keys, body: DBody::Internal(children) }));
+            let children = pieces
+                .into_iter()
+                .map(|p| Child::Dirty(Box::new(p)))
+                .collect();
+            self.root = Child::Dirty(Box::new(DNode {
+                level: level + 1,
+                keys,
+                body: DBody::Internal(children),
+            }));
         }
         Ok(old)
     }
@@ -304,8 +363,7 @@ impl TxTree {
         let node = make_dirty(src, &mut self.root, None, &mut self.freed)?;
         let old = remove_rec(src, node, key, &mut self.freed, self.no_merge)?;
         // Collapse a root with a single child; an empty root becomes an empty leaf.
-        loop {
-            let Child::Dirty(n) = &mut self.root else { break };
+        while let Child::Dirty(n) = &mut self.root {
             match &mut n.body {
                 DBody::Internal(c) if c.len() == 1 => {
                     self.root = c.pop().expect("one child");
@@ -356,15 +414,38 @@ impl TxTree {
                 Child::Clean(p) => return Ok(*p),
                 Child::Dirty(n) => n,
             };
-            let page = pages.next().ok_or_else(|| Error::Internal("allocator handed out too few tree pages".into()))?;
+            let page = pages
+                .next()
+                .ok_or_else(|| Error::Internal("allocator handed out too few tree pages".into()))?;
             let bytes = match &mut n.body {
-                DBody::Leaf(vals) => node::encode_leaf(ps, page, g, n.keys.iter().map(|k| &k[..]).zip(vals.iter().map(|v| &v[..]))),
+                DBody::Leaf(vals) => node::encode_leaf(
+                    ps,
+                    page,
+                    g,
+                    n.keys
+                        .iter()
+                        .map(|k| &k[..])
+                        .zip(vals.iter().map(|v| &v[..])),
+                ),
                 DBody::Internal(children) => {
-                    let ptrs = children.iter_mut().map(|ch| out(ch, ps, g, pages, write)).collect::<Result<Vec<_>>>()?;
-                    node::encode_internal(ps, page, g, n.level, n.keys.iter().map(|k| &k[..]).zip(ptrs))
+                    let ptrs = children
+                        .iter_mut()
+                        .map(|ch| out(ch, ps, g, pages, write))
+                        .collect::<Result<Vec<_>>>()?;
+                    node::encode_internal(
+                        ps,
+                        page,
+                        g,
+                        n.level,
+                        n.keys.iter().map(|k| &k[..]).zip(ptrs),
+                    )
                 }
             };
-            let ptr = PagePtr { page, generation: g, checksum: crate::format::page_checksum(page, g, &bytes) };
+            let ptr = PagePtr {
+                page,
+                generation: g,
+                checksum: crate::format::page_checksum(page, g, &bytes),
+            };
             write(page, bytes)?;
             *c = Child::Clean(ptr);
             Ok(ptr)
@@ -374,12 +455,20 @@ impl TxTree {
 }
 
 /// Copies a clean node into memory (its page goes on `freed`) and returns it.
-fn make_dirty<'a>(src: &dyn PageSource, c: &'a mut Child, parent_level: Option<u8>, freed: &mut Vec<u64>) -> Result<&'a mut DNode> {
+fn make_dirty<'a>(
+    src: &dyn PageSource,
+    c: &'a mut Child,
+    parent_level: Option<u8>,
+    freed: &mut Vec<u64>,
+) -> Result<&'a mut DNode> {
     if let Child::Clean(ptr) = c {
         let n = src.load(ptr)?;
         if let Some(p) = parent_level {
             if n.level + 1 != p {
-                return Err(Error::corrupt(format!("tree node at level {} below a node at level {p}", n.level)));
+                return Err(Error::corrupt(format!(
+                    "tree node at level {} below a node at level {p}",
+                    n.level
+                )));
             }
         }
         freed.push(ptr.page);
@@ -391,7 +480,13 @@ fn make_dirty<'a>(src: &dyn PageSource, c: &'a mut Child, parent_level: Option<u
     }
 }
 
-fn insert_rec(src: &dyn PageSource, n: &mut DNode, key: &[u8], value: &[u8], freed: &mut Vec<u64>) -> Result<Option<Vec<u8>>> {
+fn insert_rec(
+    src: &dyn PageSource,
+    n: &mut DNode,
+    key: &[u8],
+    value: &[u8],
+    freed: &mut Vec<u64>,
+) -> Result<Option<Vec<u8>>> {
     let level = n.level;
     match &mut n.body {
         DBody::Leaf(vals) => match n.keys.binary_search_by(|k| k.as_slice().cmp(key)) {
@@ -407,7 +502,9 @@ fn insert_rec(src: &dyn PageSource, n: &mut DNode, key: &[u8], value: &[u8], fre
             let child = make_dirty(src, &mut children[i], Some(level), freed)?;
             let old = insert_rec(src, child, key, value, freed)?;
             if child.encoded_size() > src.page_size() {
-                let Child::Dirty(c) = std::mem::replace(&mut children[i], Child::Clean(PagePtr::default())) else {
+                let Child::Dirty(c) =
+                    std::mem::replace(&mut children[i], Child::Clean(PagePtr::default()))
+                else {
                     unreachable!("made dirty above")
                 };
                 let pieces = c.into_pieces(src.page_size());
@@ -427,7 +524,13 @@ fn insert_rec(src: &dyn PageSource, n: &mut DNode, key: &[u8], value: &[u8], fre
     }
 }
 
-fn remove_rec(src: &dyn PageSource, n: &mut DNode, key: &[u8], freed: &mut Vec<u64>, no_merge: bool) -> Result<Option<Vec<u8>>> {
+fn remove_rec(
+    src: &dyn PageSource,
+    n: &mut DNode,
+    key: &[u8],
+    freed: &mut Vec<u64>,
+    no_merge: bool,
+) -> Result<Option<Vec<u8>>> {
     let level = n.level;
     let page_size = src.page_size();
     match &mut n.body {
@@ -450,15 +553,25 @@ fn remove_rec(src: &dyn PageSource, n: &mut DNode, key: &[u8], freed: &mut Vec<u
                     n.keys[0] = bound;
                 }
             } else if !no_merge && child.encoded_size() < page_size / 4 && children.len() > 1 {
-                let (l, r) = if i + 1 < children.len() { (i, i + 1) } else { (i - 1, i) };
+                let (l, r) = if i + 1 < children.len() {
+                    (i, i + 1)
+                } else {
+                    (i - 1, i)
+                };
                 make_dirty(src, &mut children[r], Some(level), freed)?;
                 make_dirty(src, &mut children[l], Some(level), freed)?;
-                let Child::Dirty(right) = children.remove(r) else { unreachable!("made dirty above") };
+                let Child::Dirty(right) = children.remove(r) else {
+                    unreachable!("made dirty above")
+                };
                 n.keys.remove(r);
-                let Child::Dirty(left) = &mut children[l] else { unreachable!("made dirty above") };
+                let Child::Dirty(left) = &mut children[l] else {
+                    unreachable!("made dirty above")
+                };
                 left.append(*right);
                 if left.encoded_size() > page_size {
-                    let Child::Dirty(merged) = std::mem::replace(&mut children[l], Child::Clean(PagePtr::default())) else {
+                    let Child::Dirty(merged) =
+                        std::mem::replace(&mut children[l], Child::Clean(PagePtr::default()))
+                    else {
                         unreachable!("made dirty above")
                     };
                     let mut at = l;

@@ -72,7 +72,11 @@ impl PagePtr {
     /// Decodes from the first 24 bytes of `b`.
     pub fn decode(b: &[u8]) -> crate::Result<PagePtr> {
         let mut r = Reader::new(b);
-        Ok(PagePtr { page: r.u64()?, generation: r.u64()?, checksum: r.u64()? })
+        Ok(PagePtr {
+            page: r.u64()?,
+            generation: r.u64()?,
+            checksum: r.u64()?,
+        })
     }
 }
 
@@ -91,7 +95,8 @@ impl<'a> Reader<'a> {
     /// Takes the next `n` bytes.
     pub fn take(&mut self, n: usize) -> crate::Result<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| crate::Error::corrupt("record runs past the end of its page"))?;
+        let end =
+            end.ok_or_else(|| crate::Error::corrupt("record runs past the end of its page"))?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)
@@ -102,15 +107,21 @@ impl<'a> Reader<'a> {
     }
     /// Reads a little-endian `u16`.
     pub fn u16(&mut self) -> crate::Result<u16> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().expect("took 2 bytes")))
+        Ok(u16::from_le_bytes(
+            self.take(2)?.try_into().expect("took 2 bytes"),
+        ))
     }
     /// Reads a little-endian `u32`.
     pub fn u32(&mut self) -> crate::Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("took 4 bytes")))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("took 4 bytes"),
+        ))
     }
     /// Reads a little-endian `u64`.
     pub fn u64(&mut self) -> crate::Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("took 8 bytes")))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().expect("took 8 bytes"),
+        ))
     }
     /// Reads a little-endian `i64`.
     pub fn i64(&mut self) -> crate::Result<i64> {

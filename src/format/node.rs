@@ -77,7 +77,10 @@ pub fn encode_leaf<'a>(
         out.extend_from_slice(k);
         out.extend_from_slice(v);
     }
-    assert!(out.len() <= page_size, "leaf overflows its page: engine split bug");
+    assert!(
+        out.len() <= page_size,
+        "leaf overflows its page: engine split bug"
+    );
     out.resize(page_size, 0);
     out
 }
@@ -97,7 +100,10 @@ pub fn encode_internal<'a>(
         out.extend_from_slice(k);
         ptr.encode(&mut out);
     }
-    assert!(out.len() <= page_size, "internal node overflows its page: engine split bug");
+    assert!(
+        out.len() <= page_size,
+        "internal node overflows its page: engine split bug"
+    );
     out.resize(page_size, 0);
     out
 }
@@ -106,7 +112,10 @@ pub fn encode_internal<'a>(
 pub fn decode(bytes: &[u8], ptr: &PagePtr) -> Result<Node> {
     let mut r = Reader::new(bytes);
     if r.u32()? != NODE_MAGIC {
-        return Err(Error::corrupt(format!("page {} is not a tree node", ptr.page)));
+        return Err(Error::corrupt(format!(
+            "page {} is not a tree node",
+            ptr.page
+        )));
     }
     let (kind, level, count) = (r.u8()?, r.u8()?, r.u16()? as usize);
     let (page, generation) = (r.u64()?, r.u64()?);
@@ -117,11 +126,15 @@ pub fn decode(bytes: &[u8], ptr: &PagePtr) -> Result<Node> {
         )));
     }
     if level > MAX_LEVEL || (kind == LEAF) != (level == 0) || (kind != LEAF && kind != INTERNAL) {
-        return Err(Error::corrupt(format!("page {page}: bad node kind {kind} at level {level}")));
+        return Err(Error::corrupt(format!(
+            "page {page}: bad node kind {kind} at level {level}"
+        )));
     }
     // Each entry takes at least 4 bytes: the count is bounded by the page.
     if count > bytes.len() / 4 || (kind == INTERNAL && count == 0) {
-        return Err(Error::corrupt(format!("page {page}: impossible entry count {count}")));
+        return Err(Error::corrupt(format!(
+            "page {page}: impossible entry count {count}"
+        )));
     }
     let mut keys: Vec<Vec<u8>> = Vec::with_capacity(count);
     let body = if kind == LEAF {
@@ -153,15 +166,34 @@ mod tests {
 
     #[test]
     fn leaf_and_internal_round_trip() {
-        let ptr = PagePtr { page: 5, generation: 2, checksum: 0 };
+        let ptr = PagePtr {
+            page: 5,
+            generation: 2,
+            checksum: 0,
+        };
         let keys = [b"a".to_vec(), b"b".to_vec()];
         let vals = [b"1".to_vec(), b"22".to_vec()];
-        let page = encode_leaf(4096, 5, 2, keys.iter().map(|k| &k[..]).zip(vals.iter().map(|v| &v[..])));
+        let page = encode_leaf(
+            4096,
+            5,
+            2,
+            keys.iter().map(|k| &k[..]).zip(vals.iter().map(|v| &v[..])),
+        );
         let node = decode(&page, &ptr).unwrap();
         assert_eq!(node.keys, keys);
         assert_eq!(node.body, NodeBody::Leaf(vals.to_vec()));
-        let child = PagePtr { page: 9, generation: 1, checksum: 3 };
-        let page = encode_internal(4096, 5, 2, 1, [(&b""[..], child), (&b"m"[..], child)].into_iter());
+        let child = PagePtr {
+            page: 9,
+            generation: 1,
+            checksum: 3,
+        };
+        let page = encode_internal(
+            4096,
+            5,
+            2,
+            1,
+            [(&b""[..], child), (&b"m"[..], child)].into_iter(),
+        );
         let node = decode(&page, &ptr).unwrap();
         assert_eq!(node.level, 1);
         assert_eq!(node.body, NodeBody::Internal(vec![child, child]));
@@ -170,7 +202,23 @@ mod tests {
     #[test]
     fn misdirected_or_garbled_pages_are_corrupt() {
         let page = encode_leaf(4096, 5, 2, std::iter::empty());
-        assert!(decode(&page, &PagePtr { page: 6, generation: 2, checksum: 0 }).is_err());
-        assert!(decode(&[0xAB; 4096], &PagePtr { page: 5, generation: 2, checksum: 0 }).is_err());
+        assert!(decode(
+            &page,
+            &PagePtr {
+                page: 6,
+                generation: 2,
+                checksum: 0
+            }
+        )
+        .is_err());
+        assert!(decode(
+            &[0xAB; 4096],
+            &PagePtr {
+                page: 5,
+                generation: 2,
+                checksum: 0
+            }
+        )
+        .is_err());
     }
 }

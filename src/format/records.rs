@@ -115,12 +115,20 @@ impl<'a> Key<'a> {
             0x12 => Kind::Orphan,
             other => return Err(Error::corrupt(format!("unknown record kind {other}"))),
         };
-        Ok(Key { ino, kind, sub: &k[9..] })
+        Ok(Key {
+            ino,
+            kind,
+            sub: &k[9..],
+        })
     }
 
     /// The sub-key as a big-endian `u64` (extent index, free start, orphan ino).
     pub fn sub_u64(&self) -> Result<u64> {
-        let b: [u8; 8] = self.sub.get(..8).and_then(|s| s.try_into().ok()).ok_or_else(|| Error::corrupt("short sub-key"))?;
+        let b: [u8; 8] = self
+            .sub
+            .get(..8)
+            .and_then(|s| s.try_into().ok())
+            .ok_or_else(|| Error::corrupt("short sub-key"))?;
         Ok(u64::from_be_bytes(b))
     }
 
@@ -215,7 +223,14 @@ impl InodeRecord {
             }
             other => return Err(Error::corrupt(format!("unknown inode flags {other}"))),
         };
-        Ok(InodeRecord { kind, mode, size, mtime_ns, ctime_ns, inline })
+        Ok(InodeRecord {
+            kind,
+            mode,
+            size,
+            mtime_ns,
+            ctime_ns,
+            inline,
+        })
     }
 }
 
@@ -241,9 +256,14 @@ impl DirentRecord {
         let mut r = Reader::new(v);
         let ino = r.u64()?;
         if ino >= MAX_INO || ino == 0 {
-            return Err(Error::corrupt(format!("directory entry names invalid inode {ino}")));
+            return Err(Error::corrupt(format!(
+                "directory entry names invalid inode {ino}"
+            )));
         }
-        Ok(DirentRecord { ino, kind: InodeKind::decode(r.u8()?)? })
+        Ok(DirentRecord {
+            ino,
+            kind: InodeKind::decode(r.u8()?)?,
+        })
     }
 }
 
@@ -285,7 +305,11 @@ impl ExtentRecord {
             return Err(Error::corrupt("extent record of inconsistent length"));
         }
         let checksums = (0..n).map(|_| r.u64()).collect::<Result<Vec<_>>>()?;
-        Ok(ExtentRecord { first, generation, checksums })
+        Ok(ExtentRecord {
+            first,
+            generation,
+            checksums,
+        })
     }
 }
 
@@ -307,10 +331,17 @@ pub fn decode_count(v: &[u8]) -> Result<u64> {
 /// at most 255 bytes.
 pub fn check_name(name: &[u8]) -> Result<()> {
     if name.len() > MAX_NAME {
-        return Err(Error::NameTooLong(format!("{} bytes (limit {MAX_NAME})", name.len())));
+        return Err(Error::NameTooLong(format!(
+            "{} bytes (limit {MAX_NAME})",
+            name.len()
+        )));
     }
-    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0) {
-        return Err(Error::Arg(format!("invalid name {:?}", String::from_utf8_lossy(name))));
+    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') || name.contains(&0)
+    {
+        return Err(Error::Arg(format!(
+            "invalid name {:?}",
+            String::from_utf8_lossy(name)
+        )));
     }
     Ok(())
 }
@@ -321,9 +352,20 @@ mod tests {
 
     #[test]
     fn keys_sort_by_inode_then_kind_then_sub() {
-        let mut keys = vec![extent_key(2, 1), dirent_key(1, b"b"), inode_key(2), dirent_key(1, b"a"), free_key(9), extent_key(2, 0)];
+        let mut keys = [
+            extent_key(2, 1),
+            dirent_key(1, b"b"),
+            inode_key(2),
+            dirent_key(1, b"a"),
+            free_key(9),
+            extent_key(2, 0),
+        ];
         keys.sort();
-        let decoded: Vec<_> = keys.iter().map(|k| Key::decode(k).unwrap()).map(|k| (k.ino, k.kind)).collect();
+        let decoded: Vec<_> = keys
+            .iter()
+            .map(|k| Key::decode(k).unwrap())
+            .map(|k| (k.ino, k.kind))
+            .collect();
         assert_eq!(decoded[0], (0, Kind::Free));
         assert_eq!(decoded[1], (1, Kind::Dirent));
         assert_eq!(decoded[3], (2, Kind::Inode));
@@ -335,13 +377,27 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_reject_garbage() {
-        let ino = InodeRecord { kind: InodeKind::File, mode: 0o644, size: 3, mtime_ns: 1, ctime_ns: 2, inline: Some(b"abc".to_vec()) };
+        let ino = InodeRecord {
+            kind: InodeKind::File,
+            mode: 0o644,
+            size: 3,
+            mtime_ns: 1,
+            ctime_ns: 2,
+            inline: Some(b"abc".to_vec()),
+        };
         assert_eq!(InodeRecord::decode(&ino.encode()).unwrap(), ino);
-        let ext = ExtentRecord { first: 10, generation: 4, checksums: vec![1, 2, 3] };
+        let ext = ExtentRecord {
+            first: 10,
+            generation: 4,
+            checksums: vec![1, 2, 3],
+        };
         assert_eq!(ExtentRecord::decode(&ext.encode()).unwrap(), ext);
         assert!(InodeRecord::decode(&[9, 0]).is_err());
         assert!(ExtentRecord::decode(&ext.encode()[..20]).is_err());
-        assert!(matches!(check_name(&[b'a'; 256]), Err(Error::NameTooLong(_))));
+        assert!(matches!(
+            check_name(&[b'a'; 256]),
+            Err(Error::NameTooLong(_))
+        ));
         assert!(check_name(b"..").is_err());
     }
 }

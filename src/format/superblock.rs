@@ -50,7 +50,14 @@ impl Superblock {
         b.extend_from_slice(&self.page_size.to_le_bytes());
         b.extend_from_slice(&self.generation.to_le_bytes());
         self.root.encode(&mut b);
-        for v in [self.page_count, self.next_ino, self.free_pages, self.pending_pages, self.files, self.dirs] {
+        for v in [
+            self.page_count,
+            self.next_ino,
+            self.free_pages,
+            self.pending_pages,
+            self.files,
+            self.dirs,
+        ] {
             b.extend_from_slice(&v.to_le_bytes());
         }
         b.extend_from_slice(&self.created_ns.to_le_bytes());
@@ -72,7 +79,9 @@ impl Superblock {
         }
         let slot = &slot[..SUPERBLOCK_SLOT];
         if slot[..8] != MAGIC {
-            return Err(Error::BadMagic("no whefs magic at the start of the superblock".into()));
+            return Err(Error::BadMagic(
+                "no whefs magic at the start of the superblock".into(),
+            ));
         }
         let stored = u64::from_le_bytes(slot[SUPERBLOCK_SLOT - 8..].try_into().expect("8 bytes"));
         if struct_checksum(&slot[..SUPERBLOCK_SLOT - 8]) != stored {
@@ -81,7 +90,9 @@ impl Superblock {
         let mut r = Reader::new(&slot[8..]);
         let version = r.u32()?;
         if version != FORMAT_VERSION {
-            return Err(Error::BadMagic(format!("unsupported format version {version} (this library reads {FORMAT_VERSION})")));
+            return Err(Error::BadMagic(format!(
+                "unsupported format version {version} (this library reads {FORMAT_VERSION})"
+            )));
         }
         let page_size = r.u32()?;
         if !valid_page_size(page_size) {
@@ -97,7 +108,19 @@ impl Superblock {
             return Err(Error::corrupt("superblock label too long"));
         }
         let label = String::from_utf8_lossy(r.take(n)?).into_owned();
-        Ok(Superblock { page_size, generation, root, page_count, next_ino, free_pages, pending_pages, files, dirs, created_ns, label })
+        Ok(Superblock {
+            page_size,
+            generation,
+            root,
+            page_count,
+            next_ino,
+            free_pages,
+            pending_pages,
+            files,
+            dirs,
+            created_ns,
+            label,
+        })
     }
 
     /// Byte offset of the slot that commit `generation` writes.
@@ -126,7 +149,11 @@ mod tests {
         Superblock {
             page_size: 4096,
             generation: 7,
-            root: PagePtr { page: 3, generation: 7, checksum: 99 },
+            root: PagePtr {
+                page: 3,
+                generation: 7,
+                checksum: 99,
+            },
             page_count: 10,
             next_ino: 5,
             free_pages: 1,
@@ -146,7 +173,10 @@ mod tests {
         for bit in (0..SUPERBLOCK_SLOT * 8).step_by(13) {
             let mut bad = enc;
             bad[bit / 8] ^= 1 << (bit % 8);
-            assert!(Superblock::decode(&bad).is_err(), "bit {bit} flip went unnoticed");
+            assert!(
+                Superblock::decode(&bad).is_err(),
+                "bit {bit} flip went unnoticed"
+            );
         }
     }
 

@@ -26,12 +26,16 @@ pub const BASE: u64 = 1 << 62;
 /// Whole-container region.
 pub const CONTAINER: u64 = BASE;
 /// Commit serialization.
+#[allow(dead_code)] // taken by the cross-process lock map (DESIGN §4), next
 pub const COMMIT: u64 = BASE + 1;
 /// One writer per pseudofile: `FILE + ino`.
+#[allow(dead_code)] // taken by the cross-process lock map (DESIGN §4), next
 pub const FILE: u64 = BASE + (1 << 56);
 /// Pinned generations: `PIN + generation`.
+#[allow(dead_code)] // taken by the cross-process lock map (DESIGN §4), next
 pub const PIN: u64 = BASE + (1 << 58);
 /// Reserved pages: `RESERVE + page`.
+#[allow(dead_code)] // taken by the cross-process lock map (DESIGN §4), next
 pub const RESERVE: u64 = BASE + (1 << 59);
 
 /// Locks of one open container.
@@ -52,7 +56,10 @@ struct Gate<T> {
 
 impl<T> Gate<T> {
     fn new(v: T) -> Gate<T> {
-        Gate { state: Mutex::new(v), changed: Condvar::new() }
+        Gate {
+            state: Mutex::new(v),
+            changed: Condvar::new(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, T> {
@@ -60,15 +67,29 @@ impl<T> Gate<T> {
     }
 
     /// Waits until `free(state)` holds, then runs `take(state)`; `Busy` after `timeout`.
-    fn acquire(&self, timeout: Duration, what: &dyn Fn() -> String, free: impl Fn(&T) -> bool, take: impl FnOnce(&mut T)) -> Result<()> {
+    fn acquire(
+        &self,
+        timeout: Duration,
+        what: &dyn Fn() -> String,
+        free: impl Fn(&T) -> bool,
+        take: impl FnOnce(&mut T),
+    ) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let mut g = self.lock();
         while !free(&g) {
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::Busy(format!("{} is locked by another handle (waited {:?})", what(), timeout)));
+                return Err(Error::Busy(format!(
+                    "{} is locked by another handle (waited {:?})",
+                    what(),
+                    timeout
+                )));
             }
-            g = self.changed.wait_timeout(g, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            g = self
+                .changed
+                .wait_timeout(g, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         take(&mut g);
         Ok(())
@@ -97,13 +118,6 @@ pub struct FileGuard {
     ino: u64,
 }
 
-impl FileGuard {
-    /// The locked inode.
-    pub fn ino(&self) -> u64 {
-        self.ino
-    }
-}
-
 impl Drop for FileGuard {
     fn drop(&mut self) {
         let ino = self.ino;
@@ -117,13 +131,6 @@ impl Drop for FileGuard {
 pub struct Pin {
     map: Arc<LockMap>,
     generation: u64,
-}
-
-impl Pin {
-    /// The pinned generation.
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
 }
 
 impl Drop for Pin {
@@ -162,7 +169,11 @@ impl Reservations {
     pub fn first_overlap(&self, start: u64, len: u64, me: Owner) -> Option<(u64, u64)> {
         let end = start + len;
         // A range starting before `start` may still reach into it.
-        let before = self.ranges.range(..start).next_back().map(|(&s, &v)| (s, v));
+        let before = self
+            .ranges
+            .range(..start)
+            .next_back()
+            .map(|(&s, &v)| (s, v));
         before
             .into_iter()
             .chain(self.ranges.range(start..end).map(|(&s, &v)| (s, v)))
@@ -172,7 +183,11 @@ impl Reservations {
 
     /// End of the highest reservation (0 when none).
     pub fn high_water(&self) -> u64 {
-        self.ranges.iter().map(|(&s, &(l, _))| s + l).max().unwrap_or(0)
+        self.ranges
+            .iter()
+            .map(|(&s, &(l, _))| s + l)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Records a reservation; the caller checked it overlaps nobody.
@@ -233,12 +248,21 @@ impl LockMap {
         let deadline = Instant::now() + timeout;
         loop {
             if self.storage.try_lock(CONTAINER, 1, mode)? {
-                *self.container_mode.lock().unwrap_or_else(|p| p.into_inner()) = Some(mode);
+                *self
+                    .container_mode
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(mode);
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                let who = if mode == LockMode::Exclusive { "another open (reader or writer)" } else { "a writer" };
-                return Err(Error::Busy(format!("the container is locked by {who}; waited {timeout:?}")));
+                let who = if mode == LockMode::Exclusive {
+                    "another open (reader or writer)"
+                } else {
+                    "a writer"
+                };
+                return Err(Error::Busy(format!(
+                    "the container is locked by {who}; waited {timeout:?}"
+                )));
             }
             std::thread::sleep(Duration::from_millis(2));
         }
@@ -246,12 +270,22 @@ impl LockMap {
 
     /// Serializes commits of this open.
     pub fn commit(&self, timeout: Duration) -> Result<CommitGuard<'_>> {
-        self.commit.acquire(timeout, &|| "the commit lock".to_string(), |held| !*held, |held| *held = true)?;
+        self.commit.acquire(
+            timeout,
+            &|| "the commit lock".to_string(),
+            |held| !*held,
+            |held| *held = true,
+        )?;
         Ok(CommitGuard { map: self })
     }
 
     /// Takes the one-writer lock of inode `ino`, waiting up to `timeout`.
-    pub fn lock_file(self: &Arc<Self>, ino: u64, timeout: Duration, name: &str) -> Result<FileGuard> {
+    pub fn lock_file(
+        self: &Arc<Self>,
+        ino: u64,
+        timeout: Duration,
+        name: &str,
+    ) -> Result<FileGuard> {
         self.files.acquire(
             timeout,
             &|| format!("file {name:?} (inode {ino})"),
@@ -260,7 +294,10 @@ impl LockMap {
                 files.insert(ino, ());
             },
         )?;
-        Ok(FileGuard { map: Arc::clone(self), ino })
+        Ok(FileGuard {
+            map: Arc::clone(self),
+            ino,
+        })
     }
 
     /// Whether some handle holds the writer lock of `ino`.
@@ -272,13 +309,26 @@ impl LockMap {
     /// `generation` is the latest committed one, or already pinned: pages
     /// live in it are freed only by later commits, which see this pin.
     pub fn pin(self: &Arc<Self>, generation: u64) -> Pin {
-        *self.pins.lock().unwrap_or_else(|p| p.into_inner()).entry(generation).or_insert(0) += 1;
-        Pin { map: Arc::clone(self), generation }
+        *self
+            .pins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(generation)
+            .or_insert(0) += 1;
+        Pin {
+            map: Arc::clone(self),
+            generation,
+        }
     }
 
     /// The oldest pinned generation, if any reader holds one.
     pub fn oldest_pin(&self) -> Option<u64> {
-        self.pins.lock().unwrap_or_else(|p| p.into_inner()).keys().next().copied()
+        self.pins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .next()
+            .copied()
     }
 
     /// The reservation table (held briefly; never across a commit's wait).

@@ -267,7 +267,7 @@ impl Storage for FileStorage {
         let file = self.writable_file("writing")?;
         if offset
             .checked_add(buf.len() as u64)
-            .map_or(true, |end| end > i64::MAX as u64)
+            .is_none_or(|end| end > i64::MAX as u64)
         {
             return Err(Error::Full(format!(
                 "writing {} bytes at {offset} passes the largest file offset",

@@ -19,12 +19,16 @@ pub struct MemoryStorage {
 impl MemoryStorage {
     /// An empty, writable container in memory.
     pub fn new() -> MemoryStorage {
-        MemoryStorage { bytes: RwLock::new(Bytes::Owned(Vec::new())) }
+        MemoryStorage {
+            bytes: RwLock::new(Bytes::Owned(Vec::new())),
+        }
     }
 
     /// A writable container in memory starting from a copy of `bytes`.
     pub fn from_vec(bytes: Vec<u8>) -> MemoryStorage {
-        MemoryStorage { bytes: RwLock::new(Bytes::Owned(bytes)) }
+        MemoryStorage {
+            bytes: RwLock::new(Bytes::Owned(bytes)),
+        }
     }
 
     /// A read-only container over borrowed bytes.
@@ -35,12 +39,16 @@ impl MemoryStorage {
     pub unsafe fn borrowed(bytes: &[u8]) -> MemoryStorage {
         // SAFETY: the caller keeps the bytes alive for the storage's life.
         let forever: &'static [u8] = unsafe { std::mem::transmute::<&[u8], &'static [u8]>(bytes) };
-        MemoryStorage { bytes: RwLock::new(Bytes::Borrowed(forever)) }
+        MemoryStorage {
+            bytes: RwLock::new(Bytes::Borrowed(forever)),
+        }
     }
 
     /// A read-only container over bytes that live for the whole program.
     pub fn image(bytes: &'static [u8]) -> MemoryStorage {
-        MemoryStorage { bytes: RwLock::new(Bytes::Borrowed(bytes)) }
+        MemoryStorage {
+            bytes: RwLock::new(Bytes::Borrowed(bytes)),
+        }
     }
 
     /// A copy of the whole container.
@@ -69,7 +77,9 @@ impl Storage for MemoryStorage {
             Bytes::Owned(v) => v,
             Bytes::Borrowed(b) => b,
         };
-        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        let Ok(start) = usize::try_from(offset) else {
+            return Ok(0);
+        };
         if start >= bytes.len() {
             return Ok(0);
         }
@@ -80,11 +90,15 @@ impl Storage for MemoryStorage {
 
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {
         let mut guard = self.bytes.write().expect("memory storage lock poisoned");
-        let Bytes::Owned(v) = &mut *guard else { return Err(read_only_error()) };
-        let start = usize::try_from(offset).map_err(|_| Error::Full("offset beyond memory".into()))?;
+        let Bytes::Owned(v) = &mut *guard else {
+            return Err(read_only_error());
+        };
+        let start =
+            usize::try_from(offset).map_err(|_| Error::Full("offset beyond memory".into()))?;
         let end = start + buf.len();
         if v.len() < end {
-            v.try_reserve(end - v.len()).map_err(|_| Error::NoMem("growing a memory container".into()))?;
+            v.try_reserve(end - v.len())
+                .map_err(|_| Error::NoMem("growing a memory container".into()))?;
             v.resize(end, 0);
         }
         v[start..end].copy_from_slice(buf);
@@ -96,22 +110,29 @@ impl Storage for MemoryStorage {
     }
 
     fn len(&self) -> Result<u64> {
-        Ok(match &*self.bytes.read().expect("memory storage lock poisoned") {
-            Bytes::Owned(v) => v.len() as u64,
-            Bytes::Borrowed(b) => b.len() as u64,
-        })
+        Ok(
+            match &*self.bytes.read().expect("memory storage lock poisoned") {
+                Bytes::Owned(v) => v.len() as u64,
+                Bytes::Borrowed(b) => b.len() as u64,
+            },
+        )
     }
 
     fn set_len(&self, len: u64) -> Result<()> {
         let mut guard = self.bytes.write().expect("memory storage lock poisoned");
-        let Bytes::Owned(v) = &mut *guard else { return Err(read_only_error()) };
+        let Bytes::Owned(v) = &mut *guard else {
+            return Err(read_only_error());
+        };
         let len = usize::try_from(len).map_err(|_| Error::Full("length beyond memory".into()))?;
         v.resize(len, 0);
         Ok(())
     }
 
     fn read_only(&self) -> bool {
-        matches!(&*self.bytes.read().expect("memory storage lock poisoned"), Bytes::Borrowed(_))
+        matches!(
+            &*self.bytes.read().expect("memory storage lock poisoned"),
+            Bytes::Borrowed(_)
+        )
     }
 
     fn try_lock(&self, _start: u64, _len: u64, _mode: LockMode) -> Result<bool> {

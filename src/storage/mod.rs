@@ -6,9 +6,9 @@
 //! threads can never move a position under each other (the 2009 library's
 //! open question, answered by construction).
 
+pub mod fault;
 mod file;
 mod memory;
-pub mod fault;
 
 pub use file::{CreateOutcome, FileStorage};
 pub use memory::MemoryStorage;
