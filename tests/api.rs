@@ -6,13 +6,18 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use whefs::{Error, FileType, Fs, FsOptions};
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 #[test]
 fn whole_file_write_read_round_trips_small_and_large() {
     let fs = Fs::memory().unwrap();
-    for (i, len) in [0usize, 1, 900, 1000, 4096, 4097, 300_000].into_iter().enumerate() {
+    for (i, len) in [0usize, 1, 900, 1000, 4096, 4097, 300_000]
+        .into_iter()
+        .enumerate()
+    {
         let name = format!("f{i}");
         let data = pattern(len, i as u8);
         fs.write(&name, &data).unwrap();
@@ -145,7 +150,10 @@ fn space_is_reused_after_readers_go() {
 #[test]
 fn modes_follow_fopen() {
     let fs = Fs::memory().unwrap();
-    assert!(matches!(fs.open_file("missing", "r"), Err(Error::NotFound(_))));
+    assert!(matches!(
+        fs.open_file("missing", "r"),
+        Err(Error::NotFound(_))
+    ));
     fs.open_file("x", "x").unwrap().close().unwrap();
     assert!(matches!(fs.open_file("x", "x"), Err(Error::Exists(_))));
     let mut a = fs.open_file("x", "a").unwrap();
@@ -173,5 +181,11 @@ fn container_file_reopens_with_everything_in_place() {
     assert!(matches!(fs.write("d/g", b"x"), Err(Error::Access(_))));
     fs.check().unwrap();
     drop(fs);
-    assert!(matches!(FsOptions::new().page_size(1000).create(true).open(dir.path().join("bad")), Err(Error::Arg(_))));
+    assert!(matches!(
+        FsOptions::new()
+            .page_size(1000)
+            .create(true)
+            .open(dir.path().join("bad")),
+        Err(Error::Arg(_))
+    ));
 }
