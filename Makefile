@@ -11,5 +11,74 @@ build:
 demo: build
 	./target/release/whefs demo
 
+# `cargo test` also runs tests/ffi.rs, which builds and runs the C tests
+# (tests/c/, examples/c/, docs/c-quickstart.md) under AddressSanitizer.
 test:
 	$(CARGO) test --all-targets
+	$(MAKE) test-install
+
+# ---- The C library: header, install, C tests --------------------------------
+# make header                       regenerate include/whefs.h (commit it)
+# make install PREFIX=/some/dir     header, libwhefs.so (+ soname links), .a, whefs.pc
+# make test-c                       the C tests only
+# make test-install                 install into build/test-prefix, build an example with pkg-config
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PROFILE ?= release
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+SOMAJOR := $(word 1,$(subst ., ,$(VERSION)))
+LIB_OUT := target/$(if $(filter release,$(PROFILE)),release,debug)
+TEST_PREFIX := $(CURDIR)/build/test-prefix
+
+.PHONY: lib header test-c install uninstall test-install
+
+lib:
+	$(CARGO) build --lib $(if $(filter release,$(PROFILE)),--release)
+
+header:
+	WHEFS_UPDATE_HEADER=1 $(CARGO) test --test ffi committed_header_is_the_generated_one
+
+test-c:
+	$(CARGO) test --test ffi
+
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/whefs.h $(DESTDIR)$(INCLUDEDIR)/whefs.h
+	install -m 755 $(LIB_OUT)/libwhefs.so $(DESTDIR)$(LIBDIR)/libwhefs.so.$(VERSION)
+	ln -sf libwhefs.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libwhefs.so.$(SOMAJOR)
+	ln -sf libwhefs.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libwhefs.so
+	install -m 644 $(LIB_OUT)/libwhefs.a $(DESTDIR)$(LIBDIR)/libwhefs.a
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    whefs.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/whefs.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/whefs.h $(DESTDIR)$(LIBDIR)/libwhefs.so \
+	    $(DESTDIR)$(LIBDIR)/libwhefs.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libwhefs.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/libwhefs.a $(DESTDIR)$(LIBDIR)/pkgconfig/whefs.pc
+
+# What a C user does: install, then `cc app.c $(pkg-config --cflags --libs whefs)`.
+# Uses the debug library, so it adds no release build to `make test`.
+test-install:
+	rm -rf $(TEST_PREFIX)
+	$(MAKE) --no-print-directory install PROFILE=debug PREFIX=$(TEST_PREFIX)
+	test -L $(TEST_PREFIX)/lib/libwhefs.so -a -L $(TEST_PREFIX)/lib/libwhefs.so.$(SOMAJOR)
+	PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig sh -c '$(CC) -Wall -Wextra -Werror \
+	    -o $(TEST_PREFIX)/whefs-putget examples/c/whefs-putget.c \
+	    $$(pkg-config --cflags --libs whefs) -Wl,-rpath,$(TEST_PREFIX)/lib'
+	readelf -d $(TEST_PREFIX)/whefs-putget | grep -q 'NEEDED.*libwhefs.so.$(SOMAJOR)'
+	printf 'installed\0library\n' > $(TEST_PREFIX)/in.txt
+	rm -f $(TEST_PREFIX)/box.whefs
+	$(TEST_PREFIX)/whefs-putget $(TEST_PREFIX)/box.whefs put a/b.txt $(TEST_PREFIX)/in.txt
+	$(TEST_PREFIX)/whefs-putget $(TEST_PREFIX)/box.whefs get a/b.txt $(TEST_PREFIX)/out.txt
+	cmp $(TEST_PREFIX)/in.txt $(TEST_PREFIX)/out.txt
+	$(TEST_PREFIX)/whefs-putget $(TEST_PREFIX)/box.whefs ls | grep -q 'a/b.txt'
+	awk '/^```c$$/ { inside = 1; next } /^```$$/ { if (inside) exit } inside' docs/c-quickstart.md > $(TEST_PREFIX)/hello.c
+	cd $(TEST_PREFIX) && PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig sh -c \
+	    '$(CC) -o hello hello.c $$(pkg-config --cflags --libs whefs) -Wl,-rpath,$$(pkg-config --variable=libdir whefs)'
+	cd $(TEST_PREFIX) && ./hello | grep -qx 'hello, whefs'
+	cd $(TEST_PREFIX) && PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig sh -c \
+	    '$(CC) -o hello-static hello.c $$(pkg-config --cflags whefs) lib/libwhefs.a -lpthread -ldl -lm -lrt -lutil -lgcc_s'
+	cd $(TEST_PREFIX) && ./hello-static | grep -qx 'hello, whefs'
+	@echo "test-install: pkg-config builds against $(TEST_PREFIX) work"

@@ -1,0 +1,28 @@
+/* The header compiles as C99 with -Wall -Wextra -Werror -pedantic, and its
+ * version macros agree with the library. */
+#include "whefs.h"
+#include "whefs.h" /* the include guard works */
+
+#include <stdio.h>
+#include <string.h>
+
+#if !defined(WHEFS_VERSION_MAJOR) || !defined(WHEFS_VERSION_MINOR) || !defined(WHEFS_VERSION_PATCH)
+#error "version macros missing"
+#endif
+
+int main(void)
+{
+    char expect[64];
+    whefs_stat_t st;
+    whefs_dirent de;
+    whefs_info info;
+    whefs_ls_callback cb = 0;
+    (void)cb;
+    memset(&st, 0, sizeof st);
+    memset(&de, 0, sizeof de);
+    memset(&info, 0, sizeof info);
+    snprintf(expect, sizeof expect, "%d.%d.%d", WHEFS_VERSION_MAJOR, WHEFS_VERSION_MINOR, WHEFS_VERSION_PATCH);
+    if (strcmp(expect, WHEFS_VERSION_STRING) != 0) return 1;
+    if (strcmp(whefs_version(), WHEFS_VERSION_STRING) != 0) return 2;
+    return 0;
+}

@@ -1,0 +1,20 @@
+// The header compiles as C++ with -Wall -Wextra -Werror -pedantic and
+// declares the functions with C linkage.
+#include "whefs.h"
+
+#include <cstring>
+
+int main()
+{
+    whefs_fs *fs = nullptr;
+    int rc = whefs_fs_open(":memory:", WHEFS_OPEN_READWRITE | WHEFS_OPEN_CREATE, &fs);
+    if (rc != WHEFS_OK) return 1;
+    static const char data[] = "from C++";
+    rc = whefs_write_file(fs, "cpp.txt", data, sizeof data - 1);
+    if (rc != WHEFS_OK) return 2;
+    whefs_stat_t st;
+    rc = whefs_stat(fs, "cpp.txt", &st);
+    if (rc != WHEFS_OK || st.size != sizeof data - 1 || st.kind != WHEFS_KIND_FILE) return 3;
+    whefs_fs_close(fs);
+    return std::strcmp(whefs_version(), WHEFS_VERSION_STRING) == 0 ? 0 : 4;
+}
