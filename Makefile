@@ -1,19 +1,24 @@
 # whefs — the two commands: `make demo` and `make test`.
 CARGO ?= cargo
 
-.PHONY: all demo test build
+.PHONY: all demo test build deps
 
 all: build
 
 build:
 	$(CARGO) build --release
 
+# Tools the C tests need; present on a fresh machine of this kind, installed if not.
+deps:
+	@command -v cc >/dev/null && command -v pkg-config >/dev/null && command -v valgrind >/dev/null \
+	    || (apt-get update && apt-get install -y gcc pkg-config valgrind)
+
 demo: build
 	./target/release/whefs demo
 
 # `cargo test` also runs tests/ffi.rs, which builds and runs the C tests
 # (tests/c/, examples/c/, docs/c-quickstart.md) under AddressSanitizer.
-test:
+test: deps
 	$(CARGO) test --all-targets
 	$(MAKE) test-install
 
