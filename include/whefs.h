@@ -183,7 +183,8 @@ typedef struct whefs_dirent {
 /// (no leading `/`), its entry (`entry->name` is the path's last
 /// component) and the caller's `userdata`. Both pointers are valid only
 /// during the call. Return 0 to go on, anything else to stop the listing.
-/// The callback may call whefs functions, but must not `longjmp` out.
+/// The callback may call whefs functions (but must not close the
+/// `whefs_fs` being listed) and must not `longjmp` out.
 typedef int (*whefs_ls_callback)(const char *path, const struct whefs_dirent *entry, void *userdata);
 
 #ifdef __cplusplus
@@ -516,11 +517,19 @@ int whefs_dir_next(struct whefs_dir *d, struct whefs_dirent *out, int *has_entry
 int whefs_dir_close(struct whefs_dir *d);
 
 /// Calls `callback` for every file and directory matching the glob
-/// `pattern` ("*.txt", "logs/2024-0?/*.log", "src/**/*.c"; see the
-/// pattern rules in the whefs documentation), in name order, depth first.
-/// Directories that the pattern names but that do not exist simply match
-/// nothing. Stopping early (a nonzero callback result) still returns
-/// `WHEFS_OK`. An empty pattern is `WHEFS_ERR_ARG`.
+/// `pattern`, in name order, depth first: "*.txt", "logs/2024-0?/*.log",
+/// "src/**/*.c".
+///
+/// Per `/`-separated component: `*` matches any run of characters, `?` one
+/// character, `[abc]`, `[a-z]`, `[!a-z]` or `[^a-z]` one character of (or
+/// not of) a set, `\x` a literal `x`; a component that is exactly `**`
+/// matches zero or more directories. Wildcards never match `/`; names
+/// starting with `.` are not special. Directories that the pattern names
+/// but that do not exist simply match nothing.
+///
+/// Stopping early (a nonzero callback result) still returns `WHEFS_OK`.
+/// An empty pattern is `WHEFS_ERR_ARG`. Errors met while walking (such as
+/// `WHEFS_ERR_CORRUPT`) end the walk and are returned.
 ///
 /// # Safety
 /// `fs` is NULL or a live handle; `pattern` a NUL-terminated string;

@@ -1,12 +1,6 @@
 //! `whefs_ls`: glob listing. The Rust API lists one directory at a time;
 //! this walks the directories a pattern names and matches each component
-//! with shell rules.
-//!
-//! Pattern language, per `/`-separated component: `*` (any run of
-//! characters), `?` (one character), `[abc]`, `[a-z]`, `[!a-z]` or `[^a-z]`
-//! (a set, `]` first is literal), `\x` (a literal `x`); a component that is
-//! exactly `**` matches zero or more directories. Wildcards never match
-//! `/`, and names starting with `.` are not special.
+//! with shell rules (the pattern language is documented on [`whefs_ls`]).
 //!
 //! Invariant: only directories the pattern can still match are read, each
 //! as one snapshot (its listing is collected before descending); each
@@ -25,7 +19,8 @@ use crate::fs::{FileType, Fs};
 /// (no leading `/`), its entry (`entry->name` is the path's last
 /// component) and the caller's `userdata`. Both pointers are valid only
 /// during the call. Return 0 to go on, anything else to stop the listing.
-/// The callback may call whefs functions, but must not `longjmp` out.
+/// The callback may call whefs functions (but must not close the
+/// `whefs_fs` being listed) and must not `longjmp` out.
 pub type whefs_ls_callback = Option<
     unsafe extern "C" fn(
         path: *const c_char,
@@ -35,11 +30,19 @@ pub type whefs_ls_callback = Option<
 >;
 
 /// Calls `callback` for every file and directory matching the glob
-/// `pattern` ("*.txt", "logs/2024-0?/*.log", "src/**/*.c"; see the
-/// pattern rules in the whefs documentation), in name order, depth first.
-/// Directories that the pattern names but that do not exist simply match
-/// nothing. Stopping early (a nonzero callback result) still returns
-/// `WHEFS_OK`. An empty pattern is `WHEFS_ERR_ARG`.
+/// `pattern`, in name order, depth first: "*.txt", "logs/2024-0?/*.log",
+/// "src/**/*.c".
+///
+/// Per `/`-separated component: `*` matches any run of characters, `?` one
+/// character, `[abc]`, `[a-z]`, `[!a-z]` or `[^a-z]` one character of (or
+/// not of) a set, `\x` a literal `x`; a component that is exactly `**`
+/// matches zero or more directories. Wildcards never match `/`; names
+/// starting with `.` are not special. Directories that the pattern names
+/// but that do not exist simply match nothing.
+///
+/// Stopping early (a nonzero callback result) still returns `WHEFS_OK`.
+/// An empty pattern is `WHEFS_ERR_ARG`. Errors met while walking (such as
+/// `WHEFS_ERR_CORRUPT`) end the walk and are returned.
 ///
 /// # Safety
 /// `fs` is NULL or a live handle; `pattern` a NUL-terminated string;

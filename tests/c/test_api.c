@@ -109,7 +109,7 @@ static void null_arguments_are_arg_errors_and_leave_outputs_alone(void)
     whefs_fs *fs = memory_fs();
     whefs_fs *fs_out = (whefs_fs *)&fs_out; /* a sentinel the calls must not touch */
     whefs_file *f = NULL, *f_out = (whefs_file *)&f_out;
-    whefs_dir *d_out = (whefs_dir *)&d_out;
+    whefs_dir *d = NULL, *d_out = (whefs_dir *)&d_out;
     whefs_stat_t st;
     whefs_info info;
     whefs_dirent de;
@@ -207,6 +207,11 @@ static void null_arguments_are_arg_errors_and_leave_outputs_alone(void)
     CHECK_RC(whefs_dir_open(fs, "/", NULL), WHEFS_ERR_ARG);
     CHECK(d_out == (whefs_dir *)&d_out);
     CHECK_RC(whefs_dir_next(NULL, &de, &flag), WHEFS_ERR_ARG);
+    OK(whefs_dir_open(fs, "/", &d));
+    CHECK_RC(whefs_dir_next(d, NULL, &flag), WHEFS_ERR_ARG);
+    CHECK_RC(whefs_dir_next(d, &de, NULL), WHEFS_ERR_ARG);
+    CHECK(flag == 42);
+    OK(whefs_dir_close(d));
     CHECK_RC(whefs_ls(NULL, "*", NULL, NULL), WHEFS_ERR_ARG);
     CHECK_RC(whefs_ls(fs, NULL, NULL, NULL), WHEFS_ERR_ARG);
     CHECK_RC(whefs_ls(fs, "*", NULL, NULL), WHEFS_ERR_ARG);
@@ -760,6 +765,25 @@ static void a_file_that_is_not_a_container_is_bad_magic(void)
     CHECK(fs == NULL);
 }
 
+static void open_errors_name_the_problem(void)
+{
+    char path[512];
+    whefs_fs *fs = NULL;
+    char label[80];
+    memset(label, 'L', 65);
+    label[65] = 0;
+    CHECK_RC(whefs_fs_open("/nonexistent-whefs-dir/c.whefs", RW_CREATE, &fs), WHEFS_ERR_NOT_FOUND);
+    CHECK_RC(whefs_fs_open(scratch_dir, WHEFS_OPEN_READWRITE, &fs), WHEFS_ERR_IS_DIR);
+    scratch_path(path, sizeof path, "options.whefs");
+    remove(path);
+    CHECK_RC(whefs_fs_open_ex(path, RW_CREATE, 100, 1000, NULL, &fs), WHEFS_ERR_ARG);
+    CHECK(errmsg_mentions("page size"));
+    CHECK_RC(whefs_fs_open_ex(path, RW_CREATE, 100, 0, label, &fs), WHEFS_ERR_ARG);
+    CHECK(errmsg_mentions("label"));
+    CHECK_RC(whefs_fs_open_ex(path, RW_CREATE, 100, 0, "\xc3\x28", &fs), WHEFS_ERR_ARG); /* not UTF-8 */
+    CHECK(fs == NULL);
+}
+
 static void second_writer_gets_busy_after_the_timeout(void)
 {
     char path[512];
@@ -900,6 +924,7 @@ int main(int argc, char **argv)
     RUN(file_container_persists_label_page_size_and_read_only_opens);
     RUN(image_in_memory_opens_read_only);
     RUN(a_file_that_is_not_a_container_is_bad_magic);
+    RUN(open_errors_name_the_problem);
     RUN(second_writer_gets_busy_after_the_timeout);
     RUN(damaged_data_page_is_reported_as_corrupt);
     RUN(sparse_writes_past_4_gib_read_back_with_zero_holes);
