@@ -10,8 +10,8 @@ build:
 
 # Tools the C tests need; present on a fresh machine of this kind, installed if not.
 deps:
-	@command -v cc >/dev/null && command -v pkg-config >/dev/null && command -v valgrind >/dev/null \
-	    || (apt-get update && apt-get install -y gcc pkg-config valgrind)
+	@command -v cc >/dev/null && command -v c++ >/dev/null && command -v pkg-config >/dev/null && command -v valgrind >/dev/null \
+	    || (apt-get update && apt-get install -y gcc g++ pkg-config valgrind)
 
 demo: build
 	./target/release/whefs demo
