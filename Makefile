@@ -87,3 +87,9 @@ test-install:
 	    '$(CC) -o hello-static hello.c $$(pkg-config --cflags whefs) lib/libwhefs.a -lpthread -ldl -lm -lrt -lutil -lgcc_s'
 	cd $(TEST_PREFIX) && ./hello-static | grep -qx 'hello, whefs'
 	@echo "test-install: pkg-config builds against $(TEST_PREFIX) work"
+
+# Benchmarks: programs that print a table (examples/bench_*.rs).
+.PHONY: bench
+bench:
+	$(CARGO) run --release --example bench_open
+	$(CARGO) run --release --example bench_stream
