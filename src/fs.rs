@@ -439,14 +439,19 @@ impl Tx<'_> {
     }
 
     /// Removes the entry `name` of `dir` that names a file.
-    fn remove_file_entry(&mut self, dir: u64, name: &str, d: DirentRecord) -> Result<()> {
+    pub(crate) fn remove_file_entry(
+        &mut self,
+        dir: u64,
+        name: &str,
+        d: DirentRecord,
+    ) -> Result<()> {
         self.remove(&records::dirent_key(dir, name.as_bytes()))?;
         self.touch_dir(dir)?;
         self.unlink_inode(d.ino, d.kind)
     }
 
     /// Whether directory `dir` has no entries.
-    fn dir_is_empty(&self, dir: u64) -> Result<bool> {
+    pub(crate) fn dir_is_empty(&self, dir: u64) -> Result<bool> {
         let mut empty = true;
         let (lo, hi) = (
             records::kind_start(dir, Kind::Dirent),
@@ -471,7 +476,7 @@ impl Tx<'_> {
         self.create_inode(dir, name, InodeKind::File)
     }
 
-    fn mkdir(&mut self, path: &str, exist_ok: bool) -> Result<()> {
+    pub(crate) fn mkdir(&mut self, path: &str, exist_ok: bool) -> Result<()> {
         let (dir, name) = resolve_parent(self, path)?;
         match lookup(self, dir, name)? {
             Some(d) if exist_ok && d.kind == InodeKind::Dir => Ok(()),
@@ -482,6 +487,75 @@ impl Tx<'_> {
             Some(_) => Err(Error::Exists(path.to_string())),
             None => self.create_inode(dir, name, InodeKind::Dir).map(|_| ()),
         }
+    }
+
+    /// Removes the file at `path` (see [`Fs::remove_file`]).
+    pub(crate) fn remove_file(&mut self, path: &str) -> Result<()> {
+        let (dir, name) = resolve_parent(self, path)?;
+        let d = lookup(self, dir, name)?.ok_or_else(|| Error::NotFound(path.to_string()))?;
+        if d.kind == InodeKind::Dir {
+            return Err(Error::IsDir(path.to_string()));
+        }
+        self.remove_file_entry(dir, name, d)
+    }
+
+    /// Removes the empty directory at `path` (see [`Fs::remove_dir`]).
+    pub(crate) fn remove_dir(&mut self, path: &str) -> Result<()> {
+        let (dir, name) = resolve_parent(self, path)?;
+        let d = lookup(self, dir, name)?.ok_or_else(|| Error::NotFound(path.to_string()))?;
+        if d.kind != InodeKind::Dir {
+            return Err(Error::NotDir(path.to_string()));
+        }
+        if !self.dir_is_empty(d.ino)? {
+            return Err(Error::NotEmpty(path.to_string()));
+        }
+        self.remove(&records::dirent_key(dir, name.as_bytes()))?;
+        self.touch_dir(dir)?;
+        self.delete_inode(d.ino, InodeKind::Dir)
+    }
+
+    /// Renames `from` to `to` (see [`Fs::rename`]).
+    pub(crate) fn rename(&mut self, from: &str, to: &str) -> Result<()> {
+        let (from_dir, from_name) = resolve_parent(self, from)?;
+        let src =
+            lookup(self, from_dir, from_name)?.ok_or_else(|| Error::NotFound(from.to_string()))?;
+        let (to_parent, to_name) = path::parent_and_name(to)?;
+        let mut inside = false;
+        let (to_dir, rec) =
+            resolve_parts(self, &to_parent, to, &mut |ino| inside |= ino == src.ino)?;
+        if rec.kind != InodeKind::Dir {
+            return Err(Error::NotDir(format!("parent of {to:?}")));
+        }
+        if inside {
+            return Err(Error::Arg(format!(
+                "cannot move {from:?} into itself ({to:?})"
+            )));
+        }
+        if let Some(dst) = lookup(self, to_dir, to_name)? {
+            if dst.ino == src.ino {
+                return Ok(());
+            }
+            match (src.kind, dst.kind) {
+                (InodeKind::Dir, InodeKind::File) => return Err(Error::NotDir(to.to_string())),
+                (InodeKind::File, InodeKind::Dir) => return Err(Error::IsDir(to.to_string())),
+                (InodeKind::Dir, InodeKind::Dir) if !self.dir_is_empty(dst.ino)? => {
+                    return Err(Error::NotEmpty(to.to_string()))
+                }
+                _ => {}
+            }
+            self.remove(&records::dirent_key(to_dir, to_name.as_bytes()))?;
+            self.unlink_inode(dst.ino, dst.kind)?;
+        }
+        self.remove(&records::dirent_key(from_dir, from_name.as_bytes()))?;
+        self.insert(
+            &records::dirent_key(to_dir, to_name.as_bytes()),
+            &src.encode(),
+        )?;
+        self.touch_dir(from_dir)?;
+        if to_dir != from_dir {
+            self.touch_dir(to_dir)?;
+        }
+        Ok(())
     }
 }
 
@@ -607,78 +681,18 @@ impl Fs {
     /// a writer that has it open keeps writing to an orphan that nobody
     /// sees, freed when the writer closes.
     pub fn remove_file(&self, path: &str) -> Result<()> {
-        self.commit(|tx| {
-            let (dir, name) = resolve_parent(tx, path)?;
-            let d = lookup(tx, dir, name)?.ok_or_else(|| Error::NotFound(path.to_string()))?;
-            if d.kind == InodeKind::Dir {
-                return Err(Error::IsDir(path.to_string()));
-            }
-            tx.remove_file_entry(dir, name, d)
-        })
+        self.commit(|tx| tx.remove_file(path))
     }
 
     /// Removes an empty directory.
     pub fn remove_dir(&self, path: &str) -> Result<()> {
-        self.commit(|tx| {
-            let (dir, name) = resolve_parent(tx, path)?;
-            let d = lookup(tx, dir, name)?.ok_or_else(|| Error::NotFound(path.to_string()))?;
-            if d.kind != InodeKind::Dir {
-                return Err(Error::NotDir(path.to_string()));
-            }
-            if !tx.dir_is_empty(d.ino)? {
-                return Err(Error::NotEmpty(path.to_string()));
-            }
-            tx.remove(&records::dirent_key(dir, name.as_bytes()))?;
-            tx.touch_dir(dir)?;
-            tx.delete_inode(d.ino, InodeKind::Dir)
-        })
+        self.commit(|tx| tx.remove_dir(path))
     }
 
     /// Renames atomically. A file at `to` is replaced; a directory at `to`
     /// is replaced only by a directory and only when empty.
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
-        self.commit(|tx| {
-            let (from_dir, from_name) = resolve_parent(tx, from)?;
-            let src = lookup(tx, from_dir, from_name)?
-                .ok_or_else(|| Error::NotFound(from.to_string()))?;
-            let (to_parent, to_name) = path::parent_and_name(to)?;
-            let mut inside = false;
-            let (to_dir, rec) =
-                resolve_parts(tx, &to_parent, to, &mut |ino| inside |= ino == src.ino)?;
-            if rec.kind != InodeKind::Dir {
-                return Err(Error::NotDir(format!("parent of {to:?}")));
-            }
-            if inside {
-                return Err(Error::Arg(format!(
-                    "cannot move {from:?} into itself ({to:?})"
-                )));
-            }
-            if let Some(dst) = lookup(tx, to_dir, to_name)? {
-                if dst.ino == src.ino {
-                    return Ok(());
-                }
-                match (src.kind, dst.kind) {
-                    (InodeKind::Dir, InodeKind::File) => return Err(Error::NotDir(to.to_string())),
-                    (InodeKind::File, InodeKind::Dir) => return Err(Error::IsDir(to.to_string())),
-                    (InodeKind::Dir, InodeKind::Dir) if !tx.dir_is_empty(dst.ino)? => {
-                        return Err(Error::NotEmpty(to.to_string()))
-                    }
-                    _ => {}
-                }
-                tx.remove(&records::dirent_key(to_dir, to_name.as_bytes()))?;
-                tx.unlink_inode(dst.ino, dst.kind)?;
-            }
-            tx.remove(&records::dirent_key(from_dir, from_name.as_bytes()))?;
-            tx.insert(
-                &records::dirent_key(to_dir, to_name.as_bytes()),
-                &src.encode(),
-            )?;
-            tx.touch_dir(from_dir)?;
-            if to_dir != from_dir {
-                tx.touch_dir(to_dir)?;
-            }
-            Ok(())
-        })
+        self.commit(|tx| tx.rename(from, to))
     }
 
     /// Walks the whole container, verifies every checksum and the
