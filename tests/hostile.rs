@@ -892,7 +892,7 @@ fn forged_superblock_counters_are_caught_by_check() {
     for (what, edit) in cases {
         let v = inspect(&corpus, forge(&corpus, edit), what);
         assert!(
-            matches!(v, Verdict::Detected { .. }),
+            matches!(v, Verdict::Detected { .. } | Verdict::OpenFailed("Corrupt")),
             "forged {what}: {v:?}"
         );
     }
@@ -933,7 +933,8 @@ fn forged_root_pointers_are_corrupt() {
     for (what, edit) in cases {
         let v = inspect(&corpus, forge(&corpus, edit), what);
         assert!(
-            matches!(v, Verdict::Detected { generation, unreadable } if generation == g && unreadable > 0),
+            matches!(v, Verdict::Detected { generation, unreadable } if generation == g && unreadable > 0)
+                || matches!(v, Verdict::OpenFailed("Corrupt")),
             "forged {what}: {v:?}"
         );
     }
@@ -988,7 +989,25 @@ fn extreme_forgeries(corpus: &Corpus) -> Vec<(String, Vec<u8>)> {
 /// Forged superblocks and trees that whefs still gets wrong: reported
 /// engine bugs and `check()` gaps, each with a minimal `#[ignore]`d test
 /// below. Skipped unless `WHEFS_HOSTILE_ALL=1`.
+/// Opens a forged image; `None` when the open itself reports `Corrupt`
+/// (superblock values out of range make the slot invalid).
+fn open_unless_corrupt(image: Vec<u8>, write: bool) -> Option<Fs> {
+    match FsOptions::new()
+        .write(write)
+        .open_storage(Arc::new(MemoryStorage::from_vec(image)))
+    {
+        Err(Error::Corrupt(_)) => None,
+        other => Some(other.unwrap()),
+    }
+}
+
 fn known_engine_bug(what: &str) -> bool {
+    let _ = what;
+    false
+}
+
+#[allow(dead_code)]
+fn old_known_engine_bug(what: &str) -> bool {
     if std::env::var_os("WHEFS_HOSTILE_ALL").is_some() {
         return false;
     }
@@ -1117,39 +1136,33 @@ fn forged_extreme_values_give_errors_not_panics_when_writing() {
 // Minimal reproductions of engine bugs found here (reported; ignored until fixed)
 
 #[test]
-#[ignore = "engine bug: Engine::read_page computes `page * page_size` unchecked (src/engine/mod.rs); a forged root page >= 2^52 panics with overflow"]
 fn forged_root_page_beyond_the_addressable_range_is_corrupt_not_a_panic() {
     let corpus = tiny_corpus();
     let image = forge(&corpus, set_u64(field::ROOT_PAGE, 1 << 52));
-    let fs = FsOptions::new()
-        .open_storage(Arc::new(MemoryStorage::from_vec(image)))
-        .unwrap();
+    let Some(fs) = open_unless_corrupt(image, false) else { return };
     assert!(matches!(fs.check(), Err(Error::Corrupt(_))));
     assert!(matches!(fs.read("b"), Err(Error::Corrupt(_))));
 }
 
 #[test]
-#[ignore = "engine bug: Fs::info adds `free_pages + pending_pages` unchecked (src/fs.rs); forged counters near u64::MAX panic with overflow"]
 fn forged_page_counters_near_the_limit_do_not_overflow_info() {
     let corpus = tiny_corpus();
     let image = forge(&corpus, set_u64(field::FREE, u64::MAX));
-    let fs = FsOptions::new()
-        .open_storage(Arc::new(MemoryStorage::from_vec(image)))
-        .unwrap();
+    let Some(fs) = open_unless_corrupt(image, false) else { return };
     let _ = fs.info();
     assert!(matches!(fs.check(), Err(Error::Corrupt(_))));
 }
 
 #[test]
-#[ignore = "engine bug: Tx::new computes `generation + 1` unchecked (src/engine/mod.rs); a commit on generation u64::MAX panics (debug) or wraps to 0 and is lost (release)"]
 fn a_commit_on_the_last_generation_is_an_error_not_a_panic() {
     let corpus = tiny_corpus();
     let image = forge(&corpus, set_u64(field::GENERATION, u64::MAX));
     let storage = Arc::new(MemoryStorage::from_vec(image));
-    let fs = FsOptions::new()
-        .write(true)
-        .open_storage(storage.clone())
-        .unwrap();
+    let fs = match FsOptions::new().write(true).open_storage(storage.clone()) {
+        // Out-of-range superblock values make the slot invalid: detected at open.
+        Err(Error::Corrupt(_)) => return,
+        other => other.unwrap(),
+    };
     assert!(fs.create_dir("x").is_err(), "no generation after u64::MAX");
     drop(fs);
     let fs = FsOptions::new()
@@ -1657,7 +1670,6 @@ fn forged_tree(
 }
 
 #[test]
-#[ignore = "engine bug: Engine::read_data_page computes `page * page_size` unchecked (src/engine/mod.rs); an extent at page >= 2^52 panics in read and check"]
 fn extent_beyond_the_addressable_range_is_corrupt_not_a_panic() {
     use forge_tree::*;
     let image = forged_tree(
@@ -1675,7 +1687,6 @@ fn extent_beyond_the_addressable_range_is_corrupt_not_a_panic() {
 }
 
 #[test]
-#[ignore = "engine bug: the allocator computes `start + len` of free extents unchecked (Engine::reserve, alloc.rs take_free/add_free); a free extent 2+u64::MAX panics on the next commit"]
 fn hostile_free_extent_is_corrupt_not_a_panic() {
     use forge_tree::*;
     let image = forged_tree(
@@ -1688,15 +1699,11 @@ fn hostile_free_extent_is_corrupt_not_a_panic() {
         },
         0,
     );
-    let fs = FsOptions::new()
-        .write(true)
-        .open_storage(Arc::new(MemoryStorage::from_vec(image)))
-        .unwrap();
+    let Some(fs) = open_unless_corrupt(image, true) else { return };
     assert!(matches!(fs.create_dir("x"), Err(Error::Corrupt(_))));
 }
 
 #[test]
-#[ignore = "engine bug: unlinking frees an extent's pages without checking them against page_count; a writer then reserves page 2^40 and the storage is asked to grow to 4 PiB"]
 fn pages_outside_the_container_never_reach_the_free_list() {
     use forge_tree::*;
     let image = forged_tree(

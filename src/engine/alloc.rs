@@ -43,6 +43,16 @@ pub fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
 const RECLAIM_BATCH: usize = 512;
 
 impl Tx<'_> {
+    /// Checks that an extent read from the allocator state or an extent
+    /// record lies inside the container: a forged record is corruption, and
+    /// never reaches the free list.
+    pub(crate) fn check_extent(&self, start: u64, len: u64, what: &str) -> Result<()> {
+        if start == 0 || len == 0 || start.checked_add(len).is_none_or(|end| end > self.sb.page_count) {
+            return Err(Error::corrupt(format!("{what} {start}+{len} lies outside the container ({} pages)", self.sb.page_count)));
+        }
+        Ok(())
+    }
+
     /// The generation of the oldest pending-free extent.
     pub(super) fn oldest_pending(&self) -> Result<Option<u64>> {
         let mut found = None;
@@ -66,6 +76,7 @@ impl Tx<'_> {
             Ok(batch.len() < RECLAIM_BATCH)
         })?;
         for (key, start, len) in batch {
+            self.check_extent(start, len, "pending extent")?;
             self.remove(&key)?;
             self.sb.pending_pages = self.sb.pending_pages.saturating_sub(len);
             self.add_free(start, len)?;
@@ -83,6 +94,7 @@ impl Tx<'_> {
             Ok(false)
         })?;
         if let Some((ps, pl)) = prev {
+            self.check_extent(ps, pl, "free extent")?;
             if ps + pl > start {
                 return Err(Error::corrupt(format!(
                     "pages {start}.. freed twice (free extent {ps}+{pl})"
@@ -95,8 +107,10 @@ impl Tx<'_> {
             }
         }
         if let Some(v) = self.get(&records::free_key(start + len))? {
+            let next = records::decode_count(&v)?;
+            self.check_extent(start + len, next, "free extent")?;
             self.remove(&records::free_key(start + len))?;
-            len += records::decode_count(&v)?;
+            len += next;
         }
         self.insert(&records::free_key(start), &records::encode_count(len))?;
         Ok(())
@@ -110,6 +124,9 @@ impl Tx<'_> {
             holder = Some((Key::decode(k)?.sub_u64()?, records::decode_count(v)?));
             Ok(false)
         })?;
+        if let Some((fs, fl)) = holder {
+            self.check_extent(fs, fl, "free extent")?;
+        }
         let (fs, fl) = holder.filter(|&(fs, fl)| fs <= start && start + len <= fs + fl).ok_or_else(|| {
             Error::Internal(format!("pages {start}+{len} were reserved as free but are not free in the latest commit"))
         })?;
@@ -166,6 +183,7 @@ impl Tx<'_> {
                 return Ok(());
             }
             for (s, l) in coalesce(all) {
+                self.check_extent(s, l, "freed pages")?;
                 self.sb.pending_pages += l;
                 let key = records::pending_key(self.generation, s);
                 if self.insert(&key, &records::encode_count(l))?.is_some() {
@@ -186,6 +204,7 @@ impl Tx<'_> {
             let mut table = self.engine.locks().reservations();
             let mut need = want;
             let owner = self.owner;
+            let page_count = self.sb.page_count;
             tree::visit(
                 self.engine,
                 self.tree.root(),
@@ -194,6 +213,9 @@ impl Tx<'_> {
                 false,
                 &mut |k, v| {
                     let (start, len) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
+                    if start == 0 || start.checked_add(len).is_none_or(|e| e > page_count) {
+                        return Err(Error::corrupt(format!("free extent {start}+{len} lies outside the container")));
+                    }
                     let mut s = start;
                     while s < start + len && need > 0 {
                         match table.first_overlap(s, start + len - s, ANYONE) {
@@ -372,6 +394,9 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
         *named.entry(d.ino).or_default() += 1;
     }
     for &o in &w.orphans {
+        if !w.inodes.get(&o).is_some_and(|i| i.kind == InodeKind::File) {
+            return Err(Error::corrupt(format!("orphan record for inode {o}, which is not a file")));
+        }
         *named.entry(o).or_default() += 1;
     }
     let (mut files, mut dirs) = (0, 0);
@@ -379,6 +404,9 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
         let n = named.get(&ino).copied().unwrap_or(0);
         if (ino == records::ROOT_INO && n != 0) || (ino != records::ROOT_INO && n != 1) {
             return Err(Error::corrupt(format!("inode {ino} is named {n} times")));
+        }
+        if inode.size >= 1 << 62 {
+            return Err(Error::corrupt(format!("inode {ino} has size {}, past the largest file", inode.size)));
         }
         if ino >= sb.next_ino {
             return Err(Error::corrupt(format!(

@@ -164,7 +164,7 @@ impl Engine {
             busy_timeout_ms: AtomicU64::new(busy_timeout.as_millis() as u64),
             read_only,
             poisoned: AtomicBool::new(false),
-            known_durable: AtomicU64::new(sb.generation),
+            known_durable: AtomicU64::new(0),
             published: AtomicU64::new(sb.generation),
             faults: std::sync::Mutex::new(FaultSwitches::default()),
         })
@@ -237,22 +237,34 @@ impl Engine {
         Ok(())
     }
 
+    /// Syncs; a failure poisons.
+    pub fn sync_or_poison(&self) -> Result<()> {
+        self.storage.sync().map_err(|e| self.poison(e))
+    }
+
     fn poison(&self, e: Error) -> Error {
         self.poisoned.store(true, Ordering::Release);
         e
+    }
+
+    /// Byte offset of `page`; a page past the largest container is corruption.
+    fn offset_of(&self, page: u64) -> Result<u64> {
+        page.checked_mul(self.page_size as u64)
+            .filter(|&o| o < crate::format::MAX_CONTAINER_BYTES)
+            .ok_or_else(|| Error::corrupt(format!("page {page} lies past the largest container")))
     }
 
     /// Reads one whole page.
     pub fn read_page(&self, page: u64) -> Result<Vec<u8>> {
         let ps = self.page_size as usize;
         let mut buf = vec![0u8; ps];
-        read_exact_at(&*self.storage, &mut buf, page * ps as u64)?;
+        read_exact_at(&*self.storage, &mut buf, self.offset_of(page)?)?;
         Ok(buf)
     }
 
     /// Reads a data page and verifies it against its extent's checksum.
     pub fn read_data_page(&self, page: u64, checksum: u64, buf: &mut [u8]) -> Result<()> {
-        read_exact_at(&*self.storage, buf, page * self.page_size as u64)?;
+        read_exact_at(&*self.storage, buf, self.offset_of(page)?)?;
         if page_checksum(page, 0, buf) != checksum {
             return Err(Error::corrupt(format!(
                 "checksum mismatch in data page {page}"
@@ -264,7 +276,7 @@ impl Engine {
     /// Writes a data page that this writer has reserved; returns its checksum.
     pub fn write_data_page(&self, page: u64, bytes: &[u8]) -> Result<u64> {
         self.check_usable()?;
-        self.storage.write_at(bytes, page * self.page_size as u64)?;
+        self.storage.write_at(bytes, self.offset_of(page)?)?;
         Ok(page_checksum(page, 0, bytes))
     }
 
@@ -312,6 +324,9 @@ impl Engine {
         tree::visit(self, &root, &lo, Some(&hi), false, &mut |k, v| {
             let start = Key::decode(k)?.sub_u64()?;
             let len = records::decode_count(v)?;
+            if start == 0 || start.checked_add(len).is_none_or(|e| e > sb.page_count) {
+                return Err(Error::corrupt(format!("free extent {start}+{len} lies outside the container")));
+            }
             let mut s = start;
             while s < start + len && need > 0 {
                 match table.first_overlap(s, start + len - s, ANYONE) {
@@ -429,7 +444,7 @@ impl Engine {
             })?;
         writes.sort_unstable_by_key(|w| w.0);
         for (page, bytes) in &writes {
-            self.storage.write_at(bytes, page * ps as u64)?;
+            self.storage.write_at(bytes, self.offset_of(*page)?)?;
         }
         let mut sb = tx.sb.clone();
         sb.generation = generation;

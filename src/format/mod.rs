@@ -24,6 +24,11 @@ pub const MAX_PAGE_SIZE: u32 = 65536;
 pub const SUPERBLOCK_SLOT: usize = 512;
 /// Longest path component, in bytes.
 pub const MAX_NAME: usize = 255;
+/// Largest container, in bytes: every page offset stays below 2^62, where
+/// the lock regions begin (DESIGN §4).
+pub const MAX_CONTAINER_BYTES: u64 = 1 << 62;
+/// Generations stay below 2^56 so `PIN + generation` stays a valid offset.
+pub const MAX_GENERATION: u64 = 1 << 56;
 /// Inode numbers stay below 2^56 (they index lock offsets, DESIGN §4).
 pub const MAX_INO: u64 = 1 << 56;
 
