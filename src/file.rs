@@ -547,6 +547,24 @@ impl File {
     }
 
     fn try_commit(&mut self, force_durable: bool) -> Result<u64> {
+        let fs = self.fs.clone();
+        let engine = fs.engine();
+        let durability = if force_durable {
+            Durability::Full
+        } else {
+            engine.durability()
+        };
+        let staged = self.stage(durability)?;
+        engine
+            .commit(force_durable, |tx| staged.apply(tx))
+            .map(|(ino, _)| ino)
+    }
+
+    /// Writes this handle's data pages (synced at `durability`, before the
+    /// commit lock is taken: DESIGN §4 "Ordering") and returns what its
+    /// commit records. A multi-operation transaction stages several
+    /// handles, then applies them all in one commit.
+    pub(crate) fn stage(&mut self, durability: Durability) -> Result<Staged> {
         let ps = self.page_size();
         let fs = self.fs.clone();
         let engine = fs.engine();
@@ -580,46 +598,19 @@ impl File {
             None
         };
         let w = self.writer.as_mut().expect("writer");
-        let durability = if force_durable {
-            Durability::Full
-        } else {
-            engine.durability()
-        };
         if w.wrote_since_sync && durability != Durability::Off && inline.is_none() {
             // Write back data before taking the commit lock (DESIGN §4 "Ordering").
             engine.storage().sync()?;
             w.wrote_since_sync = false;
         }
-        let (ino, link_at, base_ino) = (self.ino, w.link_at.clone(), self.ino);
-        let written = std::mem::take(&mut w.written);
-        let drop_from = w.drop_from;
-        let result = engine.commit(force_durable, |tx| {
-            let ino = match &link_at {
-                Some(path) => tx.link_new_file(path)?,
-                None => base_ino,
-            };
-            let mut rec = fs::inode(tx, ino)?;
-            match inline {
-                Some(data) => {
-                    drop_pages_from(tx, ino, 0)?;
-                    rec.inline = Some(data);
-                }
-                None => {
-                    rec.inline = None;
-                    if let Some(d) = drop_from {
-                        drop_pages_from(tx, ino, d)?;
-                    }
-                    apply_written(tx, ino, &written, ps)?;
-                }
-            }
-            rec.size = size;
-            rec.mtime_ns = engine::now_ns();
-            rec.ctime_ns = rec.mtime_ns;
-            tx.insert(&records::inode_key(ino), &rec.encode())?;
-            Ok(ino)
-        });
-        let _ = ino;
-        result.map(|(ino, _)| ino)
+        Ok(Staged {
+            link_at: w.link_at.clone(),
+            ino: self.ino,
+            inline,
+            written: std::mem::take(&mut w.written),
+            drop_from: w.drop_from,
+            size,
+        })
     }
 
     /// Commits and closes; returns the commit's result. The handle is freed
@@ -662,6 +653,50 @@ impl File {
         } else {
             result
         }
+    }
+}
+
+/// A writer's changes with their data pages written: applying them under
+/// the commit lock changes tree records only.
+pub(crate) struct Staged {
+    /// A detached file ([`Fs::write`]): linked at this path by the commit.
+    link_at: Option<String>,
+    ino: u64,
+    inline: Option<Vec<u8>>,
+    /// File pages written to reserved pages: index → (page, checksum).
+    written: BTreeMap<u64, (u64, u64)>,
+    drop_from: Option<u64>,
+    size: u64,
+}
+
+impl Staged {
+    /// Records the changes in `tx`; returns the file's inode (a new one
+    /// for a detached file).
+    pub(crate) fn apply(self, tx: &mut Tx) -> Result<u64> {
+        let ino = match &self.link_at {
+            Some(path) => tx.link_new_file(path)?,
+            None => self.ino,
+        };
+        let mut rec = fs::inode(tx, ino)?;
+        match self.inline {
+            Some(data) => {
+                drop_pages_from(tx, ino, 0)?;
+                rec.inline = Some(data);
+            }
+            None => {
+                rec.inline = None;
+                if let Some(d) = self.drop_from {
+                    drop_pages_from(tx, ino, d)?;
+                }
+                let ps = tx.engine().page_size() as u64;
+                apply_written(tx, ino, &self.written, ps)?;
+            }
+        }
+        rec.size = self.size;
+        rec.mtime_ns = engine::now_ns();
+        rec.ctime_ns = rec.mtime_ns;
+        tx.insert(&records::inode_key(ino), &rec.encode())?;
+        Ok(ino)
     }
 }
 
