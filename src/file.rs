@@ -83,9 +83,9 @@ impl Base {
     /// Finds the committed page behind file page `index`: `(container page, checksum)`.
     fn locate(&self, fs: &Fs, ino: u64, index: u64) -> Result<Option<(u64, u64)>> {
         if let Some((start, ext)) = &*self.last_extent.borrow() {
-            if (*start..start + ext.count()).contains(&index) {
+            if (*start..start.saturating_add(ext.count())).contains(&index) {
                 let i = (index - start) as usize;
-                return Ok(Some((ext.first + i as u64, ext.checksums[i])));
+                return Ok(Some((ext.first.saturating_add(i as u64), ext.checksums[i])));
             }
         }
         let maxext = records::max_extent_pages(fs.engine().page_size()) as u64;
@@ -104,9 +104,9 @@ impl Base {
             },
         )?;
         match hit {
-            Some((start, ext)) if index < start + ext.count() => {
+            Some((start, ext)) if index < start.saturating_add(ext.count()) => {
                 let i = (index - start) as usize;
-                let found = (ext.first + i as u64, ext.checksums[i]);
+                let found = (ext.first.saturating_add(i as u64), ext.checksums[i]);
                 *self.last_extent.borrow_mut() = Some((start, ext));
                 Ok(Some(found))
             }
@@ -155,6 +155,10 @@ struct Writer {
     wrote_since_sync: bool,
     /// A file created by [`Fs::write`]: linked at this path by the first commit.
     link_at: Option<String>,
+    /// A write to disk failed: the next commit fails and discards the changes.
+    broken: bool,
+    /// A commit was published but the snapshot could not be refreshed yet.
+    stale: bool,
 }
 
 /// An open pseudofile. Reads see the snapshot taken at open (plus this
@@ -391,6 +395,7 @@ impl File {
     /// Writes at `offset` without moving the position (append mode writes
     /// at the end whatever the offset).
     pub fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<usize> {
+        self.ensure_fresh()?;
         let ps = self.page_size();
         let size = self.writer()?.size;
         let offset = if self.mode.append { size } else { offset };
@@ -437,7 +442,14 @@ impl File {
                 Some(&(page, _)) => page,
                 None => w.next_page(engine)?,
             };
-            let sum = engine.write_data_page(page, &bytes)?;
+            let sum = match engine.write_data_page(page, &bytes) {
+                Ok(sum) => sum,
+                Err(e) => {
+                    w.broken = true;
+                    w.changed = true;
+                    return Err(e);
+                }
+            };
             w.written.insert(index, (page, sum));
             w.wrote_since_sync = true;
         }
@@ -456,6 +468,7 @@ impl File {
 
     /// Truncates or extends (with zeros, as a hole) to `size`.
     pub fn set_len(&mut self, size: u64) -> Result<()> {
+        self.ensure_fresh()?;
         if size >= 1 << 62 {
             return Err(Error::Range(format!("size {size} is too large")));
         }
@@ -500,12 +513,31 @@ impl File {
         self.commit_with(true)
     }
 
+    fn ensure_fresh(&mut self) -> Result<()> {
+        if !self.writer.as_ref().is_some_and(|w| w.stale) {
+            return Ok(());
+        }
+        let engine = self.fs.engine();
+        let snap = engine.snapshot()?;
+        let rec = fs::inode(&SnapView { engine, snap: &snap }, self.ino)?;
+        let w = self.writer.as_mut().expect("checked");
+        w.size = rec.size;
+        w.stale = false;
+        self.base = Base { snap, rec, last_extent: Default::default() };
+        Ok(())
+    }
+
     fn commit_with(&mut self, force_durable: bool) -> Result<()> {
         let Some(w) = &self.writer else { return Ok(()) };
         if !w.changed {
             return Ok(());
         }
-        let result = self.try_commit(force_durable);
+        let result = if self.writer.as_ref().is_some_and(|w| w.broken) {
+            Err(Error::Io { context: "an earlier write through this handle failed; its changes are discarded".into(), source: std::io::Error::from_raw_os_error(libc::EIO) })
+        } else {
+            self.try_commit(force_durable)
+        };
+        self.writer.as_mut().expect("checked").broken = false;
         let engine = self.fs.engine();
         let w = self.writer.as_mut().expect("checked above");
         // Committed or discarded, the pages handed out since the last
@@ -522,13 +554,13 @@ impl File {
             (Ok(ino), Ok(snap)) => {
                 self.ino = *ino;
                 w.link_at = None;
-                let rec = fs::inode(
-                    &SnapView {
-                        engine,
-                        snap: &snap,
-                    },
-                    self.ino,
-                )?;
+                let rec = match fs::inode(&SnapView { engine, snap: &snap }, self.ino) {
+                    Ok(rec) => rec,
+                    Err(e) => {
+                        w.stale = true;
+                        return Err(e);
+                    }
+                };
                 w.size = rec.size;
                 self.base = Base {
                     snap,
@@ -537,10 +569,11 @@ impl File {
                 };
             }
             (Err(_), _) => w.size = self.base.rec.size,
-            (Ok(_), Err(e)) => {
-                return Err(Error::Internal(format!(
-                    "committed, but could not reread the file: {e}"
-                )))
+            (Ok(ino), Err(e)) => {
+                self.ino = *ino;
+                w.link_at = None;
+                w.stale = true;
+                return Err(e);
             }
         }
         result.map(|_| ())
@@ -600,7 +633,7 @@ impl File {
         let w = self.writer.as_mut().expect("writer");
         if w.wrote_since_sync && durability != Durability::Off && inline.is_none() {
             // Write back data before taking the commit lock (DESIGN §4 "Ordering").
-            engine.storage().sync()?;
+            engine.sync_or_poison()?;
             w.wrote_since_sync = false;
         }
         Ok(Staged {
@@ -611,6 +644,14 @@ impl File {
             drop_from: w.drop_from,
             size,
         })
+    }
+
+    /// Forgets this handle's uncommitted changes.
+    pub(crate) fn discard(&mut self) {
+        if let Some(w) = self.writer.as_mut() {
+            w.changed = false;
+            w.link_at = None;
+        }
     }
 
     /// Commits and closes; returns the commit's result. The handle is freed
@@ -715,6 +756,8 @@ impl Writer {
             changed: false,
             wrote_since_sync: false,
             link_at: None,
+            broken: false,
+            stale: false,
         }
     }
 
@@ -746,7 +789,7 @@ fn drop_pages_from(tx: &mut Tx, ino: u64, from: u64) -> Result<()> {
     for (k, v) in tx.collect(&lo, &hi)? {
         let start = Key::decode(&k)?.sub_u64()?;
         let ext = ExtentRecord::decode(&v)?;
-        if start + ext.count() <= from {
+        if start.saturating_add(ext.count()) <= from {
             continue;
         }
         tx.remove(&k)?;
@@ -789,7 +832,7 @@ fn apply_written(
         for (k, v) in tx.collect(&lo, &hi)? {
             let start = Key::decode(&k)?.sub_u64()?;
             let ext = ExtentRecord::decode(&v)?;
-            let end = start + ext.count();
+            let end = start.saturating_add(ext.count());
             if end <= a {
                 continue;
             }
@@ -836,6 +879,14 @@ fn apply_written(
 
 impl Drop for File {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // A panic inside a commit must not commit again while unwinding
+            // (a second panic would abort the host process): discard.
+            if let Some(w) = &mut self.writer {
+                w.changed = false;
+                w.link_at = None;
+            }
+        }
         let _ = self.finish();
     }
 }

@@ -11,8 +11,9 @@ use crate::error::{Error, Result};
 use crate::file::{File, Mode};
 use crate::format;
 use crate::format::records::{
-    self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Kind, ROOT_INO,
+    self, DirentRecord, InodeKind, InodeRecord, Kind, ROOT_INO,
 };
+use crate::lock::LockReport;
 use crate::path;
 use crate::storage::{CreateOutcome, FileStorage, LockMode, MemoryStorage, Storage};
 
@@ -254,11 +255,9 @@ impl FsOptions {
             self.durability,
             self.busy_timeout,
         )?;
-        let mode = if self.write {
-            LockMode::Exclusive
-        } else {
-            LockMode::Shared
-        };
+        // Every open shares the container region; only the seed's mode
+        // (a read-write open with the container lock) holds it alone.
+        let mode = if self.write && self.container_lock { LockMode::Exclusive } else { LockMode::Shared };
         engine.locks().lock_container(mode, self.busy_timeout)?;
         Ok(Fs {
             inner: Arc::new(FsInner { engine }),
@@ -412,30 +411,6 @@ impl Tx<'_> {
         rec.ctime_ns = rec.mtime_ns;
         self.insert(&records::inode_key(dir), &rec.encode())?;
         Ok(())
-    }
-
-    /// Deletes an inode's records and frees its data pages.
-    pub(crate) fn delete_inode(&mut self, ino: u64, kind: InodeKind) -> Result<()> {
-        let lo = records::kind_start(ino, Kind::Extent);
-        let hi = records::kind_end(ino, Kind::Extent);
-        for (k, v) in self.collect(&lo, &hi)? {
-            let ext = ExtentRecord::decode(&v)?;
-            self.free_pages(ext.first, ext.count());
-            self.remove(&k)?;
-        }
-        self.remove(&records::inode_key(ino))?;
-        self.count(kind, -1);
-        Ok(())
-    }
-
-    /// Drops an inode whose last name went away: at once, or as an orphan
-    /// while a writer still has it open (DESIGN §5).
-    pub(crate) fn unlink_inode(&mut self, ino: u64, kind: InodeKind) -> Result<()> {
-        if kind == InodeKind::File && self.engine().locks().file_locked(ino) {
-            self.insert(&records::orphan_key(ino), &[])?;
-            return Ok(());
-        }
-        self.delete_inode(ino, kind)
     }
 
     /// Removes the entry `name` of `dir` that names a file.
@@ -602,7 +577,10 @@ impl Fs {
     pub fn write(&self, path: &str, data: &[u8]) -> Result<()> {
         path::parent_and_name(path)?;
         let mut f = File::create_detached(self, path)?;
-        f.write_at(data, 0)?;
+        if let Err(e) = f.write_at(data, 0) {
+            f.discard();
+            return Err(e);
+        }
         f.close()
     }
 
@@ -717,6 +695,14 @@ impl Fs {
             dirs: sb.dirs,
             label: sb.label,
         })
+    }
+
+    /// The locks other opens hold on this container (as far as the kernel
+    /// shows them: regions, not process ids) and the ones this open holds;
+    /// for debugging a stuck deployment.
+    pub fn lock_report(&self) -> Result<LockReport> {
+        self.engine().check_usable()?;
+        self.engine().locks().report()
     }
 
     /// Sets how long operations wait for a lock before failing with `Busy`.

@@ -27,6 +27,7 @@ pub mod storage;
 pub use dir::{DirEntry, ReadDir};
 pub use engine::FaultSwitches;
 pub use error::{Error, Result};
+pub use lock::LockReport;
 pub use file::{File, Mode};
 pub use fs::{CheckReport, Durability, FileType, Fs, FsOptions, Info, Metadata};
 

@@ -1,6 +1,7 @@
-//! The interim whole-container lock (src/lock: until the cross-process lock
-//! map lands, a read-write open holds the `CONTAINER` region exclusively and
-//! a read-only open holds it shared), tested with two real processes: the
+//! The container lock — the 2009 library's mode, kept as an open flag: a
+//! read-write open with `container_lock(true)` holds the `CONTAINER` region
+//! exclusively, every other open holds it shared — tested with two real
+//! processes: the
 //! test binary re-executes itself in a child role (`WHEFS_LOCK_ROLE`), the
 //! child opens the container and holds it until the parent closes its stdin
 //! (or kills it).
@@ -33,6 +34,7 @@ fn child_process_entry() {
     let opened = match role.as_str() {
         "writer" => FsOptions::new()
             .write(true)
+            .container_lock(true)
             .busy_timeout(Duration::ZERO)
             .open(&path)
             .and_then(|fs| {
@@ -148,6 +150,7 @@ const SHORT: Duration = Duration::from_millis(150);
 fn open_rw(path: &Path, timeout: Duration) -> whefs::Result<Fs> {
     FsOptions::new()
         .write(true)
+        .container_lock(true)
         .busy_timeout(timeout)
         .open(path)
 }

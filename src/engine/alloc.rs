@@ -22,7 +22,7 @@ use crate::format::records::{
 };
 use crate::format::{NodeBody, PagePtr, Superblock};
 use crate::fs::CheckReport;
-use crate::lock::ANYONE;
+use crate::lock::RESERVE_SPAN;
 
 /// Sorts page ranges and merges adjacent ones.
 pub fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
@@ -201,38 +201,21 @@ impl Tx<'_> {
         let hi = records::kind_end(SYSTEM_INO, Kind::Free);
         let mut picked = Vec::new();
         {
-            let mut table = self.engine.locks().reservations();
+            let locks = self.engine.locks();
+            let mut table = locks.reservations();
             let mut need = want;
-            let owner = self.owner;
-            let page_count = self.sb.page_count;
-            tree::visit(
-                self.engine,
-                self.tree.root(),
-                &lo,
-                Some(&hi),
-                false,
-                &mut |k, v| {
-                    let (start, len) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
-                    if start == 0 || start.checked_add(len).is_none_or(|e| e > page_count) {
-                        return Err(Error::corrupt(format!("free extent {start}+{len} lies outside the container")));
-                    }
-                    let mut s = start;
-                    while s < start + len && need > 0 {
-                        match table.first_overlap(s, start + len - s, ANYONE) {
-                            Some((os, ol)) if os <= s => s = os + ol,
-                            other => {
-                                let stop = other.map_or(start + len, |(os, _)| os);
-                                let n = (stop - s).min(need);
-                                table.insert(s, n, owner);
-                                picked.push((s, n));
-                                need -= n;
-                                s += n;
-                            }
-                        }
-                    }
-                    Ok(need > 0)
-                },
-            )?;
+            let (owner, page_count) = (self.owner, self.sb.page_count);
+            tree::visit(self.engine, self.tree.root(), &lo, Some(&hi), false, &mut |k, v| {
+                let (start, len) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
+                if start == 0 || start.checked_add(len).is_none_or(|e| e > page_count) {
+                    return Err(Error::corrupt(format!("free extent {start}+{len} lies outside the container")));
+                }
+                for r in locks.claim_pages(&mut table, start, start + len, need, owner)? {
+                    need -= r.1;
+                    picked.push(r);
+                }
+                Ok(need > 0)
+            })?;
         }
         for &(s, l) in &picked {
             self.remove_free(s, l)?;
@@ -241,16 +224,19 @@ impl Tx<'_> {
     }
 
     /// Takes `want` pages past the high-water mark (and past every
-    /// reservation there).
+    /// reservation there, of any process).
     fn take_tail(&mut self, want: u64) -> Result<Vec<u64>> {
-        let start = {
-            let mut table = self.engine.locks().reservations();
-            let start = self.sb.page_count.max(table.high_water());
-            table.insert(start, want, self.owner);
-            start
+        let got = {
+            let locks = self.engine.locks();
+            let mut table = locks.reservations();
+            locks.claim_pages(&mut table, self.sb.page_count, RESERVE_SPAN, want, self.owner)?
         };
-        self.mark_used(start, want)?;
-        Ok((start..start + want).collect())
+        let mut pages = Vec::with_capacity(want as usize);
+        for (s, l) in got {
+            self.mark_used(s, l)?;
+            pages.extend(s..s + l);
+        }
+        Ok(pages)
     }
 
     /// Finds pages for every node this commit wrote (DESIGN §3: the

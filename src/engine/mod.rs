@@ -22,9 +22,9 @@ use cache::PageCache;
 use tree::{Child, PageSource, TxTree};
 
 use crate::error::{Error, Result};
-use crate::format::records::{self, InodeKind, InodeRecord, Key, Kind, ROOT_INO};
+use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Kind, ROOT_INO};
 use crate::format::{node, page_checksum, Node, PagePtr, Superblock, SUPERBLOCK_SLOT};
-use crate::lock::{LockMap, Owner, Pin, ANYONE};
+use crate::lock::{FileGuard, LockMap, Owner, Pin, RESERVE_SPAN};
 use crate::storage::{read_exact_at, Storage};
 use crate::Durability;
 
@@ -36,6 +36,10 @@ pub struct FaultSwitches {
     pub superblock_before_sync: bool,
     /// Reuse pending pages at once, ignoring pins and durability.
     pub reuse_pages_early: bool,
+    /// Do not check reserved pages against a superblock read after locking.
+    pub skip_reservation_check: bool,
+    /// Take snapshots without pinning their generation.
+    pub skip_pin: bool,
 }
 
 /// One open container's engine, shared by every handle of an `Fs`.
@@ -59,7 +63,7 @@ pub struct Engine {
 pub struct Snapshot {
     /// The superblock of the state.
     pub sb: Superblock,
-    _pin: Pin,
+    _pin: Option<Pin>,
 }
 
 impl Snapshot {
@@ -170,11 +174,6 @@ impl Engine {
         })
     }
 
-    /// The storage below.
-    pub fn storage(&self) -> &Arc<dyn Storage> {
-        &self.storage
-    }
-
     /// The lock map.
     pub fn locks(&self) -> &Arc<LockMap> {
         &self.locks
@@ -228,6 +227,9 @@ impl Engine {
 
     /// Fails if an earlier sync failed (DESIGN §6: a failed fsync poisons).
     pub fn check_usable(&self) -> Result<()> {
+        if self.locks.is_stale() {
+            return Err(Error::Closed("the container was opened before fork(); open it again in this process".into()));
+        }
         if self.poisoned.load(Ordering::Acquire) {
             return Err(Error::Io {
                 context: "an earlier sync or superblock write failed; reopen the container".into(),
@@ -296,25 +298,44 @@ impl Engine {
         // slot (the newer one was being written) is retried.
         for _ in 0..100 {
             let p = self.published.load(Ordering::Acquire);
-            let pin = self.locks.pin(p);
+            let pin = if self.faults().skip_pin { None } else { Some(self.locks.pin(p)?) };
             let sb = self.latest()?;
             if sb.generation >= p {
                 return Ok(Snapshot { sb, _pin: pin });
             }
         }
-        Err(Error::Busy(
-            "the superblock kept changing while being read".into(),
-        ))
+        Err(Error::Busy("the superblock kept changing while being read".into()))
     }
 
     /// Reserves about `want` free pages for a writer `owner` (DESIGN §4
     /// "Reservations"): first from free extents of the latest commit, then
-    /// past its end. The pages stay reserved until released.
+    /// past its end. Lock first, then check the pages against a superblock
+    /// read after locking: a committer of another process may have used
+    /// them between our first read and our lock. The pages stay reserved
+    /// until released.
     pub fn reserve(&self, owner: Owner, want: u64) -> Result<Vec<(u64, u64)>> {
         self.check_usable()?;
+        for _ in 0..16 {
+            let got = self.claim_free(owner, want)?;
+            if self.faults().skip_reservation_check {
+                return Ok(got);
+            }
+            let sb = self.latest()?;
+            let mut valid = true;
+            for &(s, l) in &got {
+                valid &= self.pages_free(&sb, s, l)?;
+            }
+            if valid {
+                return Ok(got);
+            }
+            self.locks.release_pages(owner, &got);
+        }
+        Err(Error::Busy("free pages kept being taken by other writers".into()))
+    }
+
+    /// Claims up to `want` pages that the latest commit lists as free.
+    fn claim_free(&self, owner: Owner, want: u64) -> Result<Vec<(u64, u64)>> {
         let mut table = self.locks.reservations();
-        // Read the state after taking the table: a page a committer has
-        // used is either still reserved by it or recorded as used here.
         let sb = self.latest()?;
         let mut got = Vec::new();
         let mut need = want;
@@ -327,41 +348,43 @@ impl Engine {
             if start == 0 || start.checked_add(len).is_none_or(|e| e > sb.page_count) {
                 return Err(Error::corrupt(format!("free extent {start}+{len} lies outside the container")));
             }
-            let mut s = start;
-            while s < start + len && need > 0 {
-                match table.first_overlap(s, start + len - s, ANYONE) {
-                    Some((os, ol)) if os <= s => s = os + ol,
-                    other => {
-                        let stop = other.map_or(start + len, |(os, _)| os);
-                        let n = (stop - s).min(need);
-                        table.insert(s, n, owner);
-                        got.push((s, n));
-                        need -= n;
-                        s += n;
-                    }
-                }
+            for r in self.locks.claim_pages(&mut table, start, start + len, need, owner)? {
+                need -= r.1;
+                got.push(r);
             }
             Ok(need > 0)
         })?;
         if need > 0 {
-            let s = sb.page_count.max(table.high_water());
-            table.insert(s, need, owner);
-            got.push((s, need));
+            got.extend(self.locks.claim_pages(&mut table, sb.page_count, RESERVE_SPAN, need, owner)?);
         }
         Ok(got)
     }
 
+    /// Whether pages `start..start+len` are free in `sb`: past its end, or
+    /// inside one of its free extents.
+    fn pages_free(&self, sb: &Superblock, start: u64, len: u64) -> Result<bool> {
+        if start >= sb.page_count {
+            return Ok(true);
+        }
+        let end = (start + len).min(sb.page_count);
+        let lo = records::kind_start(records::SYSTEM_INO, Kind::Free);
+        let mut covered = false;
+        tree::visit(self, &Child::Clean(sb.root), &lo, Some(&records::free_key(start + 1)), true, &mut |k, v| {
+            let fs = Key::decode(k)?.sub_u64()?;
+            covered = fs <= start && fs.saturating_add(records::decode_count(v)?) >= end;
+            Ok(false)
+        })?;
+        Ok(covered)
+    }
+
     /// Releases reservations of `owner` over the given ranges.
     pub fn release(&self, owner: Owner, ranges: &[(u64, u64)]) {
-        let mut table = self.locks.reservations();
-        for &(s, l) in ranges {
-            table.release_range(s, l, owner);
-        }
+        self.locks.release_pages(owner, ranges);
     }
 
     /// A new reservation owner.
     pub fn new_owner(&self) -> Owner {
-        self.locks.reservations().new_owner()
+        self.locks.new_owner()
     }
 
     /// Runs `f` as one commit on the latest state (DESIGN §5). `f` changes
@@ -390,14 +413,16 @@ impl Engine {
             Ok((out, Some(sb)))
         });
         // The pages are recorded as used in the new superblock (or were
-        // never published): either way the reservations may go.
-        self.locks.reservations().release_owner(owner);
+        // never published): either way the reservations may go; so may the
+        // writer locks of inodes this commit deleted.
+        self.locks.release_owner(owner);
+        drop(tx);
         result
     }
 
-    /// The oldest generation a reader may still follow.
-    fn reclaim_limit(&self, latest: u64) -> u64 {
-        self.locks.oldest_pin().unwrap_or(latest).min(latest)
+    /// The oldest generation a reader of any process may still follow.
+    fn reclaim_limit(&self, latest: u64) -> Result<u64> {
+        Ok(self.locks.oldest_pin(latest + 1)?.unwrap_or(latest).min(latest))
     }
 
     fn finish(&self, tx: &mut Tx, force_durable: bool) -> Result<Superblock> {
@@ -412,7 +437,8 @@ impl Engine {
 
         // Reuse pages freed by commits no reader can still see, once the
         // commit that freed them is durable (DESIGN §3 rules a and b).
-        let mut limit = self.reclaim_limit(latest);
+        tx.reap_orphans()?;
+        let mut limit = self.reclaim_limit(latest)?;
         if faults.reuse_pages_early {
             limit = latest;
         }
@@ -521,6 +547,9 @@ pub struct Tx<'e> {
     used: Vec<(u64, u64)>,
     owner: Owner,
     changed: bool,
+    /// Writer locks of inodes this commit deletes, held until it is published
+    /// so no writer can open them in between.
+    held: Vec<FileGuard>,
 }
 
 impl<'e> Tx<'e> {
@@ -536,6 +565,7 @@ impl<'e> Tx<'e> {
             used: Vec::new(),
             owner,
             changed: false,
+            held: Vec::new(),
         }
     }
 
@@ -602,6 +632,51 @@ impl<'e> Tx<'e> {
             self.used.push((start, len));
             self.changed = true;
         }
+    }
+
+    /// Deletes an inode's records and frees its data pages.
+    pub fn delete_inode(&mut self, ino: u64, kind: InodeKind) -> Result<()> {
+        let lo = records::kind_start(ino, Kind::Extent);
+        let hi = records::kind_end(ino, Kind::Extent);
+        for (k, v) in self.collect(&lo, &hi)? {
+            let ext = ExtentRecord::decode(&v)?;
+            self.free_pages(ext.first, ext.count());
+            self.remove(&k)?;
+        }
+        self.remove(&records::inode_key(ino))?;
+        self.count(kind, -1);
+        Ok(())
+    }
+
+    /// Drops an inode whose last name went away: at once if no writer in
+    /// any process has it open (its lock is held until this commit is
+    /// published), or as an orphan that the writer frees at close (DESIGN §5).
+    pub fn unlink_inode(&mut self, ino: u64, kind: InodeKind) -> Result<()> {
+        if kind == InodeKind::File {
+            match self.engine.locks.try_lock_file(ino)? {
+                Some(guard) => self.held.push(guard),
+                None => {
+                    self.insert(&records::orphan_key(ino), &[])?;
+                    return Ok(());
+                }
+            }
+        }
+        self.delete_inode(ino, kind)
+    }
+
+    /// Frees orphans whose writer is gone (a killed process leaves them).
+    fn reap_orphans(&mut self) -> Result<()> {
+        let lo = records::kind_start(records::SYSTEM_INO, Kind::Orphan);
+        let hi = records::kind_end(records::SYSTEM_INO, Kind::Orphan);
+        for (k, _) in self.collect(&lo, &hi)?.into_iter().take(64) {
+            let ino = Key::decode(&k)?.sub_u64()?;
+            if let Some(guard) = self.engine.locks.try_lock_file(ino)? {
+                self.held.push(guard);
+                self.remove(&k)?;
+                self.delete_inode(ino, InodeKind::File)?;
+            }
+        }
+        Ok(())
     }
 
     /// Counts a file or directory created (+1) or removed (-1).

@@ -1,51 +1,59 @@
 //! The lock map (DESIGN §4): named regions of OFD byte-range locks far past
-//! any data, plus the in-process table that separates threads sharing one
-//! descriptor. Nothing above this layer computes a lock offset.
+//! any data, layered under an in-process table that separates the threads
+//! sharing one descriptor (OFD locks of one open never conflict with each
+//! other). Nothing above this layer computes a lock offset.
 //!
 //! Invariants kept here:
 //! - Lock order is FILE → RESERVE → COMMIT; under COMMIT only try-locks.
-//! - A page is handed to at most one writer at a time: a reservation is
-//!   recorded before the writer checks the page is free, and released only
-//!   after the superblock that records the page's use is written.
-//! - The oldest pinned generation is known to every committer, so no page a
-//!   reader may still follow is reused.
-//!
-//! Until the cross-process lock map lands, a read-write open holds the
-//! `CONTAINER` region exclusively (the 2009 library's semantics), so the
-//! in-process table alone separates every writer of the container.
+//! - A page is handed to at most one writer at a time, in any process: a
+//!   reservation is locked before the writer checks that the page is free,
+//!   and released only after the superblock recording its use is written.
+//! - A committer knows the oldest generation pinned by any reader, in this
+//!   process (its table) or another (a probe of the PIN region), so no page
+//!   a reader may still follow is reused.
+//! - After `fork()` a child never unlocks, writes or waits on a lock it
+//!   inherited: every call sees the map as stale and returns `Closed`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::storage::{LockMode, Storage};
+use crate::storage::{fork, LockMode, Storage};
 
 /// Base of the lock regions: 2^62, past any container's data.
 pub const BASE: u64 = 1 << 62;
-/// Whole-container region.
+/// Whole-container region: shared by every open, exclusive with the container lock.
 pub const CONTAINER: u64 = BASE;
 /// Commit serialization.
-#[allow(dead_code)] // taken by the cross-process lock map (DESIGN §4), next
 pub const COMMIT: u64 = BASE + 1;
 /// One writer per pseudofile: `FILE + ino`.
-#[allow(dead_code)] // taken by the cross-process lock map (DESIGN §4), next
 pub const FILE: u64 = BASE + (1 << 56);
 /// Pinned generations: `PIN + generation`.
-#[allow(dead_code)] // taken by the cross-process lock map (DESIGN §4), next
 pub const PIN: u64 = BASE + (1 << 58);
 /// Reserved pages: `RESERVE + page`.
-#[allow(dead_code)] // taken by the cross-process lock map (DESIGN §4), next
 pub const RESERVE: u64 = BASE + (1 << 59);
+/// Pages past which no reservation reaches (keeps `RESERVE + page` below 2^63).
+pub const RESERVE_SPAN: u64 = 1 << 59;
+
+/// Identifies who holds a reservation.
+pub type Owner = u64;
+
+/// An owner id no reservation has: overlap checks against it see everyone's.
+pub const ANYONE: Owner = 0;
+
+/// Polling step while waiting for another process's lock.
+const POLL: Duration = Duration::from_millis(1);
 
 /// Locks of one open container.
 pub struct LockMap {
     storage: Arc<dyn Storage>,
     commit: Gate<bool>,
-    files: Gate<HashMap<u64, ()>>,
+    files: Gate<HashSet<u64>>,
     pins: Mutex<BTreeMap<u64, usize>>,
     reservations: Mutex<Reservations>,
-    container_mode: Mutex<Option<LockMode>>,
+    /// The fork epoch this map was made in (see `storage::fork`).
+    epoch: u64,
 }
 
 /// A mutex-protected value with a condition variable for timed waits.
@@ -56,49 +64,35 @@ struct Gate<T> {
 
 impl<T> Gate<T> {
     fn new(v: T) -> Gate<T> {
-        Gate {
-            state: Mutex::new(v),
-            changed: Condvar::new(),
-        }
+        Gate { state: Mutex::new(v), changed: Condvar::new() }
     }
 
     fn lock(&self) -> MutexGuard<'_, T> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits until `free(state)` holds, then runs `take(state)`; `Busy` after `timeout`.
-    fn acquire(
-        &self,
-        timeout: Duration,
-        what: &dyn Fn() -> String,
-        free: impl Fn(&T) -> bool,
-        take: impl FnOnce(&mut T),
-    ) -> Result<()> {
-        let deadline = Instant::now() + timeout;
+    /// Waits until `free(state)` holds, then runs `take(state)`; `false` at the deadline.
+    fn acquire(&self, deadline: Instant, free: impl Fn(&T) -> bool, take: impl FnOnce(&mut T)) -> bool {
         let mut g = self.lock();
         while !free(&g) {
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::Busy(format!(
-                    "{} is locked by another handle (waited {:?})",
-                    what(),
-                    timeout
-                )));
+                return false;
             }
-            g = self
-                .changed
-                .wait_timeout(g, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            g = self.changed.wait_timeout(g, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
         take(&mut g);
-        Ok(())
+        true
     }
 
     fn release(&self, f: impl FnOnce(&mut T)) {
         f(&mut self.lock());
         self.changed.notify_all();
     }
+}
+
+fn busy(what: String, timeout: Duration) -> Error {
+    Error::Busy(format!("{what} is locked by another handle or process (waited {timeout:?})"))
 }
 
 /// Held while a commit runs; released on drop.
@@ -108,11 +102,15 @@ pub struct CommitGuard<'a> {
 
 impl Drop for CommitGuard<'_> {
     fn drop(&mut self) {
+        if self.map.is_stale() {
+            return;
+        }
+        let _ = self.map.storage.unlock(COMMIT, 1);
         self.map.commit.release(|held| *held = false);
     }
 }
 
-/// Held by a file's one writer; released on drop.
+/// Held by a file's one writer (or by a commit deleting the file); released on drop.
 pub struct FileGuard {
     map: Arc<LockMap>,
     ino: u64,
@@ -120,6 +118,10 @@ pub struct FileGuard {
 
 impl Drop for FileGuard {
     fn drop(&mut self) {
+        if self.map.is_stale() {
+            return;
+        }
+        let _ = self.map.storage.unlock(FILE + self.ino, 1);
         let ino = self.ino;
         self.map.files.release(|files| {
             files.remove(&ino);
@@ -127,7 +129,8 @@ impl Drop for FileGuard {
     }
 }
 
-/// Keeps generation `generation` (and every later one) readable.
+/// Keeps generation `generation` (and every later one) readable, for every
+/// committer in every process.
 pub struct Pin {
     map: Arc<LockMap>,
     generation: u64,
@@ -135,23 +138,43 @@ pub struct Pin {
 
 impl Drop for Pin {
     fn drop(&mut self) {
+        if self.map.is_stale() {
+            return;
+        }
         let mut pins = self.map.pins.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(n) = pins.get_mut(&self.generation) {
             *n -= 1;
             if *n == 0 {
                 pins.remove(&self.generation);
+                let _ = self.map.storage.unlock(PIN + self.generation, 1);
             }
         }
     }
 }
 
-/// Identifies who holds a reservation.
-pub type Owner = u64;
+/// What another open holds, as far as `F_OFD_GETLK` can see (regions, not
+/// process ids): for people debugging a stuck deployment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LockReport {
+    /// Another open holds the container lock (the seed's exclusive mode).
+    pub container_exclusive: bool,
+    /// Another open is committing.
+    pub commit_held: bool,
+    /// Inodes with a writer in another open.
+    pub file_writers: Vec<u64>,
+    /// Generations pinned by readers in other opens.
+    pub pinned_generations: Vec<u64>,
+    /// Page ranges reserved by writers in other opens.
+    pub reserved_pages: Vec<(u64, u64)>,
+    /// Inodes with a writer in this open.
+    pub own_file_writers: Vec<u64>,
+    /// Generations pinned in this open.
+    pub own_pinned_generations: Vec<u64>,
+    /// Page ranges reserved in this open.
+    pub own_reserved_pages: Vec<(u64, u64)>,
+}
 
-/// An owner id no reservation has: overlap checks against it see everyone's.
-pub const ANYONE: Owner = 0;
-
-/// Page ranges handed to writers and not yet committed.
+/// Page ranges handed to writers of this open and not yet committed.
 #[derive(Default)]
 pub struct Reservations {
     /// start → (len, owner)
@@ -160,20 +183,11 @@ pub struct Reservations {
 }
 
 impl Reservations {
-    /// Whether any page of `start..start+len` is reserved by someone other than `me`.
-    pub fn overlaps_other(&self, start: u64, len: u64, me: Owner) -> bool {
-        self.first_overlap(start, len, me).is_some()
-    }
-
     /// The first range of another owner overlapping `start..start+len`.
     pub fn first_overlap(&self, start: u64, len: u64, me: Owner) -> Option<(u64, u64)> {
-        let end = start + len;
+        let end = start.saturating_add(len);
         // A range starting before `start` may still reach into it.
-        let before = self
-            .ranges
-            .range(..start)
-            .next_back()
-            .map(|(&s, &v)| (s, v));
+        let before = self.ranges.range(..start).next_back().map(|(&s, &v)| (s, v));
         before
             .into_iter()
             .chain(self.ranges.range(start..end).map(|(&s, &v)| (s, v)))
@@ -181,36 +195,21 @@ impl Reservations {
             .map(|(s, (l, _))| (s, l))
     }
 
-    /// End of the highest reservation (0 when none).
-    pub fn high_water(&self) -> u64 {
-        self.ranges
-            .iter()
-            .map(|(&s, &(l, _))| s + l)
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Records a reservation; the caller checked it overlaps nobody.
-    pub fn insert(&mut self, start: u64, len: u64, owner: Owner) {
-        debug_assert!(!self.overlaps_other(start, len, owner));
+    fn insert(&mut self, start: u64, len: u64, owner: Owner) {
         self.ranges.insert(start, (len, owner));
     }
 
-    /// Drops every reservation of `owner`.
-    pub fn release_owner(&mut self, owner: Owner) {
-        self.ranges.retain(|_, &mut (_, o)| o != owner);
-    }
-
     /// Drops `owner`'s reservations of the pages `start..start+len`,
-    /// keeping the parts of its ranges outside them.
-    pub fn release_range(&mut self, start: u64, len: u64, owner: Owner) {
-        let end = start + len;
+    /// keeping the parts of its ranges outside them; returns what was dropped.
+    fn release_range(&mut self, start: u64, len: u64, owner: Owner) -> Vec<(u64, u64)> {
+        let end = start.saturating_add(len);
         let hit: Vec<(u64, u64)> = self
             .ranges
-            .iter()
-            .filter(|&(&s, &(l, o))| o == owner && s < end && s + l > start)
+            .range(..end)
+            .filter(|&(&s, &(l, o))| o == owner && s + l > start)
             .map(|(&s, &(l, _))| (s, l))
             .collect();
+        let mut dropped = Vec::with_capacity(hit.len());
         for (s, l) in hit {
             self.ranges.remove(&s);
             if s < start {
@@ -219,120 +218,271 @@ impl Reservations {
             if s + l > end {
                 self.ranges.insert(end, (s + l - end, owner));
             }
+            let (ds, de) = (s.max(start), (s + l).min(end));
+            dropped.push((ds, de - ds));
         }
+        dropped
     }
 
-    /// A new owner id.
-    pub fn new_owner(&mut self) -> Owner {
-        self.next_owner += 1;
-        self.next_owner
+    /// Every range `owner` holds.
+    fn of_owner(&self, owner: Owner) -> Vec<(u64, u64)> {
+        self.ranges.iter().filter(|(_, &(_, o))| o == owner).map(|(&s, &(l, _))| (s, l)).collect()
     }
 }
 
 impl LockMap {
     /// The lock map of one open container.
     pub fn new(storage: Arc<dyn Storage>) -> LockMap {
+        fork::install();
         LockMap {
             storage,
             commit: Gate::new(false),
-            files: Gate::new(HashMap::new()),
+            files: Gate::new(HashSet::new()),
             pins: Mutex::new(BTreeMap::new()),
             reservations: Mutex::new(Reservations::default()),
-            container_mode: Mutex::new(None),
+            epoch: fork::epoch(),
         }
     }
 
-    /// Takes the `CONTAINER` region for this open, polling up to `timeout`.
-    /// Read-write opens take it exclusively (for now), read-only opens shared.
-    pub fn lock_container(&self, mode: LockMode, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
+    /// Whether this map was inherited across `fork()` (then every lock it
+    /// knows of belongs to the parent).
+    pub fn is_stale(&self) -> bool {
+        self.epoch != fork::epoch()
+    }
+
+    /// Polls an OFD try-lock until `deadline`.
+    fn poll(&self, start: u64, len: u64, mode: LockMode, deadline: Instant) -> Result<bool> {
         loop {
-            if self.storage.try_lock(CONTAINER, 1, mode)? {
-                *self
-                    .container_mode
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(mode);
-                return Ok(());
+            if self.storage.try_lock(start, len, mode)? {
+                return Ok(true);
             }
             if Instant::now() >= deadline {
-                let who = if mode == LockMode::Exclusive {
-                    "another open (reader or writer)"
-                } else {
-                    "a writer"
-                };
-                return Err(Error::Busy(format!(
-                    "the container is locked by {who}; waited {timeout:?}"
-                )));
+                return Ok(false);
             }
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(POLL);
         }
     }
 
-    /// Serializes commits of this open.
+    /// Takes the `CONTAINER` region for this open, polling up to `timeout`:
+    /// shared for every open, exclusive for a read-write open with the
+    /// container lock (the seed's whole-container mode).
+    pub fn lock_container(&self, mode: LockMode, timeout: Duration) -> Result<()> {
+        if self.poll(CONTAINER, 1, mode, Instant::now() + timeout)? {
+            return Ok(());
+        }
+        let who = if mode == LockMode::Exclusive { "other opens" } else { "an open with the container lock" };
+        Err(Error::Busy(format!("the container is held by {who}; waited {timeout:?}")))
+    }
+
+    /// Serializes commits, across threads and processes.
     pub fn commit(&self, timeout: Duration) -> Result<CommitGuard<'_>> {
-        self.commit.acquire(
-            timeout,
-            &|| "the commit lock".to_string(),
-            |held| !*held,
-            |held| *held = true,
-        )?;
-        Ok(CommitGuard { map: self })
+        let deadline = Instant::now() + timeout;
+        if !self.commit.acquire(deadline, |held| !*held, |held| *held = true) {
+            return Err(busy("the commit lock".into(), timeout));
+        }
+        match self.poll(COMMIT, 1, LockMode::Exclusive, deadline) {
+            Ok(true) => Ok(CommitGuard { map: self }),
+            other => {
+                self.commit.release(|held| *held = false);
+                other?;
+                Err(busy("the commit lock".into(), timeout))
+            }
+        }
     }
 
     /// Takes the one-writer lock of inode `ino`, waiting up to `timeout`.
-    pub fn lock_file(
-        self: &Arc<Self>,
-        ino: u64,
-        timeout: Duration,
-        name: &str,
-    ) -> Result<FileGuard> {
-        self.files.acquire(
-            timeout,
-            &|| format!("file {name:?} (inode {ino})"),
-            |files| !files.contains_key(&ino),
-            |files| {
-                files.insert(ino, ());
-            },
-        )?;
-        Ok(FileGuard {
-            map: Arc::clone(self),
-            ino,
-        })
-    }
-
-    /// Whether some handle holds the writer lock of `ino`.
-    pub fn file_locked(&self, ino: u64) -> bool {
-        self.files.lock().contains_key(&ino)
-    }
-
-    /// Pins generation `generation` for a reader. Safe whenever
-    /// `generation` is the latest committed one, or already pinned: pages
-    /// live in it are freed only by later commits, which see this pin.
-    pub fn pin(self: &Arc<Self>, generation: u64) -> Pin {
-        *self
-            .pins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(generation)
-            .or_insert(0) += 1;
-        Pin {
-            map: Arc::clone(self),
-            generation,
+    pub fn lock_file(self: &Arc<Self>, ino: u64, timeout: Duration, name: &str) -> Result<FileGuard> {
+        let deadline = Instant::now() + timeout;
+        let what = || format!("file {name:?} (inode {ino})");
+        if !self.files.acquire(deadline, |f| !f.contains(&ino), |f| {
+            f.insert(ino);
+        }) {
+            return Err(busy(what(), timeout));
+        }
+        match self.poll(FILE + ino, 1, LockMode::Exclusive, deadline) {
+            Ok(true) => Ok(FileGuard { map: Arc::clone(self), ino }),
+            other => {
+                self.files.release(|f| {
+                    f.remove(&ino);
+                });
+                other?;
+                Err(busy(what(), timeout))
+            }
         }
     }
 
-    /// The oldest pinned generation, if any reader holds one.
-    pub fn oldest_pin(&self) -> Option<u64> {
-        self.pins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .next()
-            .copied()
+    /// Takes the writer lock of `ino` only if nobody anywhere holds it.
+    pub fn try_lock_file(self: &Arc<Self>, ino: u64) -> Result<Option<FileGuard>> {
+        {
+            let mut files = self.files.lock();
+            if !files.insert(ino) {
+                return Ok(None);
+            }
+        }
+        match self.storage.try_lock(FILE + ino, 1, LockMode::Exclusive) {
+            Ok(true) => Ok(Some(FileGuard { map: Arc::clone(self), ino })),
+            other => {
+                self.files.release(|f| {
+                    f.remove(&ino);
+                });
+                other.map(|_| None)
+            }
+        }
     }
 
-    /// The reservation table (held briefly; never across a commit's wait).
+    /// Pins generation `generation` for a reader. Safe when `generation`
+    /// is not newer than the superblock the reader reads next: pages live
+    /// in that state are freed only by later commits, which see this pin.
+    pub fn pin(self: &Arc<Self>, generation: u64) -> Result<Pin> {
+        let mut pins = self.pins.lock().unwrap_or_else(|p| p.into_inner());
+        if !pins.contains_key(&generation) {
+            // Shared locks never conflict with each other; only a probe for
+            // an exclusive lock (a committer) sees them.
+            if !self.storage.try_lock(PIN + generation, 1, LockMode::Shared)? {
+                return Err(Error::Internal("a shared pin lock was refused".into()));
+            }
+        }
+        *pins.entry(generation).or_insert(0) += 1;
+        Ok(Pin { map: Arc::clone(self), generation })
+    }
+
+    /// The oldest generation below `below` pinned by any reader of any
+    /// process (`F_OFD_GETLK` reports the lowest-starting conflicting lock,
+    /// never this open's own, so this open's table is asked too).
+    pub fn oldest_pin(&self, below: u64) -> Result<Option<u64>> {
+        let own = self.pins.lock().unwrap_or_else(|p| p.into_inner()).keys().next().copied();
+        let other = self.storage.probe_lock(PIN, below, LockMode::Exclusive)?.map(|(s, _)| s.saturating_sub(PIN));
+        Ok([own, other].into_iter().flatten().min())
+    }
+
+    /// The reservation table of this open (held briefly).
     pub fn reservations(&self) -> MutexGuard<'_, Reservations> {
         self.reservations.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new reservation owner.
+    pub fn new_owner(&self) -> Owner {
+        let mut t = self.reservations();
+        t.next_owner += 1;
+        t.next_owner
+    }
+
+    /// Reserves up to `need` pages inside `start..end` for `owner`, skipping
+    /// pages another writer of any process holds; returns the ranges taken.
+    /// Only try-locks: safe under the commit lock.
+    pub fn claim_pages(&self, table: &mut Reservations, start: u64, end: u64, need: u64, owner: Owner) -> Result<Vec<(u64, u64)>> {
+        let end = end.min(RESERVE_SPAN);
+        let (mut s, mut need) = (start, need);
+        let mut got = Vec::new();
+        while s < end && need > 0 {
+            // Writers of this open first (they share the descriptor's locks).
+            let stop = match table.first_overlap(s, end - s, ANYONE) {
+                Some((os, ol)) if os <= s => {
+                    s = os + ol;
+                    continue;
+                }
+                Some((os, _)) => os,
+                None => end,
+            };
+            let n = (stop - s).min(need);
+            if self.storage.try_lock(RESERVE + s, n, LockMode::Exclusive)? {
+                table.insert(s, n, owner);
+                got.push((s, n));
+                need -= n;
+                s += n;
+                continue;
+            }
+            // Another process holds part of it: skip to past its range, or
+            // take what lies before it.
+            match self.storage.probe_lock(RESERVE + s, n, LockMode::Exclusive)? {
+                Some((ps, pl)) => {
+                    let ps = ps.saturating_sub(RESERVE);
+                    if ps <= s {
+                        s = if pl == 0 { end } else { (ps + pl).max(s + 1) };
+                    } else if self.storage.try_lock(RESERVE + s, ps - s, LockMode::Exclusive)? {
+                        table.insert(s, ps - s, owner);
+                        got.push((s, ps - s));
+                        need -= ps - s;
+                        s = ps;
+                    } else {
+                        s = ps;
+                    }
+                }
+                // Released between the two calls: try again.
+                None => {}
+            }
+        }
+        Ok(got)
+    }
+
+    /// Releases `owner`'s reservations of the given page ranges.
+    pub fn release_pages(&self, owner: Owner, ranges: &[(u64, u64)]) {
+        if self.is_stale() {
+            return;
+        }
+        let mut table = self.reservations();
+        for &(s, l) in ranges {
+            for (ds, dl) in table.release_range(s, l, owner) {
+                let _ = self.storage.unlock(RESERVE + ds, dl);
+            }
+        }
+    }
+
+    /// Releases every reservation of `owner`.
+    pub fn release_owner(&self, owner: Owner) {
+        let held = self.reservations().of_owner(owner);
+        self.release_pages(owner, &held);
+    }
+
+    /// Lists what other opens hold (by probing each region) and what this open holds.
+    pub fn report(&self) -> Result<LockReport> {
+        let mut r = LockReport {
+            container_exclusive: self.storage.probe_lock(CONTAINER, 1, LockMode::Shared)?.is_some(),
+            commit_held: self.storage.probe_lock(COMMIT, 1, LockMode::Exclusive)?.is_some(),
+            ..LockReport::default()
+        };
+        r.file_writers = self.probe_all(FILE, 1 << 56)?.into_iter().flat_map(|(s, l)| s..s + l.max(1)).collect();
+        r.pinned_generations = self.probe_all(PIN, 1 << 56)?.into_iter().flat_map(|(s, l)| s..s + l.max(1)).collect();
+        r.reserved_pages = self.probe_all(RESERVE, RESERVE_SPAN)?;
+        r.own_file_writers = self.files.lock().iter().copied().collect();
+        r.own_file_writers.sort_unstable();
+        r.own_pinned_generations = self.pins.lock().unwrap_or_else(|p| p.into_inner()).keys().copied().collect();
+        r.own_reserved_pages = self.reservations().ranges.iter().map(|(&s, &(l, _))| (s, l)).collect();
+        Ok(r)
+    }
+
+    /// Every lock of other opens in `base..base+span`, as offsets from `base`.
+    fn probe_all(&self, base: u64, span: u64) -> Result<Vec<(u64, u64)>> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < span && out.len() < 100_000 {
+            match self.storage.probe_lock(base + at, span - at, LockMode::Exclusive)? {
+                Some((s, l)) => {
+                    let s = s.saturating_sub(base);
+                    let l = if l == 0 { span - s } else { l };
+                    out.push((s, l));
+                    at = s + l;
+                }
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_range_splits_and_reports_what_it_dropped() {
+        let mut r = Reservations::default();
+        r.insert(10, 10, 1);
+        r.insert(30, 5, 2);
+        assert_eq!(r.release_range(12, 3, 1), vec![(12, 3)]);
+        assert_eq!(r.of_owner(1), vec![(10, 2), (15, 5)]);
+        assert_eq!(r.first_overlap(0, 100, 1), Some((30, 5)));
+        assert_eq!(r.first_overlap(11, 1, ANYONE), Some((10, 2)));
+        assert_eq!(r.release_range(0, 100, 2), vec![(30, 5)]);
     }
 }

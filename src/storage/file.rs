@@ -13,8 +13,9 @@
 //!   storage says `Unsupported`; it never falls back to classic `F_SETLK`;
 //! - a container path names either nothing or a complete initial image: new
 //!   containers are built under a temporary name and `link()`ed into place;
-//! - after [`Storage::forget_after_fork`] the descriptor is closed exactly once
-//!   and never used again, and no lock is released by it.
+//! - in a child after `fork()` the descriptor is closed by the fork handler
+//!   (`storage::fork`) and never used again: every call returns `Closed`,
+//!   and no lock is released.
 
 use std::collections::hash_map::RandomState;
 use std::ffi::{OsStr, OsString};
@@ -26,7 +27,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{LockMode, Storage};
 use crate::error::{Error, Result};
@@ -51,14 +52,14 @@ const TEMP_NAME_PREFIX_MAX: usize = 200;
 /// shared by all threads and every call is positional.
 #[derive(Debug)]
 pub struct FileStorage {
-    /// The open container. `ManuallyDrop` because the descriptor may already
-    /// have been closed by [`Storage::forget_after_fork`]; `Drop` closes it
-    /// only if that has not happened.
+    /// The open container. `ManuallyDrop` because in a forked child the
+    /// fork handler has already closed the descriptor; `Drop` closes it only
+    /// in the process that opened it.
     file: ManuallyDrop<File>,
-    /// Set once the descriptor is closed (after `fork()`, in the child).
-    /// Every call checks it before touching `file`; it is what makes the
-    /// close happen exactly once without a mutex on the read path.
-    closed: AtomicBool,
+    /// The fork epoch at open: another epoch means this is a forked child.
+    epoch: u64,
+    /// Slot of the descriptor in the fork handler's table.
+    fork_slot: Option<usize>,
     /// Whether the descriptor was opened for writing.
     writable: bool,
     /// The path given at open, for error messages.
@@ -173,17 +174,19 @@ impl FileStorage {
     }
 
     fn from_file(file: File, writable: bool, path: &Path) -> FileStorage {
+        let fork_slot = super::fork::register(file.as_raw_fd());
         FileStorage {
             file: ManuallyDrop::new(file),
-            closed: AtomicBool::new(false),
+            epoch: super::fork::epoch(),
+            fork_slot,
             writable,
             path: path.to_path_buf(),
         }
     }
 
-    /// The open descriptor, or `Closed` after `forget_after_fork`.
+    /// The open descriptor, or `Closed` in a forked child.
     fn file(&self) -> Result<&File> {
-        if self.closed.load(Ordering::Acquire) {
+        if self.epoch != super::fork::epoch() {
             return Err(Error::Closed(format!(
                 "{} was inherited across fork()",
                 self.path.display()
@@ -341,33 +344,16 @@ impl Storage for FileStorage {
     fn shared_locks(&self) -> bool {
         true
     }
-
-    /// Closes the descriptor without unlocking anything and makes every later
-    /// call return `Closed`.
-    ///
-    /// Meant for the `pthread_atfork` child handler, where the calling thread
-    /// is the only one: no other call can be between its `closed` check and
-    /// its use of the descriptor. After `fork()` parent and child share the
-    /// open file description, so the parent's locks stay held (only an
-    /// explicit unlock would drop them), and the child no longer keeps them
-    /// alive should the parent die. Uses only `close()`, which is
-    /// async-signal-safe.
-    fn forget_after_fork(&self) {
-        if !self.closed.swap(true, Ordering::AcqRel) {
-            // SAFETY: the descriptor belongs to `self.file`; the flag just set
-            // keeps every later call, and `Drop`, from touching it again.
-            unsafe {
-                libc::close(self.file.as_raw_fd());
-            }
-        }
-    }
 }
 
 impl Drop for FileStorage {
     fn drop(&mut self) {
-        if !*self.closed.get_mut() {
-            // SAFETY: the descriptor was not closed by `forget_after_fork`,
-            // and `self.file` is not used after this.
+        if self.epoch == super::fork::epoch() {
+            if let Some(slot) = self.fork_slot {
+                super::fork::unregister(slot);
+            }
+            // SAFETY: this process opened the descriptor and nothing closed
+            // it; `self.file` is not used after this.
             unsafe { ManuallyDrop::drop(&mut self.file) }
         }
     }
@@ -684,35 +670,28 @@ mod tests {
     }
 
     #[test]
-    fn forget_after_fork_closes_without_unlocking_and_later_calls_are_closed() {
+    fn forked_child_closes_the_descriptor_without_unlocking() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.whefs");
         let a = created(&path, b"x");
         let other = FileStorage::open(&path, true).unwrap();
         assert!(a.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
-        // Stand-in for the parent's copy of the shared open file description.
-        // SAFETY: duplicating an open descriptor we own.
-        let parent_fd = unsafe { libc::dup(a.file.as_raw_fd()) };
-        assert!(parent_fd >= 0);
-
-        a.forget_after_fork();
-        a.forget_after_fork(); // closes once only
-        let mut buf = [0u8; 1];
-        for err in [
-            a.read_at(&mut buf, 0).unwrap_err(),
-            a.write_at(b"y", 0).unwrap_err(),
-            a.sync().unwrap_err(),
-            a.unlock(B + 1, 1).unwrap_err(),
-            a.try_lock(B + 2, 1, LockMode::Shared).unwrap_err(),
-        ] {
-            assert!(matches!(err, Error::Closed(_)), "{err}");
+        let fd = a.file.as_raw_fd();
+        // SAFETY: the child only makes raw system calls and reads atomics
+        // (no allocation), then leaves with _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let closed = unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1;
+            let code = if closed && a.file().is_err() { 0 } else { 1 };
+            unsafe { libc::_exit(code) };
         }
-        // The lock is still held through the parent's descriptor.
+        let mut status = 0;
+        // SAFETY: waiting for the child forked above.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child saw an open descriptor");
+        // The parent's lock survived the child's close and exit.
         assert!(!other.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
         drop(a);
-        assert!(!other.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
-        // SAFETY: closing the descriptor dup'ed above, once.
-        unsafe { libc::close(parent_fd) };
         assert!(other.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
     }
 }

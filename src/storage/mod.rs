@@ -8,6 +8,7 @@
 
 pub mod fault;
 mod file;
+pub mod fork;
 mod memory;
 
 pub use file::{CreateOutcome, FileStorage};
@@ -54,9 +55,6 @@ pub trait Storage: Send + Sync + 'static {
     /// Whether byte-range locks are shared with other processes (false for
     /// memory storage, where no other process can see the container).
     fn shared_locks(&self) -> bool;
-    /// Marks the storage unusable after `fork()` in the child (see
-    /// `lock::fork`). Default: nothing to do.
-    fn forget_after_fork(&self) {}
 }
 
 /// Reads exactly `buf.len()` bytes at `offset`; a short read is reported as
