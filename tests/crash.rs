@@ -397,7 +397,6 @@ fn power_loss_at_every_op_two_writers_at_once() {
 }
 
 #[test]
-#[ignore = "engine bug: an open trusts that the superblock it found is durable (Engine::open sets known_durable = sb.generation); reported with a minimal repro"]
 fn power_loss_at_every_op_handoff_between_opens() {
     sweep_clean(workloads::handoff(scale()), Durability::Full);
 }
@@ -499,7 +498,6 @@ fn sweep_catches_early_page_reuse() {
 /// without syncing first, so a power loss that drops superblock 3 leaves
 /// superblock 2 pointing at an overwritten page (DESIGN §3 rule a).
 #[test]
-#[ignore = "engine bug: an open trusts that the superblock it found is durable (Engine::open sets known_durable = sb.generation); reported with a minimal repro"]
 fn reopen_does_not_reuse_pages_freed_by_an_unsynced_commit() {
     use std::sync::Arc;
     use whefs::storage::fault::FaultStorage;

@@ -389,13 +389,11 @@ fn io_errors_on_every_write_leave_a_committed_state() {
 }
 
 #[test]
-#[ignore = "engine bug: a failed data sync in File::try_commit does not poison the Fs (see failed_data_sync_of_one_handle_poisons_the_fs); reported"]
 fn io_errors_on_every_sync_leave_a_committed_state_and_poison() {
     sweep(OpKind::Sync, "sync");
 }
 
 #[test]
-#[ignore = "engine bugs: data sync does not poison, Fs::write commits after a failed write_at, error after a published commit becomes Internal with a stale handle (see the minimal repros below); reported"]
 fn io_errors_on_every_op_of_any_kind_leave_a_committed_state() {
     sweep(OpKind::Any, "any");
 }
@@ -425,7 +423,6 @@ fn assert_clean(what: &str, violations: Vec<String>, plans: u64, t: Instant) {
 /// every sync of workloads with one and with two writers: after the sync
 /// fails, every later step that writes fails too, and so does a new write.
 #[test]
-#[ignore = "engine bug: a failed data sync in File::try_commit does not poison the Fs; reported with a minimal repro"]
 fn failed_sync_poisons_the_fs() {
     let t = Instant::now();
     let mut violations = Vec::new();
@@ -497,7 +494,6 @@ fn failed_sync_poisons_the_fs() {
 /// another handle has already written — so that handle's later commit is
 /// acknowledged with data that never reached the disk.
 #[test]
-#[ignore = "engine bug: a failed data sync in File::try_commit does not poison the Fs; reported with a minimal repro"]
 fn failed_data_sync_of_one_handle_poisons_the_fs() {
     let (storage, fs) = common::new_container(Durability::Full, FaultSwitches::default());
     fs.write("one", &common::pattern(8192, 1)).unwrap();
@@ -523,7 +519,6 @@ fn failed_data_sync_of_one_handle_poisons_the_fs() {
 /// fails) the dropped handle still commits — an empty file appears (or an
 /// existing file is replaced by an empty one).
 #[test]
-#[ignore = "engine bug: Fs::write commits an empty or partial file when its write_at fails (the dropped handle commits); reported with a minimal repro"]
 fn failed_whole_file_write_commits_nothing() {
     let (storage, fs) = common::new_container(Durability::Full, FaultSwitches::default());
     fs.write("keep", b"old content").unwrap();
@@ -558,7 +553,6 @@ fn failed_whole_file_write_commits_nothing() {
 /// becomes `Internal` ("a bug in whefs") instead of the I/O error — an
 /// ENOSPC there is not `Full`.
 #[test]
-#[ignore = "engine bug: File::commit_with turns an I/O error after a published commit into Internal and keeps the stale snapshot; reported with a minimal repro"]
 fn io_error_after_a_published_commit_keeps_its_kind() {
     // Fail every read from the n-th on, for each n: some n hits the re-read.
     let mut kinds = Vec::new();
@@ -585,7 +579,6 @@ fn io_error_after_a_published_commit_keeps_its_kind() {
 /// read-modify-writes the stale page and its commit silently reverts the
 /// earlier one (a lost update).
 #[test]
-#[ignore = "engine bug: File::commit_with turns an I/O error after a published commit into Internal and keeps the stale snapshot; reported with a minimal repro"]
 fn handle_stays_current_after_a_published_commit_reports_an_error() {
     let page_a = vec![b'A'; 4096];
     for n in 0..40 {
@@ -616,7 +609,6 @@ fn handle_stays_current_after_a_published_commit_reports_an_error() {
 /// passes. The failing write here rewrites pages the handle already wrote
 /// (its own uncommitted pages, overwritten in place).
 #[test]
-#[ignore = "engine bug: a failed write over a handle's own uncommitted page keeps the old checksum, the next commit publishes a corrupt page; reported with a minimal repro"]
 fn commit_after_a_failed_write_never_corrupts() {
     let ps = 4096usize;
     let first = common::pattern(70 * ps, 1);
