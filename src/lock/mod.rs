@@ -393,23 +393,20 @@ impl LockMap {
                 continue;
             }
             // Another process holds part of it: skip to past its range, or
-            // take what lies before it.
-            match self.storage.probe_lock(RESERVE + s, n, LockMode::Exclusive)? {
-                Some((ps, pl)) => {
-                    let ps = ps.saturating_sub(RESERVE);
-                    if ps <= s {
-                        s = if pl == 0 { end } else { (ps + pl).max(s + 1) };
-                    } else if self.storage.try_lock(RESERVE + s, ps - s, LockMode::Exclusive)? {
-                        table.insert(s, ps - s, owner);
-                        got.push((s, ps - s));
-                        need -= ps - s;
-                        s = ps;
-                    } else {
-                        s = ps;
-                    }
+            // take what lies before it. (No conflict any more: it was
+            // released between the two calls, so the loop tries again.)
+            if let Some((ps, pl)) = self.storage.probe_lock(RESERVE + s, n, LockMode::Exclusive)? {
+                let ps = ps.saturating_sub(RESERVE);
+                if ps <= s {
+                    s = if pl == 0 { end } else { (ps + pl).max(s + 1) };
+                } else if self.storage.try_lock(RESERVE + s, ps - s, LockMode::Exclusive)? {
+                    table.insert(s, ps - s, owner);
+                    got.push((s, ps - s));
+                    need -= ps - s;
+                    s = ps;
+                } else {
+                    s = ps;
                 }
-                // Released between the two calls: try again.
-                None => {}
             }
         }
         Ok(got)
