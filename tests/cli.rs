@@ -374,6 +374,38 @@ fn info_shows_page_size_label_and_counts() {
 }
 
 #[test]
+fn locks_shows_a_writer_of_another_process() {
+    use std::io::Write as _;
+    let s = Sandbox::empty();
+    s.ok(&["create", C]);
+    let idle = s.ok_text(&["locks", C]);
+    assert!(idle.contains("file writers (ino):  -"), "{idle}");
+    // A `put` from a pipe holds its file's writer lock until the pipe closes.
+    let mut writer = std::process::Command::new(env!("CARGO_BIN_EXE_whefs"))
+        .current_dir(s.path("."))
+        .args(["put", C, "-", "/slow"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("start whefs put");
+    let mut stdin = writer.stdin.take().expect("piped stdin");
+    stdin.write_all(&[7u8; 100_000]).expect("feed put");
+    stdin.flush().expect("flush");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut seen = String::new();
+    while std::time::Instant::now() < deadline {
+        seen = s.ok_text(&["locks", C]);
+        if !seen.contains("file writers (ino):  -") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(seen.contains("file writers (ino):  2"), "{seen}");
+    drop(stdin);
+    assert!(writer.wait().expect("wait for put").success());
+    assert!(s.ok_text(&["locks", C]).contains("file writers (ino):  -"));
+}
+
+#[test]
 fn missing_container_is_not_found_and_garbage_is_not_a_container() {
     let s = Sandbox::empty();
     s.fails(&["ls", "nothing.whefs"], NOT_FOUND);

@@ -195,6 +195,13 @@ enum Command {
         /// The container file.
         container: PathBuf,
     },
+    /// Show the locks other processes hold on the container: file writers,
+    /// pinned generations, reserved pages, a commit in progress (regions as
+    /// the kernel reports them; it does not say which process holds them).
+    Locks {
+        /// The container file.
+        container: PathBuf,
+    },
     /// Verify every checksum and the page accounting (fsck).
     ///
     /// Exit status 0: clean; 1: corrupt (the problem goes to stderr); other
@@ -307,6 +314,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
             commands::stat(&open(container, Access::Read)?, paths)
         }
         Command::Info { container } => commands::info(
+            &open(container, Access::Read)?,
+            container,
+            &mut io::stdout().lock(),
+        ),
+        Command::Locks { container } => commands::locks(
             &open(container, Access::Read)?,
             container,
             &mut io::stdout().lock(),

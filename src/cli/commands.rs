@@ -442,6 +442,40 @@ pub fn info(fs: &Fs, container: &Path, out: &mut dyn Write) -> Result<(), Failur
     .map_err(stdout_failure)
 }
 
+/// `whefs locks`: what other opens of the container hold, for debugging a
+/// stuck deployment.
+pub fn locks(fs: &Fs, container: &Path, out: &mut dyn Write) -> Result<(), Failure> {
+    let r = fs
+        .lock_report()
+        .map_err(|e| Failure::fs(format!("locks {}", container.display()), e))?;
+    let list = |v: &[u64]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+        }
+    };
+    let ranges = r
+        .reserved_pages
+        .iter()
+        .map(|(s, l)| format!("{s}+{l}"))
+        .collect::<Vec<_>>();
+    writeln!(
+        out,
+        "container lock:      {}
+commit in progress:  {}
+file writers (ino):  {}
+pinned generations:  {}
+reserved pages:      {}",
+        if r.container_exclusive { "held exclusively" } else { "-" },
+        if r.commit_held { "yes" } else { "no" },
+        list(&r.file_writers),
+        list(&r.pinned_generations),
+        if ranges.is_empty() { "-".to_string() } else { ranges.join(" ") },
+    )
+    .map_err(stdout_failure)
+}
+
 /// `whefs check`: verifies every checksum and the allocator's accounting.
 /// A corrupt container fails with [`Exit::Generic`] (status 1), as `check`
 /// promises; other failures keep their usual status.
