@@ -72,26 +72,32 @@ impl ReadDir {
             snap: &self.snap,
         };
         for (k, d) in raw {
-            let name = String::from_utf8_lossy(Key::decode(&k)?.sub).into_owned();
-            let size = if d.kind == InodeKind::File {
-                fs::inode(&view, d.ino)?.size
-            } else {
-                0
-            };
-            let kind = if d.kind == InodeKind::Dir {
-                FileType::Dir
-            } else {
-                FileType::File
-            };
-            self.pending.push_back(DirEntry {
-                name,
-                kind,
-                ino: d.ino,
-                size,
-            });
+            self.pending.push_back(entry_of(&view, &k, d)?);
         }
         Ok(())
     }
+}
+
+/// The listing entry of the directory record `key` → `d`, with the size
+/// read from the inode in `r` (the same state the record came from).
+pub(crate) fn entry_of(r: &dyn fs::Records, key: &[u8], d: DirentRecord) -> Result<DirEntry> {
+    let name = String::from_utf8_lossy(Key::decode(key)?.sub).into_owned();
+    let size = if d.kind == InodeKind::File {
+        fs::inode(r, d.ino)?.size
+    } else {
+        0
+    };
+    let kind = if d.kind == InodeKind::Dir {
+        FileType::Dir
+    } else {
+        FileType::File
+    };
+    Ok(DirEntry {
+        name,
+        kind,
+        ino: d.ino,
+        size,
+    })
 }
 
 impl Iterator for ReadDir {

@@ -11,8 +11,9 @@
 //!
 //! The layers, each calling only those above it: [`error`], `format`,
 //! [`storage`], `lock`, `engine`, then the filesystem API ([`Fs`], [`File`],
-//! [`ReadDir`]) and the C ABI (`ffi`).
+//! [`ReadDir`], [`OpenOptions`], [`Transaction`]) and the C ABI (`ffi`).
 
+mod api;
 mod dir;
 mod engine;
 pub mod error;
@@ -24,6 +25,7 @@ mod lock;
 mod path;
 pub mod storage;
 
+pub use api::{OpenOptions, Transaction};
 pub use dir::{DirEntry, ReadDir};
 pub use engine::FaultSwitches;
 pub use error::{Error, Result};

@@ -1,0 +1,202 @@
+//! Multi-operation transactions: [`Fs::transaction`] applies several
+//! namespace changes and whole-file writes in one atomic commit.
+//!
+//! Invariants: file data is written to reserved pages before the commit
+//! lock is taken (DESIGN §4 "Ordering"), so the time under it is tree work
+//! only; every operation's precondition is checked under the commit lock
+//! on the latest tree, in order, each seeing the ones before it; if any
+//! fails, nothing is published and every page written for the
+//! transaction is free again.
+
+use crate::error::{Error, Result};
+use crate::file::File;
+use crate::format::records;
+use crate::fs::Fs;
+use crate::path;
+use crate::Durability;
+
+/// One recorded operation.
+enum Op {
+    /// A whole-file write: a detached handle holding the data.
+    Write(Box<File>),
+    CreateDir(String),
+    CreateDirAll(String),
+    RemoveFile(String),
+    RemoveDir(String),
+    RemoveDirAll(String),
+    Rename(String, String),
+    SetLabel(String),
+}
+
+/// The operations of one transaction, recorded by the closure given to
+/// [`Fs::transaction`] and committed together when it returns `Ok`.
+///
+/// Recording checks only the arguments (a bad path is [`Error::Arg`] at
+/// once); whether each operation can be done — a parent exists, a file is
+/// there to remove, a directory is empty — is checked at the commit, on
+/// the latest state, with each operation seeing the ones recorded before
+/// it: `write("a")` then `rename("a", "b")` works. The first failing
+/// operation's error is returned and nothing is committed.
+pub struct Transaction {
+    fs: Fs,
+    ops: Vec<Op>,
+}
+
+impl Fs {
+    /// Runs `f` to record operations, then commits them all at once:
+    /// every reader sees all of them or none (DESIGN G4). If `f` or any
+    /// operation fails, nothing is committed and the error is returned.
+    ///
+    /// ```
+    /// let fs = whefs::Fs::memory().unwrap();
+    /// fs.write("draft", b"v1").unwrap();
+    /// fs.transaction(|t| {
+    ///     t.create_dir("published")?;
+    ///     t.rename("draft", "published/doc")?;
+    ///     t.write("published/index", b"doc")?;
+    ///     Ok(())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(fs.read("published/doc").unwrap(), b"v1");
+    /// ```
+    pub fn transaction<T>(&self, f: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
+        if self.engine().read_only() {
+            return Err(Error::Access("the container is open read-only".into()));
+        }
+        let mut t = Transaction {
+            fs: self.clone(),
+            ops: Vec::new(),
+        };
+        let out = f(&mut t)?;
+        t.commit()?;
+        Ok(out)
+    }
+}
+
+impl Transaction {
+    /// Creates or replaces the file `path` with `data`. Large data is
+    /// written to pages now; the file appears at the commit.
+    pub fn write(&mut self, path: &str, data: &[u8]) -> Result<&mut Self> {
+        path::parent_and_name(path)?;
+        let mut f = File::create_detached(&self.fs, path)?;
+        if let Err(e) = f.write_at(data, 0) {
+            let _ = f.abort();
+            return Err(e);
+        }
+        self.ops.push(Op::Write(Box::new(f)));
+        Ok(self)
+    }
+
+    /// Creates a directory; its parent must exist (or be created earlier
+    /// in the transaction).
+    pub fn create_dir(&mut self, path: &str) -> Result<&mut Self> {
+        path::parent_and_name(path)?;
+        self.ops.push(Op::CreateDir(path.to_string()));
+        Ok(self)
+    }
+
+    /// Creates a directory and its missing parents.
+    pub fn create_dir_all(&mut self, path: &str) -> Result<&mut Self> {
+        path::components(path)?;
+        self.ops.push(Op::CreateDirAll(path.to_string()));
+        Ok(self)
+    }
+
+    /// Removes a file (see [`Fs::remove_file`]).
+    pub fn remove_file(&mut self, path: &str) -> Result<&mut Self> {
+        path::parent_and_name(path)?;
+        self.ops.push(Op::RemoveFile(path.to_string()));
+        Ok(self)
+    }
+
+    /// Removes an empty directory (see [`Fs::remove_dir`]).
+    pub fn remove_dir(&mut self, path: &str) -> Result<&mut Self> {
+        path::parent_and_name(path)?;
+        self.ops.push(Op::RemoveDir(path.to_string()));
+        Ok(self)
+    }
+
+    /// Removes a directory and everything below it (see [`Fs::remove_dir_all`]).
+    pub fn remove_dir_all(&mut self, path: &str) -> Result<&mut Self> {
+        path::parent_and_name(path)?;
+        self.ops.push(Op::RemoveDirAll(path.to_string()));
+        Ok(self)
+    }
+
+    /// Renames (see [`Fs::rename`]).
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<&mut Self> {
+        path::parent_and_name(from)?;
+        path::parent_and_name(to)?;
+        self.ops.push(Op::Rename(from.to_string(), to.to_string()));
+        Ok(self)
+    }
+
+    /// Sets the container label (see [`Fs::set_label`]).
+    pub fn set_label(&mut self, label: &str) -> Result<&mut Self> {
+        super::namespace::check_label(label)?;
+        self.ops.push(Op::SetLabel(label.to_string()));
+        Ok(self)
+    }
+
+    /// Operations recorded so far.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether nothing is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Publishes every recorded operation in one commit.
+    fn commit(mut self) -> Result<()> {
+        let fs = self.fs.clone();
+        let engine = fs.engine();
+        // Data first, synced once for all files, outside the commit lock.
+        let limit = records::inline_limit(engine.page_size()) as u64;
+        let mut staged = Vec::new();
+        let mut paged = false;
+        for op in &mut self.ops {
+            if let Op::Write(f) = op {
+                paged |= f.len() > limit;
+                staged.push(f.stage(Durability::Off)?);
+            }
+        }
+        if paged && engine.durability() != Durability::Off {
+            engine.sync_or_poison()?;
+        }
+        let mut staged = staged.into_iter();
+        let ops = &self.ops;
+        engine.commit(false, |tx| {
+            for op in ops {
+                match op {
+                    Op::Write(_) => {
+                        let s = staged.next().expect("one staged change per write");
+                        s.apply(tx)?;
+                    }
+                    Op::CreateDir(p) => tx.mkdir(p, false)?,
+                    Op::CreateDirAll(p) => tx.create_dir_all(p)?,
+                    Op::RemoveFile(p) => tx.remove_file(p)?,
+                    Op::RemoveDir(p) => tx.remove_dir(p)?,
+                    Op::RemoveDirAll(p) => tx.remove_dir_all(p)?,
+                    Op::Rename(from, to) => tx.rename(from, to)?,
+                    Op::SetLabel(label) => tx.set_label(label)?,
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+}
+
+impl Drop for Transaction {
+    /// Frees the write handles: their changes are committed or discarded
+    /// by now, so only their page reservations are left to release.
+    fn drop(&mut self) {
+        for op in self.ops.drain(..) {
+            if let Op::Write(f) = op {
+                let _ = (*f).abort();
+            }
+        }
+    }
+}
