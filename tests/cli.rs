@@ -56,7 +56,10 @@ impl Sandbox {
             .spawn()
             .expect("start whefs");
         let mut input = child.stdin.take().expect("stdin is piped");
-        input.write_all(stdin).expect("write whefs's stdin");
+        // A command that fails before reading its input closes the pipe early.
+        if let Err(e) = input.write_all(stdin) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write whefs's stdin: {e}");
+        }
         drop(input);
         child.wait_with_output().expect("wait for whefs")
     }
