@@ -93,3 +93,18 @@ test-install:
 bench:
 	$(CARGO) run --release --example bench_open
 	$(CARGO) run --release --example bench_stream
+
+# Fuzzing (DESIGN §6): cargo-fuzz on the stable toolchain, no sanitizer.
+# New inputs go to fuzz/work/<target> (not committed); the committed seeds
+# and finds in fuzz/corpus/<target> are replayed by tests/fuzz_corpus.rs.
+# make fuzz FUZZ_SECS=600           longer runs
+FUZZ_SECS ?= 120
+FUZZ_TARGETS := open_check api_ops
+.PHONY: fuzz
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(CURDIR)/fuzz/work/$$t && \
+	    $(CARGO) fuzz run -s none $$t $(CURDIR)/fuzz/work/$$t $(CURDIR)/fuzz/corpus/$$t \
+	        -- -max_total_time=$(FUZZ_SECS) || exit 1; \
+	done
