@@ -733,3 +733,40 @@ fn readers_see_a_transaction_all_or_nothing() {
     assert!(checks > 0);
     fs.check().unwrap();
 }
+
+#[test]
+fn a_transaction_may_replace_and_remove_its_own_large_writes() {
+    let fs = Fs::memory().unwrap();
+    fs.write("keep", b"keep").unwrap();
+    let before = fs.info().unwrap();
+    fs.transaction(|t| {
+        t.write("f", &pattern(200_000, 1))?;
+        t.write("f", &pattern(150_000, 2))?;
+        t.create_dir("d")?;
+        t.write("d/g", &pattern(300_000, 3))?;
+        t.write("d/h", &pattern(100_000, 4))?;
+        t.rename("d/h", "h")?;
+        t.remove_dir_all("d")?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(fs.read("f").unwrap(), pattern(150_000, 2));
+    assert_eq!(fs.read("h").unwrap(), pattern(100_000, 4));
+    assert_eq!(fs.glob("**").unwrap(), ["f", "h", "keep"]);
+    let after = fs.info().unwrap();
+    assert_eq!(after.files, 3);
+    // The pages of the replaced and removed writes are pending, not used.
+    let data_pages = (150_000 + 100_000) / 4096 + 2;
+    assert!(
+        after.pages_used < before.pages_used + data_pages + 20,
+        "{} pages used before, {} after",
+        before.pages_used,
+        after.pages_used
+    );
+    fs.check().unwrap();
+    // And reusable.
+    fs.write("tick", b"t").unwrap();
+    fs.write("again", &pattern(500_000, 5)).unwrap();
+    assert!(fs.info().unwrap().pages_total < after.pages_total + 40);
+    fs.check().unwrap();
+}
