@@ -103,6 +103,11 @@ pub(crate) fn entry_of(r: &dyn fs::Records, key: &[u8], d: DirentRecord) -> Resu
 impl Iterator for ReadDir {
     type Item = Result<DirEntry>;
     fn next(&mut self) -> Option<Self::Item> {
+        if let Err(e) = self.fs.engine().check_usable() {
+            self.done = true;
+            self.pending.clear();
+            return Some(Err(e));
+        }
         if self.pending.is_empty() && !self.done {
             if let Err(e) = self.fetch() {
                 self.done = true;

@@ -354,6 +354,7 @@ impl File {
 
     /// Reads at `offset` without moving the position; returns bytes read (0 at the end).
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        self.fs.engine().check_usable()?;
         if !self.mode.read {
             return Err(Error::Access(format!(
                 "{:?} is not open for reading",
@@ -395,6 +396,7 @@ impl File {
     /// Writes at `offset` without moving the position (append mode writes
     /// at the end whatever the offset).
     pub fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<usize> {
+        self.fs.engine().check_usable()?;
         self.ensure_fresh()?;
         let ps = self.page_size();
         let size = self.writer()?.size;
@@ -468,6 +470,7 @@ impl File {
 
     /// Truncates or extends (with zeros, as a hole) to `size`.
     pub fn set_len(&mut self, size: u64) -> Result<()> {
+        self.fs.engine().check_usable()?;
         self.ensure_fresh()?;
         if size >= 1 << 62 {
             return Err(Error::Range(format!("size {size} is too large")));
@@ -671,6 +674,11 @@ impl File {
     }
 
     fn finish(&mut self) -> Result<()> {
+        if let Err(e) = self.fs.engine().check_not_forked() {
+            // Inherited across fork(): touch nothing (the guards see it too).
+            self.writer = None;
+            return Err(e);
+        }
         if self.writer.is_none() {
             return Ok(());
         }

@@ -227,9 +227,7 @@ impl Engine {
 
     /// Fails if an earlier sync failed (DESIGN §6: a failed fsync poisons).
     pub fn check_usable(&self) -> Result<()> {
-        if self.locks.is_stale() {
-            return Err(Error::Closed("the container was opened before fork(); open it again in this process".into()));
-        }
+        self.check_not_forked()?;
         if self.poisoned.load(Ordering::Acquire) {
             return Err(Error::Io {
                 context: "an earlier sync or superblock write failed; reopen the container".into(),
@@ -242,6 +240,14 @@ impl Engine {
     /// Syncs; a failure poisons.
     pub fn sync_or_poison(&self) -> Result<()> {
         self.storage.sync().map_err(|e| self.poison(e))
+    }
+
+    /// Fails with `Closed` in a child that inherited this open across `fork()`.
+    pub fn check_not_forked(&self) -> Result<()> {
+        if self.locks.is_stale() {
+            return Err(Error::Closed("the container was opened before fork(); open it again in this process".into()));
+        }
+        Ok(())
     }
 
     fn poison(&self, e: Error) -> Error {

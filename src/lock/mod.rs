@@ -351,8 +351,30 @@ impl LockMap {
     /// never this open's own, so this open's table is asked too).
     pub fn oldest_pin(&self, below: u64) -> Result<Option<u64>> {
         let own = self.pins.lock().unwrap_or_else(|p| p.into_inner()).keys().next().copied();
-        let other = self.storage.probe_lock(PIN, below, LockMode::Exclusive)?.map(|(s, _)| s.saturating_sub(PIN));
+        let other = self.lowest_conflict(PIN, PIN + below)?.map(|(s, _)| s.saturating_sub(PIN));
         Ok([own, other].into_iter().flatten().min())
+    }
+
+    /// The lowest-starting lock of another open that conflicts with an
+    /// exclusive lock over `start..end`. `F_OFD_GETLK` reports the first
+    /// conflicting lock in the kernel's list, which is the lowest of one
+    /// owner but not of all: probe again below each answer until none is left.
+    fn lowest_conflict(&self, start: u64, end: u64) -> Result<Option<(u64, u64)>> {
+        let mut found = None;
+        let mut hi = end;
+        while hi > start {
+            match self.storage.probe_lock(start, hi - start, LockMode::Exclusive)? {
+                Some((s, l)) => {
+                    found = Some((s, l));
+                    if s <= start {
+                        break;
+                    }
+                    hi = s;
+                }
+                None => break,
+            }
+        }
+        Ok(found)
     }
 
     /// The reservation table of this open (held briefly).
@@ -453,9 +475,9 @@ impl LockMap {
         let mut out = Vec::new();
         let mut at = 0;
         while at < span && out.len() < 100_000 {
-            match self.storage.probe_lock(base + at, span - at, LockMode::Exclusive)? {
+            match self.lowest_conflict(base + at, base + span)? {
                 Some((s, l)) => {
-                    let s = s.saturating_sub(base);
+                    let s = s.saturating_sub(base).max(at);
                     let l = if l == 0 { span - s } else { l };
                     out.push((s, l));
                     at = s + l;
