@@ -108,3 +108,28 @@ fuzz:
 	    $(CARGO) fuzz run -s none $$t $(CURDIR)/fuzz/work/$$t $(CURDIR)/fuzz/corpus/$$t \
 	        -- -max_total_time=$(FUZZ_SECS) || exit 1; \
 	done
+
+# ---- The Python binding (bindings/python) ------------------------------------
+# make test-python   installs swig (apt) if missing, builds the debug library,
+#                    `pip install`s bindings/python into a venv under build/
+#                    (SWIG wrapper from bindings/swig/whefs.i, libwhefs.a linked
+#                    in statically) and runs pytest on bindings/python/tests.
+PYTHON ?= python3
+PY_VENV := $(CURDIR)/build/python-venv
+
+.PHONY: test-python python-deps
+
+python-deps: deps
+	@command -v swig >/dev/null || (apt-get update && apt-get install -y swig)
+	@test -x $(PY_VENV)/bin/python || $(PYTHON) -m venv $(PY_VENV)
+	@$(PY_VENV)/bin/python -c 'import pytest, setuptools, wheel' 2>/dev/null \
+	    || $(PY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pytest setuptools wheel
+
+test-python: python-deps
+	$(CARGO) build --lib
+	rm -rf bindings/python/build
+	WHEFS_LIB_DIR=$(CURDIR)/target/debug $(PY_VENV)/bin/python -m pip install --quiet \
+	    --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./bindings/python
+	cd build && $(PY_VENV)/bin/python -m pytest -q $(CURDIR)/bindings/python/tests
+
+test: test-python

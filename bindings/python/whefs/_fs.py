@@ -1,0 +1,448 @@
+"""Fs: an open container, with the ``os``/``pathlib``-shaped calls on it.
+
+Invariant: the container handle is closed only after every file and listing
+opened from it (``close()`` closes them first, committing open writers),
+and only when no call on it is running (see ``_handle``). Files keep their
+``Fs`` alive, so dropping the ``Fs`` object never closes it under them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat as _stat
+import threading
+import warnings
+import weakref
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from . import whefs_c as _c
+from ._errors import ExistsError, NotFoundError, closed_error
+from ._files import RawFile, open_file
+from ._handle import Handle
+
+_DURABILITY = {
+    "full": _c.WHEFS_DURABLE_FULL,
+    "normal": _c.WHEFS_DURABLE_NORMAL,
+    "off": _c.WHEFS_DURABLE_OFF,
+}
+
+
+def _path(path: Any) -> str:
+    """A container path from str, bytes (UTF-8) or os.PathLike."""
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = path.decode("utf-8")
+    return path
+
+
+def _timeout_ms(seconds: float) -> int:
+    if seconds < 0:
+        raise ValueError(f"busy_timeout must be >= 0, not {seconds!r}")
+    return min(int(round(seconds * 1000)), 0xFFFF_FFFF)
+
+
+@dataclass(frozen=True)
+class StatResult:
+    """What ``Fs.stat()`` reports, named like ``os.stat_result``."""
+
+    st_mode: int  #: file type and permission bits (``stat.S_ISDIR(st.st_mode)`` works)
+    st_ino: int  #: inode number, stable for the file's life
+    st_size: int  #: size in bytes (0 for directories)
+    st_mtime_ns: int  #: last modification, ns since the epoch
+    st_ctime_ns: int  #: last status change, ns since the epoch
+
+    @property
+    def st_mtime(self) -> float:
+        return self.st_mtime_ns / 1e9
+
+    @property
+    def st_ctime(self) -> float:
+        return self.st_ctime_ns / 1e9
+
+    def is_dir(self) -> bool:
+        return _stat.S_ISDIR(self.st_mode)
+
+    def is_file(self) -> bool:
+        return _stat.S_ISREG(self.st_mode)
+
+    @classmethod
+    def _from_c(cls, st: Any) -> StatResult:
+        kind = _stat.S_IFDIR if st.kind == _c.WHEFS_KIND_DIR else _stat.S_IFREG
+        return cls(
+            st_mode=kind | _stat.S_IMODE(st.mode),
+            st_ino=st.ino,
+            st_size=st.size,
+            st_mtime_ns=st.mtime_ns,
+            st_ctime_ns=st.ctime_ns,
+        )
+
+
+@dataclass(frozen=True)
+class Info:
+    """Container-wide figures as of the latest commit (``Fs.info()``)."""
+
+    page_size: int  #: bytes per page
+    generation: int  #: number of the latest commit
+    pages_total: int  #: pages in the container file
+    pages_used: int  #: pages holding live data or metadata
+    pages_free: int  #: pages free for reuse now
+    pages_pending: int  #: pages freed recently, reusable once no reader needs them
+    files: int  #: number of pseudofiles
+    dirs: int  #: number of directories, the root included
+
+
+class DirEntry:
+    """One entry of ``Fs.scandir()``, shaped like ``os.DirEntry``."""
+
+    __slots__ = ("name", "path", "ino", "size", "_kind")
+
+    def __init__(self, name: str, path: str, kind: int, ino: int, size: int) -> None:
+        self.name = name  #: the entry's name
+        self.path = path  #: its path in the container
+        self.ino = ino  #: inode number
+        self.size = size  #: size in bytes (0 for directories)
+        self._kind = kind
+
+    def is_dir(self) -> bool:
+        return self._kind == _c.WHEFS_KIND_DIR
+
+    def is_file(self) -> bool:
+        return self._kind == _c.WHEFS_KIND_FILE
+
+    def is_symlink(self) -> bool:
+        return False
+
+    def inode(self) -> int:
+        return self.ino
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __repr__(self) -> str:
+        return f"<whefs.DirEntry {self.name!r}>"
+
+
+class ScandirIterator:
+    """The listing of one directory as of the commit it was opened at; a
+    context manager like ``os.scandir()``'s, closed at the end anyway."""
+
+    def __init__(self, fs: Fs, ptr: Any, path: str) -> None:
+        self._fs = fs
+        self._h = Handle(ptr, "directory listing")
+        self._prefix = "" if path.strip("/") == "" else path.rstrip("/") + "/"
+
+    def __iter__(self) -> ScandirIterator:
+        return self
+
+    def __next__(self) -> DirEntry:
+        if self._h.closed:
+            raise StopIteration
+        item = self._h.call(_c.whefs_dir_next)
+        if item is None:
+            self.close()
+            raise StopIteration
+        name, kind, ino, size = item
+        return DirEntry(name, self._prefix + name, kind, ino, size)
+
+    def close(self) -> None:
+        ptr = self._h.detach()
+        if ptr is not None:
+            try:
+                _c.whefs_dir_close(ptr)
+            finally:
+                self._fs._forget(self)
+
+    _close_from_fs = close
+
+    def __enter__(self) -> ScandirIterator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_h", None) is not None:
+            self.close()
+
+
+class Fs:
+    """An open container. Make one with :func:`whefs.open`.
+
+    Any thread may use it, and calls from several threads run in parallel
+    (the GIL is released inside the library). Use it as a context manager,
+    or call :meth:`close`.
+    """
+
+    def __init__(self, ptr: Any, path: str, *, readonly: bool, busy_timeout: float,
+                 durability: str, image: bytes | None = None) -> None:
+        self._h = Handle(ptr, "container")
+        self._children: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._children_lock = threading.Lock()
+        self._image = image  # an image container borrows these bytes
+        self.path = path  #: the container's host path (or ":memory:")
+        self.readonly = readonly  #: opened with mode "r"
+        self._busy_timeout = busy_timeout
+        self._durability = durability
+
+    # -- life --------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._h.closed
+
+    def close(self) -> None:
+        """Closes every file (committing it) and listing still open from this
+        container, then the container. Closing twice is fine. Errors of the
+        files' commits are raised after everything is closed."""
+        # No call runs on the container after detach(), so no file or
+        # listing can be opened from it while the ones open are closed.
+        ptr = self._h.detach()
+        if ptr is None:
+            return
+        first_error: BaseException | None = None
+        with self._children_lock:
+            children = list(self._children)
+            self._children.clear()
+        for child in children:
+            try:
+                child._close_from_fs()
+            except BaseException as e:  # close the rest; report the first
+                first_error = first_error or e
+        _c.whefs_fs_close(ptr)
+        self._image = None
+        if first_error is not None:
+            raise first_error
+
+    def __enter__(self) -> Fs:
+        if self.closed:
+            raise closed_error("container")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_h", None) is None or self._h.closed:
+            return
+        warnings.warn(f"unclosed whefs container {self.path!r}", ResourceWarning, source=self)
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else ("read-only" if self.readonly else "read-write")
+        return f"<whefs.Fs {self.path!r} {state}>"
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        return self._h.call(fn, *args)
+
+    def _adopt(self, child: Any) -> None:
+        with self._children_lock:
+            self._children.add(child)
+
+    def _forget(self, child: Any) -> None:
+        with self._children_lock:
+            self._children.discard(child)
+
+    # -- settings --------------------------------------------------------
+    @property
+    def busy_timeout(self) -> float:
+        """Seconds a call waits for a lock (a second writer of a file, ...)
+        before it raises TimeoutError."""
+        return self._busy_timeout
+
+    @busy_timeout.setter
+    def busy_timeout(self, seconds: float) -> None:
+        self._call(_c.whefs_fs_set_busy_timeout, _timeout_ms(seconds))
+        self._busy_timeout = seconds
+
+    @property
+    def durability(self) -> str:
+        """"full" (every commit survives power loss), "normal" (a crash may
+        lose the latest commits) or "off" (no syncs)."""
+        return self._durability
+
+    @durability.setter
+    def durability(self, value: str) -> None:
+        if value not in _DURABILITY:
+            raise ValueError(f"durability must be 'full', 'normal' or 'off', not {value!r}")
+        self._call(_c.whefs_fs_set_durability, _DURABILITY[value])
+        self._durability = value
+
+    @property
+    def label(self) -> str:
+        """The label given when the container was created ("" if none)."""
+        return self._call(_c.whefs_fs_label_get)
+
+    # -- files -------------------------------------------------------------
+    def open(self, path: Any, mode: str = "r", buffering: int = -1, encoding: str | None = None,
+             errors: str | None = None, newline: str | None = None) -> Any:
+        """Opens a pseudofile like the builtin ``open()``: modes ``r w a x``,
+        ``+``, ``b``/``t``; text mode decodes UTF-8 unless told otherwise.
+        ``flush()`` and ``close()`` commit."""
+        return open_file(self, _path(path), mode, buffering, encoding, errors, newline)
+
+    def _open_raw(self, path: str, c_mode: str, raw_mode: str, *, readable: bool,
+                  writable: bool, append: bool) -> RawFile:
+        fs_ptr = self._h.enter()  # adopted before close() can start closing children
+        try:
+            ptr = _c.whefs_file_open(fs_ptr, path, c_mode)
+            try:
+                pos = _c.whefs_file_size(ptr) if append else 0  # "a" starts at the end
+            except BaseException:
+                _c.whefs_file_close(ptr)
+                raise
+            raw = RawFile(self, ptr, path, raw_mode, readable=readable, writable=writable,
+                          append=append, pos=pos)
+            self._adopt(raw)
+            return raw
+        finally:
+            self._h.leave()
+
+    def read_bytes(self, path: Any) -> bytes:
+        """The whole file, as of the latest commit."""
+        return self._call(_c.whefs_read_file, _path(path))
+
+    def write_bytes(self, path: Any, data: Any) -> int:
+        """Creates or replaces the file with ``data`` (any bytes-like object)
+        in one atomic commit; returns the number of bytes."""
+        view = memoryview(data)
+        self._call(_c.whefs_write_file, _path(path), view)
+        return view.nbytes
+
+    def read_text(self, path: Any, encoding: str = "utf-8", errors: str | None = None) -> str:
+        """The whole file decoded, newlines translated as in text mode."""
+        data = self.read_bytes(path)
+        with io.TextIOWrapper(io.BytesIO(data), encoding, errors) as text:
+            return text.read()
+
+    def write_text(self, path: Any, data: str, encoding: str = "utf-8",
+                   errors: str | None = None, newline: str | None = None) -> int:
+        """Creates or replaces the file with ``data`` encoded, in one commit;
+        returns the number of characters."""
+        if not isinstance(data, str):
+            raise TypeError(f"data must be str, not {type(data).__name__}")
+        text = data if newline in (None, "", "\n") else data.replace("\n", newline)
+        self.write_bytes(path, text.encode(encoding, errors or "strict"))
+        return len(data)
+
+    # -- namespace ---------------------------------------------------------
+    def stat(self, path: Any) -> StatResult:
+        """``stat`` of a file or directory in the latest commit."""
+        return StatResult._from_c(self._call(_c.whefs_stat, _path(path)))
+
+    def exists(self, path: Any) -> bool:
+        return self._call(_c.whefs_exists, _path(path))
+
+    def is_dir(self, path: Any) -> bool:
+        try:
+            return self.stat(path).is_dir()
+        except NotFoundError:
+            return False
+
+    def is_file(self, path: Any) -> bool:
+        try:
+            return self.stat(path).is_file()
+        except NotFoundError:
+            return False
+
+    def mkdir(self, path: Any, parents: bool = False, exist_ok: bool = False) -> None:
+        """Creates a directory, as ``pathlib.Path.mkdir``: with ``parents``
+        the missing parents too; with ``exist_ok`` an existing directory is
+        fine."""
+        p = _path(path)
+        try:
+            if parents and exist_ok:
+                self._call(_c.whefs_mkdir_all, p)
+                return
+            try:
+                self._call(_c.whefs_mkdir, p)
+            except NotFoundError:
+                parent = p.rstrip("/").rpartition("/")[0]
+                if not parents or not parent:
+                    raise
+                self._call(_c.whefs_mkdir_all, parent)
+                self._call(_c.whefs_mkdir, p)
+        except ExistsError:
+            if not exist_ok or not self.is_dir(p):
+                raise
+
+    def makedirs(self, path: Any, exist_ok: bool = False) -> None:
+        """``os.makedirs``: ``mkdir(path, parents=True, exist_ok=exist_ok)``."""
+        self.mkdir(path, parents=True, exist_ok=exist_ok)
+
+    def remove(self, path: Any) -> None:
+        """Removes a file (IsADirectoryError for a directory). Open handles
+        keep their snapshot."""
+        self._call(_c.whefs_unlink, _path(path))
+
+    unlink = remove
+
+    def rmdir(self, path: Any) -> None:
+        """Removes an empty directory (OSError ENOTEMPTY otherwise)."""
+        self._call(_c.whefs_rmdir, _path(path))
+
+    def rename(self, src: Any, dst: Any) -> None:
+        """Renames atomically; replaces a file (not a directory) at ``dst``."""
+        self._call(_c.whefs_rename, _path(src), _path(dst))
+
+    replace = rename
+
+    # -- listings ----------------------------------------------------------
+    def scandir(self, path: Any = "/") -> ScandirIterator:
+        """Entries of a directory in name order, as ``os.scandir()``."""
+        p = _path(path)
+        fs_ptr = self._h.enter()  # adopted before close() can start closing children
+        try:
+            it = ScandirIterator(self, _c.whefs_dir_open(fs_ptr, p), p)
+            self._adopt(it)
+            return it
+        finally:
+            self._h.leave()
+
+    def listdir(self, path: Any = "/") -> list[str]:
+        """Names in a directory, in name order."""
+        with self.scandir(path) as it:
+            return [entry.name for entry in it]
+
+    def walk(self, top: Any = "/") -> Iterator[tuple[str, list[str], list[str]]]:
+        """``os.walk`` top-down: (dirpath, dirnames, filenames); prune
+        ``dirnames`` in place to skip subtrees."""
+        top = _path(top)
+        dirs, files = [], []
+        with self.scandir(top) as it:
+            for entry in it:
+                (dirs if entry.is_dir() else files).append(entry.name)
+        yield top, dirs, files
+        base = "" if top.strip("/") == "" else top.rstrip("/") + "/"
+        for name in dirs:
+            yield from self.walk(base + name)
+
+    def glob(self, pattern: Any) -> list[str]:
+        """Paths matching a glob pattern, depth first and in name order
+        within a directory: ``*``, ``?``,
+        ``[a-z]``, ``[!a-z]``, and ``**`` for any number of directories
+        (``"logs/**/*.txt"``). Paths have no leading ``/``."""
+        return [m[0] for m in self._call(_c.whefs_ls, _path(pattern))]
+
+    # -- the whole container -------------------------------------------------
+    def check(self) -> None:
+        """Checks every page checksum, the tree and the allocator (fsck);
+        raises CorruptError (an OSError) with the finding."""
+        self._call(_c.whefs_fs_check)
+
+    def info(self) -> Info:
+        """Container-wide figures as of the latest commit."""
+        i = self._call(_c.whefs_fs_info)
+        return Info(
+            page_size=i.page_size,
+            generation=i.generation,
+            pages_total=i.pages_total,
+            pages_used=i.pages_used,
+            pages_free=i.pages_free,
+            pages_pending=i.pages_pending,
+            files=i.files,
+            dirs=i.dirs,
+        )

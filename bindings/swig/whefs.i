@@ -1,0 +1,487 @@
+/*
+ * whefs.i — the SWIG interface of the whefs C API (include/whefs.h).
+ *
+ * Shared by the language bindings: the part outside the #ifdef sections is
+ * language-neutral (the header, read-only structs); each language adds its
+ * typemaps in its own section (#ifdef SWIGPYTHON here; the PHP binding adds
+ * #ifdef SWIGPHP). The wrapped API keeps the C names and meanings; what
+ * changes is only how values cross:
+ *
+ *  - a status code (every `int` result) becomes nothing on WHEFS_OK and an
+ *    exception otherwise, carrying whefs_errmsg() — read on the calling
+ *    thread right after the failed call, so it is that call's message
+ *    (whefs_errmsg() is per thread; this file keeps no status of its own);
+ *  - out-parameters become return values;
+ *  - byte buffers go in and out as the language's byte strings, NUL bytes
+ *    included.
+ *
+ * Python build: swig -python -threads -I include bindings/swig/whefs.i
+ * (-threads: the GIL is released during every library call, so Python
+ * threads run in the library in parallel).
+ */
+
+#if defined(SWIGPYTHON)
+%module(package="whefs") whefs_c
+#else
+%module whefs
+#endif
+
+%{
+#include <stdlib.h>
+#include <string.h>
+#include "whefs.h"
+%}
+
+%include <stdint.i>
+
+/* ======================================================================== */
+#ifdef SWIGPYTHON
+
+%feature("autodoc", "1");
+
+%{
+/* Raises the exception for status `rc`: whefs._errors.error_for(rc, msg)
+ * makes it (the classes live in Python, once). Call with the GIL held, on
+ * the thread that made the failed call, before it makes another whefs call:
+ * then whefs_errmsg() is that call's message. */
+static void whefs_py_raise(int rc)
+{
+    const char *msg = whefs_errmsg();
+    PyObject *text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "replace");
+    PyObject *errors = NULL;
+    PyObject *exc = NULL;
+
+    if (text != NULL)
+        errors = PyImport_ImportModule("whefs._errors");
+    if (errors != NULL)
+        exc = PyObject_CallMethod(errors, "error_for", "iO", rc, text);
+    if (exc != NULL)
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+    Py_XDECREF(exc);
+    Py_XDECREF(errors);
+    Py_XDECREF(text);
+}
+
+/* Adds one more return value: the first replaces None, more make a tuple. */
+static PyObject *whefs_py_append(PyObject *result, PyObject *obj)
+{
+    PyObject *pair;
+
+    if (obj == NULL) {
+        Py_XDECREF(result);
+        return NULL;
+    }
+    if (result == NULL || result == Py_None) {
+        Py_XDECREF(result);
+        return obj;
+    }
+    if (PyTuple_Check(result)) {
+        pair = PyTuple_Pack(1, obj);
+        Py_DECREF(obj);
+        if (pair == NULL) {
+            Py_DECREF(result);
+            return NULL;
+        }
+        obj = PySequence_Concat(result, pair);
+        Py_DECREF(pair);
+        Py_DECREF(result);
+        return obj;
+    }
+    pair = PyTuple_Pack(2, result, obj);
+    Py_DECREF(result);
+    Py_DECREF(obj);
+    return pair;
+}
+
+/* A path or mode string: str (encoded as UTF-8) or bytes, without NUL
+ * bytes (C would silently cut the string there). The pointer borrows from
+ * `obj`, which the caller's argument tuple keeps alive during the call. */
+static int whefs_py_cstring(PyObject *obj, const char **out, const char *what)
+{
+    const char *s = NULL;
+    Py_ssize_t n = 0;
+
+    if (PyUnicode_Check(obj)) {
+        s = PyUnicode_AsUTF8AndSize(obj, &n);
+        if (s == NULL)
+            return 0;
+    } else if (PyBytes_Check(obj)) {
+        s = PyBytes_AS_STRING(obj);
+        n = PyBytes_GET_SIZE(obj);
+    } else {
+        PyErr_Format(PyExc_TypeError, "%s: expected str or bytes, not %.100s",
+                     what, Py_TYPE(obj)->tp_name);
+        return 0;
+    }
+    if ((size_t)n != strlen(s)) {
+        PyErr_Format(PyExc_ValueError, "%s: embedded null character", what);
+        return 0;
+    }
+    *out = s;
+    return 1;
+}
+%}
+
+/* ---- status codes: WHEFS_OK is no value, anything else an exception ---- */
+%typemap(out) int {
+    if ($1 != WHEFS_OK) {
+        whefs_py_raise($1);
+        SWIG_fail;
+    }
+    $result = SWIG_Py_Void();
+}
+
+/* ---- strings in ---------------------------------------------------------- */
+%typemap(in) const char * (const char *text = NULL) {
+    if (!whefs_py_cstring($input, &text, "$1_name"))
+        SWIG_fail;
+    $1 = ($1_ltype)text;
+}
+/* A label may be absent. */
+%typemap(in) const char *label (const char *text = NULL) {
+    if ($input != Py_None && !whefs_py_cstring($input, &text, "label"))
+        SWIG_fail;
+    $1 = ($1_ltype)text;
+}
+/* Borrowed from the argument: nothing to free. */
+%typemap(freearg) const char *, const char *label ""
+
+/* ---- bytes in: any buffer (bytes, bytearray, memoryview, ...), held for
+ * the whole call — the GIL is released meanwhile, and a held buffer cannot
+ * be resized or freed under the library. str is refused (TypeError).
+ * whefs_fs_open_image() borrows its data beyond the call: its caller keeps
+ * the object alive and unchanged while the handle lives (whefs.open_image
+ * keeps an immutable bytes object with the Fs). ---- */
+%typemap(in) (const void *buf, size_t len) (Py_buffer view, int have_view = 0),
+             (const void *data, size_t len) (Py_buffer view, int have_view = 0) {
+    if (PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) != 0)
+        SWIG_fail;
+    have_view = 1;
+    $1 = view.buf;
+    $2 = (size_t)view.len;
+}
+%typemap(freearg) (const void *buf, size_t len), (const void *data, size_t len) {
+    if (have_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+
+/* ---- bytes out, in place: a writable buffer (bytearray, memoryview, ...),
+ * held for the call; the call returns the count (readinto semantics). The
+ * *_bytes helpers below return new bytes objects instead. ---- */
+%typemap(in) (void *buf, size_t len) (Py_buffer view, int have_view = 0) {
+    if (PyObject_GetBuffer($input, &view, PyBUF_WRITABLE) != 0)
+        SWIG_fail;
+    have_view = 1;
+    $1 = view.buf;
+    $2 = (size_t)view.len;
+}
+%typemap(freearg) (void *buf, size_t len) {
+    if (have_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+
+/* ---- out-parameters become return values --------------------------------- */
+%typemap(in, numinputs=0) size_t *nread (size_t temp = 0), size_t *nwritten (size_t temp = 0) {
+    $1 = &temp;
+}
+%typemap(argout) size_t *nread, size_t *nwritten {
+    $result = whefs_py_append($result, PyLong_FromSize_t(*$1));
+    if ($result == NULL) SWIG_fail;
+}
+
+%typemap(in, numinputs=0) uint64_t *pos (uint64_t temp = 0), uint64_t *size (uint64_t temp = 0),
+                          uint64_t *newpos (uint64_t temp = 0) {
+    $1 = &temp;
+}
+%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos {
+    $result = whefs_py_append($result, PyLong_FromUnsignedLongLong(*$1));
+    if ($result == NULL) SWIG_fail;
+}
+
+%typemap(in, numinputs=0) int *exists (int temp = 0) {
+    $1 = &temp;
+}
+%typemap(argout) int *exists {
+    $result = whefs_py_append($result, PyBool_FromLong(*$1));
+    if ($result == NULL) SWIG_fail;
+}
+
+/* Handles: opaque pointer objects, not owned — the caller closes them with
+ * whefs_*_close (the idiomatic layer does, exactly once). */
+%define WHEFS_HANDLE_OUT(TYPE)
+%typemap(in, numinputs=0) struct TYPE **out (struct TYPE *temp = NULL) {
+    $1 = &temp;
+}
+%typemap(argout) struct TYPE **out {
+    $result = whefs_py_append($result, SWIG_NewPointerObj(*$1, $*1_descriptor, 0));
+    if ($result == NULL) SWIG_fail;
+}
+%enddef
+WHEFS_HANDLE_OUT(whefs_fs)
+WHEFS_HANDLE_OUT(whefs_file)
+WHEFS_HANDLE_OUT(whefs_dir)
+
+/* Result structs: a new, owned copy (freed with the Python object). */
+%define WHEFS_STRUCT_OUT(TYPE)
+%typemap(in, numinputs=0) struct TYPE *out (struct TYPE temp) {
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+}
+%typemap(argout) struct TYPE *out {
+    struct TYPE *copy = (struct TYPE *)malloc(sizeof *copy);
+    if (copy == NULL) {
+        PyErr_NoMemory();
+        SWIG_fail;
+    }
+    *copy = *$1;
+    $result = whefs_py_append($result, SWIG_NewPointerObj(copy, $1_descriptor, SWIG_POINTER_OWN));
+    if ($result == NULL) SWIG_fail;
+}
+%enddef
+WHEFS_STRUCT_OUT(whefs_stat_t)
+WHEFS_STRUCT_OUT(whefs_info)
+
+/* whefs_dir_next: a tuple (name, kind, ino, size), or None at the end. The
+ * name is copied at once (it is valid only until the next call). */
+%typemap(in, numinputs=0) (struct whefs_dirent *out, int *has_entry) (struct whefs_dirent entry, int has = 0) {
+    memset(&entry, 0, sizeof entry);
+    $1 = &entry;
+    $2 = &has;
+}
+%typemap(argout) (struct whefs_dirent *out, int *has_entry) {
+    PyObject *item;
+    if (*$2) {
+        item = Py_BuildValue("(sIKK)", $1->name, (unsigned int)$1->kind,
+                             (unsigned long long)$1->ino, (unsigned long long)$1->size);
+    } else {
+        item = SWIG_Py_Void();
+    }
+    $result = whefs_py_append($result, item);
+    if ($result == NULL) SWIG_fail;
+}
+
+/* Replaced below by helpers that return bytes / str / list. */
+%ignore whefs_read_file;
+%ignore whefs_fs_label_get;
+%ignore whefs_ls;
+
+#endif /* SWIGPYTHON */
+/* ======================================================================== */
+
+/* The result structs are read-only values. */
+%immutable;
+%include "whefs.h"
+%mutable;
+
+/* ======================================================================== */
+#ifdef SWIGPYTHON
+
+/* The helpers make Python objects, so they keep the GIL and release it
+ * themselves around each library call. */
+%nothread whefs_py_read_file;
+%nothread whefs_py_fs_label_get;
+%nothread whefs_py_file_read_bytes;
+%nothread whefs_py_file_pread_bytes;
+%nothread whefs_py_ls;
+
+%rename(whefs_read_file) whefs_py_read_file;
+%rename(whefs_fs_label_get) whefs_py_fs_label_get;
+%rename(whefs_file_read_bytes) whefs_py_file_read_bytes;
+%rename(whefs_file_pread_bytes) whefs_py_file_pread_bytes;
+%rename(whefs_ls) whefs_py_ls;
+
+%feature("docstring") whefs_py_read_file
+"whefs_read_file(fs, path) -> bytes: the whole pseudofile, in one read of one commit.";
+%feature("docstring") whefs_py_fs_label_get
+"whefs_fs_label_get(fs) -> str: the container's label (\"\" if none).";
+%feature("docstring") whefs_py_file_read_bytes
+"whefs_file_read_bytes(f, size) -> bytes: up to size bytes at the position (b\"\" at the end).";
+%feature("docstring") whefs_py_file_pread_bytes
+"whefs_file_pread_bytes(f, size, offset) -> bytes: up to size bytes at offset; the position stays.";
+%feature("docstring") whefs_py_ls
+"whefs_ls(fs, pattern) -> list of (path, kind, ino, size) for every glob match, depth first, in name order within a directory.";
+
+%{
+static PyObject *whefs_py_read_common(whefs_file *f, size_t size, int positional, uint64_t offset)
+{
+    size_t got = 0;
+    PyObject *data;
+    int rc;
+
+    if (size > (size_t)PY_SSIZE_T_MAX)
+        return PyErr_NoMemory();
+    data = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    if (data == NULL)
+        return NULL;
+    /* `data` is not shared yet, so the library may fill it without the GIL. */
+    Py_BEGIN_ALLOW_THREADS
+    if (positional)
+        rc = whefs_file_pread(f, size ? PyBytes_AS_STRING(data) : NULL, size, offset, &got);
+    else
+        rc = whefs_file_read(f, size ? PyBytes_AS_STRING(data) : NULL, size, &got);
+    Py_END_ALLOW_THREADS
+    if (rc != WHEFS_OK) {
+        Py_DECREF(data);
+        whefs_py_raise(rc);
+        return NULL;
+    }
+    if (got != size && _PyBytes_Resize(&data, (Py_ssize_t)got) != 0)
+        return NULL;
+    return data;
+}
+
+/* Glob matches, gathered in C without the GIL, then made into a list. */
+struct whefs_py_match {
+    char *path;
+    uint32_t kind;
+    uint64_t ino;
+    uint64_t size;
+};
+struct whefs_py_matches {
+    struct whefs_py_match *items;
+    size_t count;
+    size_t cap;
+    int out_of_memory;
+};
+
+static int whefs_py_ls_collect(const char *path, const whefs_dirent *entry, void *userdata)
+{
+    struct whefs_py_matches *m = (struct whefs_py_matches *)userdata;
+    struct whefs_py_match *item;
+
+    if (m->count == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 64;
+        struct whefs_py_match *grown =
+            (struct whefs_py_match *)realloc(m->items, cap * sizeof *grown);
+        if (grown == NULL) {
+            m->out_of_memory = 1;
+            return 1; /* stop */
+        }
+        m->items = grown;
+        m->cap = cap;
+    }
+    item = &m->items[m->count];
+    item->path = strdup(path);
+    if (item->path == NULL) {
+        m->out_of_memory = 1;
+        return 1;
+    }
+    item->kind = entry->kind;
+    item->ino = entry->ino;
+    item->size = entry->size;
+    m->count++;
+    return 0;
+}
+%}
+
+%inline %{
+/* The whole file. The size is asked first (WHEFS_ERR_RANGE tells it); if
+ * the file grows between the two calls, ask again. */
+static PyObject *whefs_py_read_file(whefs_fs *fs, const char *path)
+{
+    size_t need = 0;
+    size_t got = 0;
+    PyObject *data;
+    int rc;
+
+    Py_BEGIN_ALLOW_THREADS
+    rc = whefs_read_file(fs, path, NULL, 0, &need);
+    Py_END_ALLOW_THREADS
+    if (rc == WHEFS_OK)
+        return PyBytes_FromStringAndSize(NULL, 0);
+    for (;;) {
+        if (rc != WHEFS_ERR_RANGE) {
+            whefs_py_raise(rc);
+            return NULL;
+        }
+        if (need > (size_t)PY_SSIZE_T_MAX)
+            return PyErr_NoMemory();
+        data = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)need);
+        if (data == NULL)
+            return NULL;
+        Py_BEGIN_ALLOW_THREADS
+        rc = whefs_read_file(fs, path, need ? PyBytes_AS_STRING(data) : NULL, need, &got);
+        Py_END_ALLOW_THREADS
+        if (rc == WHEFS_OK) {
+            if (got != need && _PyBytes_Resize(&data, (Py_ssize_t)got) != 0)
+                return NULL;
+            return data;
+        }
+        Py_DECREF(data);
+        need = got; /* the size needed now, when rc is WHEFS_ERR_RANGE */
+    }
+}
+
+static PyObject *whefs_py_fs_label_get(whefs_fs *fs)
+{
+    size_t len = 0;
+    char *buf;
+    PyObject *label;
+    int rc;
+
+    rc = whefs_fs_label_get(fs, NULL, 0, &len);
+    if (rc != WHEFS_ERR_RANGE) {
+        if (rc == WHEFS_OK)
+            return PyUnicode_FromString("");
+        whefs_py_raise(rc);
+        return NULL;
+    }
+    buf = (char *)PyMem_Malloc(len + 1);
+    if (buf == NULL)
+        return PyErr_NoMemory();
+    rc = whefs_fs_label_get(fs, buf, len + 1, &len);
+    if (rc != WHEFS_OK) {
+        PyMem_Free(buf);
+        whefs_py_raise(rc);
+        return NULL;
+    }
+    label = PyUnicode_DecodeUTF8(buf, (Py_ssize_t)len, "replace");
+    PyMem_Free(buf);
+    return label;
+}
+
+static PyObject *whefs_py_file_read_bytes(whefs_file *f, size_t size)
+{
+    return whefs_py_read_common(f, size, 0, 0);
+}
+
+static PyObject *whefs_py_file_pread_bytes(whefs_file *f, size_t size, uint64_t offset)
+{
+    return whefs_py_read_common(f, size, 1, offset);
+}
+
+static PyObject *whefs_py_ls(whefs_fs *fs, const char *pattern)
+{
+    struct whefs_py_matches m = {NULL, 0, 0, 0};
+    PyObject *list = NULL;
+    size_t i;
+    int rc;
+
+    Py_BEGIN_ALLOW_THREADS
+    rc = whefs_ls(fs, pattern, whefs_py_ls_collect, &m);
+    Py_END_ALLOW_THREADS
+    if (rc != WHEFS_OK)
+        whefs_py_raise(rc);
+    else if (m.out_of_memory)
+        PyErr_NoMemory();
+    else
+        list = PyList_New((Py_ssize_t)m.count);
+    for (i = 0; i < m.count; i++) {
+        if (list != NULL) {
+            PyObject *item = Py_BuildValue("(sIKK)", m.items[i].path, (unsigned int)m.items[i].kind,
+                                           (unsigned long long)m.items[i].ino,
+                                           (unsigned long long)m.items[i].size);
+            if (item == NULL)
+                Py_CLEAR(list);
+            else
+                PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+        }
+        free(m.items[i].path);
+    }
+    free(m.items);
+    return list;
+}
+%}
+
+#endif /* SWIGPYTHON */
+/* ======================================================================== */
