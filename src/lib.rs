@@ -35,3 +35,8 @@ pub use fs::{CheckReport, Durability, FileType, Fs, FsOptions, Info, Metadata};
 
 /// The library's version, from `Cargo.toml`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The README's Rust example compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
