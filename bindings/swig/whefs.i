@@ -3,9 +3,9 @@
  *
  * Shared by the language bindings: the part outside the #ifdef sections is
  * language-neutral (the header, read-only structs); each language adds its
- * typemaps in its own section (#ifdef SWIGPYTHON here; the PHP binding adds
- * #ifdef SWIGPHP). The wrapped API keeps the C names and meanings; what
- * changes is only how values cross:
+ * typemaps in its own section (#ifdef SWIGPYTHON, #ifdef SWIGPHP). The
+ * wrapped API keeps the C names and meanings; what changes is only how
+ * values cross:
  *
  *  - a status code (every `int` result) becomes nothing on WHEFS_OK and an
  *    exception otherwise, carrying whefs_errmsg() — read on the calling
@@ -15,6 +15,8 @@
  *  - byte buffers go in and out as the language's byte strings, NUL bytes
  *    included.
  *
+ * PHP build: swig -php7 -I include bindings/swig/whefs.i (see the SWIGPHP
+ * section).
  * Python build: swig -python -threads -I include bindings/swig/whefs.i
  * (-threads: the GIL is released during every library call, so Python
  * threads run in the library in parallel).
@@ -268,6 +270,222 @@ WHEFS_STRUCT_OUT(whefs_info)
 #endif /* SWIGPYTHON */
 /* ======================================================================== */
 
+/* ======================================================================== */
+#ifdef SWIGPHP
+
+/* PHP build: swig -php7 -Wall -Werror -I include bindings/swig/whefs.i
+ * (SWIG 4.1 generates PHP 8 code with -php7), then compile whefs_wrap.c
+ * into whefs.so with $(php-config --includes) and libwhefs.a.
+ *
+ * A failed call throws a plain \Exception whose code is the WHEFS_ERR_*
+ * value and whose message is whefs_errmsg(); the PHP layer
+ * (bindings/php/src/Whefs.php) turns it into a Whefs\Exception subclass.
+ * Pointers come back as SWIG wrapper objects that own nothing: the PHP
+ * layer closes them, once. stat, info and directory entries come back as
+ * arrays. PHP runs one request per thread, so no status lives here
+ * either. */
+
+%{
+#include "zend_exceptions.h"
+
+/* Throws for status `rc`. `code` is a plain int on purpose: SWIG's
+ * SWIG_exception(code, msg) for PHP does not parenthesize `code`, and an
+ * expression there once crashed inside zend_throw_exception. Call right
+ * after the failed call, before another whefs call: then whefs_errmsg() is
+ * that call's message. */
+static void whefs_php_throw(int rc)
+{
+    int code = rc;
+    zend_throw_exception(zend_ce_exception, whefs_errmsg(), (zend_long)code);
+}
+
+/* A PHP string as a NUL-terminated C string for a path, mode or label.
+ * Only a string (TypeError otherwise: converting here would leak the
+ * converted copy), and without NUL bytes, which C would silently cut
+ * there: ValueError, like PHP's own filesystem functions. The pointer
+ * borrows from the caller's argument, alive during the call. */
+static int whefs_php_cstring(zval *value, uint32_t argnum, const char **out)
+{
+    if (Z_TYPE_P(value) != IS_STRING) {
+        zend_argument_type_error(argnum, "must be of type string, %s given", zend_zval_type_name(value));
+        return 0;
+    }
+    if (strlen(Z_STRVAL_P(value)) != Z_STRLEN_P(value)) {
+        zend_argument_value_error(argnum, "must not contain any null bytes");
+        return 0;
+    }
+    *out = Z_STRVAL_P(value);
+    return 1;
+}
+
+static void whefs_php_stat_array(zval *arr, const whefs_stat_t *st)
+{
+    array_init(arr);
+    add_assoc_long(arr, "kind", (zend_long)st->kind);
+    add_assoc_long(arr, "mode", (zend_long)st->mode);
+    add_assoc_long(arr, "ino", (zend_long)st->ino);
+    add_assoc_long(arr, "size", (zend_long)st->size);
+    add_assoc_long(arr, "mtime_ns", (zend_long)st->mtime_ns);
+    add_assoc_long(arr, "ctime_ns", (zend_long)st->ctime_ns);
+}
+
+static void whefs_php_info_array(zval *arr, const whefs_info *info)
+{
+    array_init(arr);
+    add_assoc_long(arr, "page_size", (zend_long)info->page_size);
+    add_assoc_long(arr, "generation", (zend_long)info->generation);
+    add_assoc_long(arr, "pages_total", (zend_long)info->pages_total);
+    add_assoc_long(arr, "pages_used", (zend_long)info->pages_used);
+    add_assoc_long(arr, "pages_free", (zend_long)info->pages_free);
+    add_assoc_long(arr, "pages_pending", (zend_long)info->pages_pending);
+    add_assoc_long(arr, "files", (zend_long)info->files);
+    add_assoc_long(arr, "dirs", (zend_long)info->dirs);
+}
+
+/* One entry as ['name' => ..., 'kind' => ..., 'ino' => ..., 'size' => ...],
+ * plus 'path' for a whefs_ls() match. */
+static void whefs_php_entry_array(zval *arr, const char *path, const char *name,
+                                  uint32_t kind, uint64_t ino, uint64_t size)
+{
+    array_init(arr);
+    if (path != NULL)
+        add_assoc_string(arr, "path", path);
+    add_assoc_string(arr, "name", name);
+    add_assoc_long(arr, "kind", (zend_long)kind);
+    add_assoc_long(arr, "ino", (zend_long)ino);
+    add_assoc_long(arr, "size", (zend_long)size);
+}
+%}
+
+/* ---- status codes: WHEFS_OK is null (or the out-parameter's value),
+ * anything else an exception ---- */
+%typemap(out) int {
+    if ($1 != WHEFS_OK) {
+        whefs_php_throw($1);
+        SWIG_fail;
+    }
+    RETVAL_NULL();
+}
+
+/* ---- strings in: paths and modes; a label may be null ---- */
+%typemap(in, phptype="string") const char * {
+    if (!whefs_php_cstring(&$input, $argnum, (const char **)&$1))
+        SWIG_fail;
+}
+%typemap(in, phptype="?string") const char *label {
+    if (Z_ISNULL($input))
+        $1 = NULL;
+    else if (!whefs_php_cstring(&$input, $argnum, (const char **)&$1))
+        SWIG_fail;
+}
+
+/* ---- bytes in: a PHP string, NUL bytes included. whefs_fs_open_image()
+ * borrows its data beyond the call: the caller keeps the very string (PHP
+ * strings do not move) while the handle lives — Whefs\Fs::openImage keeps
+ * it in the Fs. ---- */
+%typemap(in, phptype="string") (const void *buf, size_t len), (const void *data, size_t len) {
+    if (Z_TYPE($input) != IS_STRING) {
+        zend_argument_type_error($argnum, "must be of type string, %s given", zend_zval_type_name(&$input));
+        SWIG_fail;
+    }
+    $1 = Z_STRVAL($input);
+    $2 = Z_STRLEN($input);
+}
+
+/* ---- out-parameters become the return value ------------------------------ */
+%typemap(in, numinputs=0) size_t *nwritten (size_t temp = 0) {
+    $1 = &temp;
+}
+%typemap(argout) size_t *nwritten {
+    RETVAL_LONG((zend_long)*$1);
+}
+
+%typemap(in, numinputs=0) uint64_t *pos (uint64_t temp = 0), uint64_t *size (uint64_t temp = 0),
+                          uint64_t *newpos (uint64_t temp = 0) {
+    $1 = &temp;
+}
+%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos {
+    RETVAL_LONG((zend_long)*$1);
+}
+
+%typemap(in, numinputs=0) int *exists (int temp = 0) {
+    $1 = &temp;
+}
+%typemap(argout) int *exists {
+    RETVAL_BOOL(*$1);
+}
+
+/* Handles: SWIG wrapper objects that do not own the pointer — the caller
+ * closes it with whefs_*_close (the PHP layer does, exactly once). */
+%define WHEFS_PHP_HANDLE_OUT(TYPE)
+%typemap(in, numinputs=0) struct TYPE **out (struct TYPE *temp = NULL) {
+    $1 = &temp;
+}
+%typemap(argout) struct TYPE **out {
+    SWIG_SetPointerZval($result, (void *)*$1, $*1_descriptor, 0);
+}
+%enddef
+WHEFS_PHP_HANDLE_OUT(whefs_fs)
+WHEFS_PHP_HANDLE_OUT(whefs_file)
+WHEFS_PHP_HANDLE_OUT(whefs_dir)
+
+/* Result structs: arrays. */
+%typemap(in, numinputs=0) struct whefs_stat_t *out (struct whefs_stat_t temp) {
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+}
+%typemap(argout) struct whefs_stat_t *out {
+    whefs_php_stat_array($result, $1);
+}
+%typemap(in, numinputs=0) struct whefs_info *out (struct whefs_info temp) {
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+}
+%typemap(argout) struct whefs_info *out {
+    whefs_php_info_array($result, $1);
+}
+
+/* whefs_dir_next: an entry array, or null at the end. The name is copied
+ * at once (it is valid only until the next call). */
+%typemap(in, numinputs=0) (struct whefs_dirent *out, int *has_entry) (struct whefs_dirent entry, int has = 0) {
+    memset(&entry, 0, sizeof entry);
+    $1 = &entry;
+    $2 = &has;
+}
+%typemap(argout) (struct whefs_dirent *out, int *has_entry) {
+    if (*$2)
+        whefs_php_entry_array($result, NULL, $1->name, $1->kind, $1->ino, $1->size);
+    else
+        RETVAL_NULL();
+}
+
+/* The helpers below return a new string or array, or NULL after throwing. */
+%typemap(out, phptype="string") zend_string * {
+    if ($1 == NULL)
+        SWIG_fail;
+    RETVAL_STR($1);
+}
+%typemap(out, phptype="array") zend_array * {
+    if ($1 == NULL)
+        SWIG_fail;
+    RETVAL_ARR($1);
+}
+
+/* Replaced below by helpers that return strings / arrays: PHP has no
+ * writable byte buffers to read into, nor C callbacks. */
+%ignore whefs_read_file;
+%ignore whefs_fs_label_get;
+%ignore whefs_ls;
+%ignore whefs_file_read;
+%ignore whefs_file_pread;
+/* The result structs are arrays here; no classes for them. */
+%ignore whefs_stat_t;
+%ignore whefs_info;
+%ignore whefs_dirent;
+
+#endif /* SWIGPHP */
+/* ======================================================================== */
+
 /* The result structs are read-only values. */
 %immutable;
 %include "whefs.h"
@@ -484,4 +702,220 @@ static PyObject *whefs_py_ls(whefs_fs *fs, const char *pattern)
 %}
 
 #endif /* SWIGPYTHON */
+/* ======================================================================== */
+
+/* ======================================================================== */
+#ifdef SWIGPHP
+
+%rename(whefs_read_file) whefs_php_read_file;
+%rename(whefs_fs_label_get) whefs_php_fs_label_get;
+%rename(whefs_file_read_bytes) whefs_php_file_read_bytes;
+%rename(whefs_file_pread_bytes) whefs_php_file_pread_bytes;
+%rename(whefs_ls) whefs_php_ls;
+
+%{
+/* Up to `size` bytes at the position (or at `offset`), as a new string;
+ * NULL after throwing. The string is allocated before the library is
+ * entered: a PHP memory-limit error longjmps, which must never cross the
+ * library's frames. */
+static zend_string *whefs_php_read_common(whefs_file *f, size_t size, int positional, uint64_t offset)
+{
+    zend_string *data;
+    size_t got = 0;
+    int rc;
+
+    /* A large request is cut to what the file holds, so that read(1 GiB)
+     * of a small file does not allocate 1 GiB first. */
+    if (size > 65536) {
+        uint64_t end = 0, at = offset;
+        rc = whefs_file_size(f, &end);
+        if (rc == WHEFS_OK && !positional)
+            rc = whefs_file_tell(f, &at);
+        if (rc != WHEFS_OK) {
+            whefs_php_throw(rc);
+            return NULL;
+        }
+        if (at >= end)
+            size = 0;
+        else if (end - at < (uint64_t)size)
+            size = (size_t)(end - at);
+    }
+    if (size > ZSTR_MAX_LEN) {
+        zend_throw_exception(zend_ce_value_error, "size is too large", 0);
+        return NULL;
+    }
+    data = zend_string_alloc(size, 0);
+    if (positional)
+        rc = whefs_file_pread(f, ZSTR_VAL(data), size, offset, &got);
+    else
+        rc = whefs_file_read(f, ZSTR_VAL(data), size, &got);
+    if (rc != WHEFS_OK) {
+        zend_string_efree(data);
+        whefs_php_throw(rc);
+        return NULL;
+    }
+    if (got != size)
+        data = zend_string_truncate(data, got, 0);
+    ZSTR_VAL(data)[got] = '\0';
+    return data;
+}
+
+/* Glob matches, gathered with malloc inside the callback (no PHP
+ * allocation, which may longjmp, runs under the library's frames), then
+ * made into an array. */
+struct whefs_php_match {
+    char *path;
+    char *name;
+    uint32_t kind;
+    uint64_t ino;
+    uint64_t size;
+};
+struct whefs_php_matches {
+    struct whefs_php_match *items;
+    size_t count;
+    size_t cap;
+    int out_of_memory;
+};
+
+static int whefs_php_ls_collect(const char *path, const whefs_dirent *entry, void *userdata)
+{
+    struct whefs_php_matches *m = (struct whefs_php_matches *)userdata;
+    struct whefs_php_match *item;
+
+    if (m->count == m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 64;
+        struct whefs_php_match *grown =
+            (struct whefs_php_match *)realloc(m->items, cap * sizeof *grown);
+        if (grown == NULL) {
+            m->out_of_memory = 1;
+            return 1; /* stop */
+        }
+        m->items = grown;
+        m->cap = cap;
+    }
+    item = &m->items[m->count];
+    item->path = strdup(path);
+    item->name = strdup(entry->name);
+    if (item->path == NULL || item->name == NULL) {
+        free(item->path);
+        free(item->name);
+        m->out_of_memory = 1;
+        return 1;
+    }
+    item->kind = entry->kind;
+    item->ino = entry->ino;
+    item->size = entry->size;
+    m->count++;
+    return 0;
+}
+%}
+
+%inline %{
+/* whefs_read_file(fs, path): the whole pseudofile as a string, in one read
+ * of one commit. The size is asked first (WHEFS_ERR_RANGE tells it); if
+ * the file grows between the two calls, ask again. */
+static zend_string *whefs_php_read_file(whefs_fs *fs, const char *path)
+{
+    size_t need = 0;
+    size_t got = 0;
+    zend_string *data;
+    int rc;
+
+    rc = whefs_read_file(fs, path, NULL, 0, &need);
+    if (rc == WHEFS_OK)
+        return ZSTR_EMPTY_ALLOC();
+    for (;;) {
+        if (rc != WHEFS_ERR_RANGE) {
+            whefs_php_throw(rc);
+            return NULL;
+        }
+        if (need > ZSTR_MAX_LEN) {
+            zend_throw_exception(zend_ce_value_error, "file is too large for a PHP string", 0);
+            return NULL;
+        }
+        data = zend_string_alloc(need, 0);
+        rc = whefs_read_file(fs, path, ZSTR_VAL(data), need, &got);
+        if (rc == WHEFS_OK) {
+            if (got != need)
+                data = zend_string_truncate(data, got, 0);
+            ZSTR_VAL(data)[got] = '\0';
+            return data;
+        }
+        zend_string_efree(data);
+        need = got; /* the size needed now, when rc is WHEFS_ERR_RANGE */
+    }
+}
+
+/* whefs_fs_label_get(fs): the container's label ("" if none). */
+static zend_string *whefs_php_fs_label_get(whefs_fs *fs)
+{
+    size_t len = 0;
+    zend_string *label;
+    int rc;
+
+    rc = whefs_fs_label_get(fs, NULL, 0, &len);
+    if (rc != WHEFS_ERR_RANGE) {
+        if (rc == WHEFS_OK)
+            return ZSTR_EMPTY_ALLOC();
+        whefs_php_throw(rc);
+        return NULL;
+    }
+    label = zend_string_alloc(len, 0); /* room for len + 1 bytes */
+    rc = whefs_fs_label_get(fs, ZSTR_VAL(label), len + 1, &len);
+    if (rc != WHEFS_OK) {
+        zend_string_efree(label);
+        whefs_php_throw(rc);
+        return NULL;
+    }
+    ZSTR_LEN(label) = len;
+    return label;
+}
+
+/* whefs_file_read_bytes(f, size): up to size bytes at the position ("" at
+ * the end of the file). */
+static zend_string *whefs_php_file_read_bytes(whefs_file *f, size_t size)
+{
+    return whefs_php_read_common(f, size, 0, 0);
+}
+
+/* whefs_file_pread_bytes(f, size, offset): up to size bytes at offset; the
+ * position stays. */
+static zend_string *whefs_php_file_pread_bytes(whefs_file *f, size_t size, uint64_t offset)
+{
+    return whefs_php_read_common(f, size, 1, offset);
+}
+
+/* whefs_ls(fs, pattern): an array of entry arrays (with 'path', no leading
+ * '/') for every glob match, depth first, in name order within a
+ * directory. */
+static zend_array *whefs_php_ls(whefs_fs *fs, const char *pattern)
+{
+    struct whefs_php_matches m = {NULL, 0, 0, 0};
+    zend_array *list = NULL;
+    zval item;
+    size_t i;
+    int rc;
+
+    rc = whefs_ls(fs, pattern, whefs_php_ls_collect, &m);
+    if (rc != WHEFS_OK)
+        whefs_php_throw(rc);
+    else if (m.out_of_memory)
+        zend_throw_exception(zend_ce_exception, "out of memory", WHEFS_ERR_NOMEM);
+    else
+        list = zend_new_array((uint32_t)m.count);
+    for (i = 0; i < m.count; i++) {
+        if (list != NULL) {
+            whefs_php_entry_array(&item, m.items[i].path, m.items[i].name, m.items[i].kind,
+                                  m.items[i].ino, m.items[i].size);
+            zend_hash_next_index_insert_new(list, &item);
+        }
+        free(m.items[i].path);
+        free(m.items[i].name);
+    }
+    free(m.items);
+    return list;
+}
+%}
+
+#endif /* SWIGPHP */
 /* ======================================================================== */

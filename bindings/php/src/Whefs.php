@@ -1,0 +1,1163 @@
+<?php
+/**
+ * whefs for PHP: a whole filesystem — directories and files — in one
+ * container file.
+ *
+ * Two ways in, both on the `whefs` extension (the SWIG wrapper of the C
+ * library, bindings/swig/whefs.i):
+ *
+ *  - the object API: Fs::open() gives an Fs; its openFile() gives a File.
+ *    Errors are Whefs\Exception subclasses whose code is the C library's
+ *    WHEFS_ERR_* value.
+ *  - the stream wrapper: StreamWrapper::register('data', '/srv/app.whefs')
+ *    makes fopen(), file_get_contents(), scandir(), include, ... work on
+ *    whefs://data/path/in/container. Following PHP's filesystem convention,
+ *    its functions return false with an E_USER_WARNING instead of throwing.
+ *
+ * Lifetimes: a File keeps its Fs alive, and Fs::close() closes (committing)
+ * every File still open from it before it closes the container, so the
+ * container handle is never freed under a file handle — the C API forbids
+ * that. Nothing here is shared between threads: PHP runs one request per
+ * thread, and each process opens the container itself.
+ */
+
+declare(strict_types=1);
+
+namespace Whefs;
+
+if (!\extension_loaded('whefs')) {
+    throw new \RuntimeException(
+        'whefs: the whefs extension is not loaded (php -d extension=/path/to/whefs.so, or an extension= line in php.ini)'
+    );
+}
+
+// ---- errors ------------------------------------------------------------------
+
+/**
+ * Base class of every error the library reports. getCode() is the C
+ * library's WHEFS_ERR_* value; getName() its name ("WHEFS_ERR_BUSY").
+ */
+class Exception extends \RuntimeException
+{
+    /** WHEFS_ERR_* value => the class thrown for it. */
+    private const CLASSES = [
+        \WHEFS_ERR_ARG => ArgumentException::class,
+        \WHEFS_ERR_IO => IOException::class,
+        \WHEFS_ERR_NOMEM => OutOfMemoryException::class,
+        \WHEFS_ERR_BAD_MAGIC => BadMagicException::class,
+        \WHEFS_ERR_INTERNAL => InternalException::class,
+        \WHEFS_ERR_RANGE => RangeException::class,
+        \WHEFS_ERR_FULL => FullException::class,
+        \WHEFS_ERR_ACCESS => AccessException::class,
+        \WHEFS_ERR_CORRUPT => CorruptException::class,
+        \WHEFS_ERR_UNSUPPORTED => UnsupportedException::class,
+        \WHEFS_ERR_NOT_FOUND => NotFoundException::class,
+        \WHEFS_ERR_EXISTS => ExistsException::class,
+        \WHEFS_ERR_BUSY => BusyException::class,
+        \WHEFS_ERR_NOT_DIR => NotDirectoryException::class,
+        \WHEFS_ERR_IS_DIR => IsDirectoryException::class,
+        \WHEFS_ERR_NOT_EMPTY => NotEmptyException::class,
+        \WHEFS_ERR_CLOSED => ClosedException::class,
+        \WHEFS_ERR_NAME_TOO_LONG => NameTooLongException::class,
+    ];
+
+    /** The exception for status `code` (an unknown code gives this base class). */
+    public static function fromCode(int $code, string $message): self
+    {
+        $class = self::CLASSES[$code] ?? self::class;
+        return new $class($message, $code);
+    }
+
+    /** The code's name, such as "WHEFS_ERR_NOT_FOUND". */
+    public function getName(): string
+    {
+        return \whefs_rc_name($this->getCode());
+    }
+}
+
+/** Bad argument: bad mode string, bad option, bad path (WHEFS_ERR_ARG). */
+class ArgumentException extends Exception {}
+/** The operating system reported an I/O error (WHEFS_ERR_IO). */
+class IOException extends Exception {}
+/** Out of memory (WHEFS_ERR_NOMEM). */
+class OutOfMemoryException extends Exception {}
+/** Not a whefs container, or an unsupported format version (WHEFS_ERR_BAD_MAGIC). */
+class BadMagicException extends Exception {}
+/** A bug in whefs, a caught panic included (WHEFS_ERR_INTERNAL). */
+class InternalException extends Exception {}
+/** Value out of range: seek before 0, size too large (WHEFS_ERR_RANGE). */
+class RangeException extends Exception {}
+/** No space: disk full or a size limit (WHEFS_ERR_FULL). */
+class FullException extends Exception {}
+/** Not permitted, such as a write to a read-only container (WHEFS_ERR_ACCESS). */
+class AccessException extends Exception {}
+/** A checksum or consistency failure in the container (WHEFS_ERR_CORRUPT). */
+class CorruptException extends Exception {}
+/** Not supported here (WHEFS_ERR_UNSUPPORTED). */
+class UnsupportedException extends Exception {}
+/** No such file or directory (WHEFS_ERR_NOT_FOUND). */
+class NotFoundException extends Exception {}
+/** Already exists (WHEFS_ERR_EXISTS). */
+class ExistsException extends Exception {}
+/** A lock (another writer of the file, ...) was not had within the busy timeout (WHEFS_ERR_BUSY). */
+class BusyException extends Exception {}
+/** A path component is not a directory (WHEFS_ERR_NOT_DIR). */
+class NotDirectoryException extends Exception {}
+/** Is a directory (WHEFS_ERR_IS_DIR). */
+class IsDirectoryException extends Exception {}
+/** Directory not empty (WHEFS_ERR_NOT_EMPTY). */
+class NotEmptyException extends Exception {}
+/** The Fs or File was closed (WHEFS_ERR_CLOSED). */
+class ClosedException extends Exception {}
+/** A path component is longer than 255 bytes (WHEFS_ERR_NAME_TOO_LONG). */
+class NameTooLongException extends Exception {}
+
+/**
+ * @internal The one door to the extension's functions: a failed call throws
+ * a plain \Exception carrying the WHEFS_ERR_* code (bindings/swig/whefs.i);
+ * here it becomes the Whefs\Exception subclass for that code.
+ */
+final class Native
+{
+    public static function call(string $function, mixed ...$args): mixed
+    {
+        try {
+            return $function(...$args);
+        } catch (\Exception $e) {
+            if (\get_class($e) === \Exception::class && $e->getCode() > 0) {
+                throw Exception::fromCode($e->getCode(), $e->getMessage());
+            }
+            throw $e;
+        }
+    }
+
+    /** Seconds (int or float) as whole milliseconds for the C API. */
+    public static function milliseconds(int|float $seconds): int
+    {
+        if ($seconds < 0) {
+            throw new ArgumentException("busy_timeout must be >= 0, not $seconds", \WHEFS_ERR_ARG);
+        }
+        return (int)\min(\round($seconds * 1000), 0xFFFFFFFF);
+    }
+
+    /**
+     * A PHP fopen() mode as the C library takes it: "b" and "t" (text mode,
+     * which does nothing on POSIX) and "e" (close-on-exec: the library's
+     * descriptors are its own) dropped.
+     */
+    public static function mode(string $mode): string
+    {
+        return \str_replace(['b', 't', 'e'], '', $mode);
+    }
+}
+
+// ---- values --------------------------------------------------------------------
+
+/** What Fs::stat() and File::stat() report. */
+final class Stat
+{
+    private const S_IFREG = 0o100000;
+    private const S_IFDIR = 0o040000;
+
+    public function __construct(
+        /** File type and permission bits, as PHP's stat()['mode']. */
+        public readonly int $mode,
+        /** Inode number, stable for the file's life. */
+        public readonly int $ino,
+        /** Size in bytes (0 for directories). */
+        public readonly int $size,
+        /** Last modification, nanoseconds since the Unix epoch. */
+        public readonly int $mtimeNs,
+        /** Last status change, nanoseconds since the Unix epoch. */
+        public readonly int $ctimeNs,
+    ) {
+    }
+
+    /** @internal From the extension's stat array. */
+    public static function fromNative(array $st): self
+    {
+        $type = $st['kind'] === \WHEFS_KIND_DIR ? self::S_IFDIR : self::S_IFREG;
+        return new self($type | ($st['mode'] & 0o7777), $st['ino'], $st['size'], $st['mtime_ns'], $st['ctime_ns']);
+    }
+
+    public function isFile(): bool
+    {
+        return ($this->mode & 0o170000) === self::S_IFREG;
+    }
+
+    public function isDir(): bool
+    {
+        return ($this->mode & 0o170000) === self::S_IFDIR;
+    }
+
+    /** Last modification, whole seconds (as filemtime()). */
+    public function mtime(): int
+    {
+        return \intdiv($this->mtimeNs, 1_000_000_000);
+    }
+
+    /** Last status change, whole seconds (as filectime()). */
+    public function ctime(): int
+    {
+        return \intdiv($this->ctimeNs, 1_000_000_000);
+    }
+
+    /**
+     * Shaped like PHP's stat(): the 13 numeric and the named keys. No access
+     * time is kept: atime is mtime. nlink is 1; $uid and $gid are the owner
+     * to report (whefs keeps none).
+     */
+    public function toArray(int $uid = 0, int $gid = 0): array
+    {
+        $values = [
+            'dev' => 0,
+            'ino' => $this->ino,
+            'mode' => $this->mode,
+            'nlink' => 1,
+            'uid' => $uid,
+            'gid' => $gid,
+            'rdev' => 0,
+            'size' => $this->size,
+            'atime' => $this->mtime(),
+            'mtime' => $this->mtime(),
+            'ctime' => $this->ctime(),
+            'blksize' => -1,
+            'blocks' => -1,
+        ];
+        return \array_merge(\array_values($values), $values);
+    }
+}
+
+/** Container-wide figures as of the latest commit (Fs::info()). */
+final class Info
+{
+    public function __construct(
+        /** Bytes per page. */
+        public readonly int $pageSize,
+        /** Number of the latest commit. */
+        public readonly int $generation,
+        /** Pages in the container file. */
+        public readonly int $pagesTotal,
+        /** Pages holding live data or metadata. */
+        public readonly int $pagesUsed,
+        /** Pages free for reuse now. */
+        public readonly int $pagesFree,
+        /** Pages freed recently, reusable once no reader needs them. */
+        public readonly int $pagesPending,
+        /** Number of pseudofiles. */
+        public readonly int $files,
+        /** Number of directories, the root included. */
+        public readonly int $dirs,
+    ) {
+    }
+}
+
+// ---- the object API ------------------------------------------------------------
+
+/**
+ * An open container. Make one with Fs::open() (or Fs::openImage()); close
+ * it with close(), or let it go: the destructor closes it.
+ */
+final class Fs
+{
+    private const DURABILITY = [
+        'full' => \WHEFS_DURABLE_FULL,
+        'normal' => \WHEFS_DURABLE_NORMAL,
+        'off' => \WHEFS_DURABLE_OFF,
+    ];
+    private const OPTIONS = ['create', 'busy_timeout', 'durability', 'container_lock', 'page_size', 'label'];
+
+    /** The extension's handle; null once closed. */
+    private ?object $ptr;
+    /** @var \WeakMap<File, true> files open from this container */
+    private \WeakMap $files;
+
+    private function __construct(
+        object $ptr,
+        /** The container's host path (":memory:", or "" for an image). */
+        public readonly string $path,
+        /** Opened with mode "r" (or an image). */
+        public readonly bool $readonly,
+        /** An image container borrows these bytes: kept until close. */
+        private ?string $image = null,
+    ) {
+        $this->ptr = $ptr;
+        $this->files = new \WeakMap();
+    }
+
+    /**
+     * Opens the container file at $path (":memory:": a new one in RAM).
+     *
+     * $mode: "rw" (read-write) or "r" (read-only). $options:
+     *  - create (bool): make the container if it is missing; default true
+     *    for "rw" (with false a missing container is NotFoundException);
+     *  - busy_timeout (seconds, int or float, default 5): how long a call
+     *    waits for a lock held by another handle or process (also while
+     *    opening) before BusyException;
+     *  - durability: "full" (default: every commit survives power loss),
+     *    "normal" (a crash may lose the latest commits) or "off" (no syncs);
+     *  - container_lock (bool): the 2009 library's mode, a read-write open
+     *    excludes every other open of the container;
+     *  - page_size (4096..65536, a power of two) and label (string): used
+     *    only when this call creates the container.
+     */
+    public static function open(string $path, string $mode = 'rw', array $options = []): self
+    {
+        $unknown = \array_diff(\array_keys($options), self::OPTIONS);
+        if ($unknown) {
+            throw new ArgumentException('unknown option(s): ' . \implode(', ', $unknown), \WHEFS_ERR_ARG);
+        }
+        if ($mode !== 'rw' && $mode !== 'r') {
+            throw new ArgumentException("mode must be 'rw' or 'r', not '$mode'", \WHEFS_ERR_ARG);
+        }
+        $create = (bool)($options['create'] ?? $mode === 'rw');
+        if ($create && $mode === 'r') {
+            throw new ArgumentException("create needs mode 'rw'", \WHEFS_ERR_ARG);
+        }
+        $durability = $options['durability'] ?? 'full';
+        if (!isset(self::DURABILITY[$durability])) {
+            throw new ArgumentException("durability must be 'full', 'normal' or 'off', not '$durability'", \WHEFS_ERR_ARG);
+        }
+        $flags = $mode === 'rw' ? \WHEFS_OPEN_READWRITE : \WHEFS_OPEN_READONLY;
+        if ($create) {
+            $flags |= \WHEFS_OPEN_CREATE;
+        }
+        if ($options['container_lock'] ?? false) {
+            $flags |= \WHEFS_OPEN_CONTAINER_LOCK;
+        }
+        $ptr = Native::call(
+            'whefs_fs_open_ex',
+            $path,
+            $flags,
+            Native::milliseconds($options['busy_timeout'] ?? \WHEFS_DEFAULT_BUSY_TIMEOUT_MS / 1000),
+            (int)($options['page_size'] ?? 0),
+            isset($options['label']) ? (string)$options['label'] : null,
+        );
+        $fs = new self($ptr, $path, $mode === 'r');
+        if ($durability !== 'full') {
+            try {
+                $fs->setDurability($durability);
+            } catch (\Throwable $e) {
+                $fs->close();
+                throw $e;
+            }
+        }
+        return $fs;
+    }
+
+    /** Opens a container image held in a string, read-only. */
+    public static function openImage(string $data): self
+    {
+        // The library borrows the bytes: the Fs keeps this very string.
+        $ptr = Native::call('whefs_fs_open_image', $data);
+        return new self($ptr, '', true, $data);
+    }
+
+    /** @internal The handle for a call; ClosedException once closed. */
+    public function handle(): object
+    {
+        return $this->ptr ?? throw new ClosedException('whefs container is closed', \WHEFS_ERR_CLOSED);
+    }
+
+    /** @internal */
+    public function adopt(File $file): void
+    {
+        $this->files[$file] = true;
+    }
+
+    /** @internal */
+    public function forget(File $file): void
+    {
+        unset($this->files[$file]);
+    }
+
+    public function isClosed(): bool
+    {
+        return $this->ptr === null;
+    }
+
+    /**
+     * Closes every File still open from this container (committing its
+     * writes), then the container. Closing twice is fine. The first error
+     * of the files' commits is thrown after everything is closed.
+     */
+    public function close(): void
+    {
+        $ptr = $this->ptr;
+        if ($ptr === null) {
+            return;
+        }
+        $first = null;
+        $files = [];
+        foreach ($this->files as $file => $_) {
+            $files[] = $file; // File::close() forgets itself: not while iterating
+        }
+        foreach ($files as $file) {
+            try {
+                $file->close();
+            } catch (\Throwable $e) {
+                $first ??= $e;
+            }
+        }
+        $this->files = new \WeakMap();
+        $this->ptr = null;
+        try {
+            Native::call('whefs_fs_close', $ptr);
+        } finally {
+            $this->image = null;
+        }
+        if ($first !== null) {
+            throw $first;
+        }
+    }
+
+    public function __destruct()
+    {
+        try {
+            $this->close();
+        } catch (ClosedException) {
+            // a handle inherited across fork(): nothing to commit here
+        } catch (\Throwable $e) {
+            \trigger_error("whefs: closing container {$this->path}: {$e->getMessage()}", \E_USER_WARNING);
+        }
+    }
+
+    // -- settings ----------------------------------------------------------
+
+    /** How long later calls wait for a lock before BusyException, in seconds. */
+    public function setBusyTimeout(int|float $seconds): void
+    {
+        Native::call('whefs_fs_set_busy_timeout', $this->handle(), Native::milliseconds($seconds));
+    }
+
+    /** "full", "normal" or "off" (see open()). */
+    public function setDurability(string $durability): void
+    {
+        if (!isset(self::DURABILITY[$durability])) {
+            throw new ArgumentException("durability must be 'full', 'normal' or 'off', not '$durability'", \WHEFS_ERR_ARG);
+        }
+        Native::call('whefs_fs_set_durability', $this->handle(), self::DURABILITY[$durability]);
+    }
+
+    /** The label given when the container was created ("" if none). */
+    public function label(): string
+    {
+        return Native::call('whefs_fs_label_get', $this->handle());
+    }
+
+    // -- files -------------------------------------------------------------
+
+    /**
+     * Opens a pseudofile. $mode as fopen(): "r", "r+", "w", "w+", "a", "a+",
+     * "c", "c+" (create, no truncate), "x", "x+" (exclusive create); "b" and
+     * "t" are ignored. Reads see the file as committed when it was opened
+     * (a snapshot) plus this handle's writes; flush() and close() commit.
+     * A second writer of a file waits up to the busy timeout, then gets
+     * BusyException.
+     */
+    public function openFile(string $path, string $mode = 'r'): File
+    {
+        $mode = Native::mode($mode);
+        $ptr = Native::call('whefs_file_open', $this->handle(), $path, $mode);
+        try {
+            if ($mode[0] === 'a') {
+                Native::call('whefs_file_seek', $ptr, 0, \SEEK_END); // as fopen("a"): ftell() is the size
+            }
+        } catch (\Throwable $e) {
+            \whefs_file_close($ptr);
+            throw $e;
+        }
+        $file = new File($this, $ptr, $path, $mode);
+        $this->adopt($file);
+        return $file;
+    }
+
+    /** The whole file, as of the latest commit. */
+    public function read(string $path): string
+    {
+        return Native::call('whefs_read_file', $this->handle(), $path);
+    }
+
+    /** Creates or replaces the file with $data in one atomic commit; returns the byte count. */
+    public function write(string $path, string $data): int
+    {
+        Native::call('whefs_write_file', $this->handle(), $path, $data);
+        return \strlen($data);
+    }
+
+    // -- namespace ---------------------------------------------------------
+
+    /** stat of a file or directory in the latest commit. */
+    public function stat(string $path): Stat
+    {
+        return Stat::fromNative(Native::call('whefs_stat', $this->handle(), $path));
+    }
+
+    public function exists(string $path): bool
+    {
+        return Native::call('whefs_exists', $this->handle(), $path);
+    }
+
+    public function isFile(string $path): bool
+    {
+        try {
+            return $this->stat($path)->isFile();
+        } catch (NotFoundException | NotDirectoryException) {
+            return false;
+        }
+    }
+
+    public function isDir(string $path): bool
+    {
+        try {
+            return $this->stat($path)->isDir();
+        } catch (NotFoundException | NotDirectoryException) {
+            return false;
+        }
+    }
+
+    /**
+     * Creates a directory. Without $recursive its parent must exist
+     * (NotFoundException) and it must not (ExistsException); with it, the
+     * missing parents are made too and an existing directory is fine
+     * (mkdir -p).
+     */
+    public function mkdir(string $path, bool $recursive = false): void
+    {
+        Native::call($recursive ? 'whefs_mkdir_all' : 'whefs_mkdir', $this->handle(), $path);
+    }
+
+    /** Removes a file (IsDirectoryException for a directory). Open handles keep their snapshot. */
+    public function unlink(string $path): void
+    {
+        Native::call('whefs_unlink', $this->handle(), $path);
+    }
+
+    /** Removes an empty directory (NotEmptyException otherwise). */
+    public function rmdir(string $path): void
+    {
+        Native::call('whefs_rmdir', $this->handle(), $path);
+    }
+
+    /** Renames atomically; replaces a file (not a directory) at $to. */
+    public function rename(string $from, string $to): void
+    {
+        Native::call('whefs_rename', $this->handle(), $from, $to);
+    }
+
+    /**
+     * Names in a directory, in name order (no "." and ".."), as of the
+     * latest commit.
+     *
+     * @return list<string>
+     */
+    public function listdir(string $path = '/'): array
+    {
+        return \array_column($this->entries($path), 'name');
+    }
+
+    /**
+     * Entries of a directory in name order: arrays with name, kind
+     * (WHEFS_KIND_FILE or WHEFS_KIND_DIR), ino and size.
+     *
+     * @return list<array{name: string, kind: int, ino: int, size: int}>
+     */
+    public function entries(string $path = '/'): array
+    {
+        $dir = Native::call('whefs_dir_open', $this->handle(), $path);
+        try {
+            $entries = [];
+            while (($entry = Native::call('whefs_dir_next', $dir)) !== null) {
+                $entries[] = $entry;
+            }
+            return $entries;
+        } finally {
+            \whefs_dir_close($dir);
+        }
+    }
+
+    /**
+     * Paths matching a glob pattern, depth first and in name order within a
+     * directory, without a leading "/": "*", "?", "[a-z]", "[!a-z]", and
+     * "**" for any number of directories ("logs/**\/*.txt").
+     *
+     * @return list<string>
+     */
+    public function glob(string $pattern): array
+    {
+        return \array_column(Native::call('whefs_ls', $this->handle(), $pattern), 'path');
+    }
+
+    // -- the whole container -------------------------------------------------
+
+    /** Checks every page checksum, the tree and the allocator (fsck); CorruptException with the finding. */
+    public function check(): void
+    {
+        Native::call('whefs_fs_check', $this->handle());
+    }
+
+    /** Container-wide figures as of the latest commit. */
+    public function info(): Info
+    {
+        $i = Native::call('whefs_fs_info', $this->handle());
+        return new Info(
+            $i['page_size'],
+            $i['generation'],
+            $i['pages_total'],
+            $i['pages_used'],
+            $i['pages_free'],
+            $i['pages_pending'],
+            $i['files'],
+            $i['dirs'],
+        );
+    }
+}
+
+/**
+ * An open pseudofile, from Fs::openFile(). Reads see the snapshot taken at
+ * open plus this handle's own writes; flush() and close() commit the
+ * writes, atomically. The destructor closes (and so commits) too.
+ */
+final class File
+{
+    private ?object $ptr;
+    private bool $eof = false;
+
+    /** @internal Use Fs::openFile(). */
+    public function __construct(
+        private Fs $fs,
+        object $ptr,
+        /** The path it was opened with. */
+        public readonly string $path,
+        /** The mode it was opened with ("b" and "t" dropped). */
+        public readonly string $mode,
+    ) {
+        $this->ptr = $ptr;
+    }
+
+    private function handle(): object
+    {
+        return $this->ptr ?? throw new ClosedException("whefs file {$this->path} is closed", \WHEFS_ERR_CLOSED);
+    }
+
+    /**
+     * Up to $length bytes at the position ("" at the end of the file); null
+     * reads to the end.
+     */
+    public function read(?int $length = null): string
+    {
+        if ($length !== null && $length < 0) {
+            throw new RangeException("length must be >= 0, not $length", \WHEFS_ERR_RANGE);
+        }
+        $want = $length ?? \max(0, $this->size() - $this->tell());
+        $data = Native::call('whefs_file_read_bytes', $this->handle(), $want);
+        $this->eof = \strlen($data) < $want || ($length === null);
+        return $data;
+    }
+
+    /** Up to $length bytes at $offset, without moving the position. */
+    public function pread(int $length, int $offset): string
+    {
+        return Native::call('whefs_file_pread_bytes', $this->handle(), $length, $offset);
+    }
+
+    /** Writes $data at the position (at the end in "a" modes); returns the byte count. */
+    public function write(string $data): int
+    {
+        return Native::call('whefs_file_write', $this->handle(), $data);
+    }
+
+    /** Writes $data at $offset without moving the position; returns the byte count. */
+    public function pwrite(string $data, int $offset): int
+    {
+        return Native::call('whefs_file_pwrite', $this->handle(), $data, $offset);
+    }
+
+    /** Moves the position (SEEK_SET, SEEK_CUR, SEEK_END); past the end is fine. Returns it. */
+    public function seek(int $offset, int $whence = \SEEK_SET): int
+    {
+        $pos = Native::call('whefs_file_seek', $this->handle(), $offset, $whence);
+        $this->eof = false;
+        return $pos;
+    }
+
+    public function tell(): int
+    {
+        return Native::call('whefs_file_tell', $this->handle());
+    }
+
+    /** True once a read met the end of the file (as feof()); a seek clears it. */
+    public function eof(): bool
+    {
+        return $this->eof;
+    }
+
+    /** The size as this handle sees it (its snapshot plus its writes). */
+    public function size(): int
+    {
+        return Native::call('whefs_file_size', $this->handle());
+    }
+
+    /** Truncates, or extends with zeros, to $size; the position stays. */
+    public function truncate(int $size): void
+    {
+        Native::call('whefs_file_truncate', $this->handle(), $size);
+    }
+
+    public function stat(): Stat
+    {
+        return Stat::fromNative(Native::call('whefs_file_stat', $this->handle()));
+    }
+
+    /** Commits this handle's writes: visible to every other handle and process afterwards. */
+    public function flush(): void
+    {
+        Native::call('whefs_file_flush', $this->handle());
+    }
+
+    /** Commits durably, whatever the container's durability setting. */
+    public function sync(): void
+    {
+        Native::call('whefs_file_sync', $this->handle());
+    }
+
+    public function isClosed(): bool
+    {
+        return $this->ptr === null;
+    }
+
+    /**
+     * Commits and closes; the handle is freed even if the commit fails (the
+     * commit's error is thrown). Closing twice is fine.
+     */
+    public function close(): void
+    {
+        $ptr = $this->ptr;
+        if ($ptr === null) {
+            return;
+        }
+        $this->ptr = null;
+        $this->fs->forget($this);
+        Native::call('whefs_file_close', $ptr);
+    }
+
+    public function __destruct()
+    {
+        try {
+            $this->close();
+        } catch (ClosedException) {
+            // a handle inherited across fork(): nothing to commit here
+        } catch (\Throwable $e) {
+            \trigger_error("whefs: closing {$this->path}: {$e->getMessage()}", \E_USER_WARNING);
+        }
+    }
+}
+
+// ---- the stream wrapper ----------------------------------------------------------
+
+/**
+ * The whefs:// stream wrapper: PHP's filesystem functions on containers.
+ *
+ *     StreamWrapper::register('data', '/srv/app.whefs');
+ *     file_put_contents('whefs://data/hello.txt', 'hi');
+ *
+ * A URL is whefs://NAME/path/in/container, NAME a name given to
+ * register(); whefs:///path is whefs://default/path. The path is taken as
+ * is (no percent-decoding, no query).
+ *
+ * One container is open per name per process, shared by every stream on
+ * that name; a container given by path is opened at its first use (so a
+ * process forked before that opens its own), and again in a forked child.
+ *
+ * As PHP's filesystem functions do, the wrapper's methods return false and
+ * raise an E_USER_WARNING ("whefs: fopen(whefs://data/x): not found: /x
+ * (WHEFS_ERR_NOT_FOUND)") instead of throwing; url_stat() is silent when
+ * PHP asks it to be (file_exists(), is_file(), ...).
+ *
+ * fflush() commits, and so does fclose(). flock() always succeeds: LOCK_SH
+ * and LOCK_UN have nothing to do, and LOCK_EX is what whefs already gives
+ * a writer — a stream open for writing is the file's only writer until it
+ * is closed (a second one waits up to the busy timeout, then fails), and
+ * readers see whole commits, never a half-written file.
+ */
+final class StreamWrapper
+{
+    public const SCHEME = 'whefs';
+
+    /** @var array<string, array{fs: ?Fs, path: ?string, options: array, pid: int}> */
+    private static array $containers = [];
+
+    /** Set by PHP: the stream context, if any. */
+    public $context;
+
+    /** @var ?\WeakMap<Fs, array{int, int}> the uid and gid reported for each container */
+    private static ?\WeakMap $owners = null;
+
+    private ?File $file = null;
+    private ?Fs $fs = null;
+    private string $url = '';
+    /** @var list<string> */
+    private array $listing = [];
+    private int $listingPos = 0;
+
+    /**
+     * Makes whefs://$name/... name the container $container: an open Fs
+     * (its owner keeps it open as long as the name is used), or the host
+     * path of a container file, opened with Fs::open($container, 'rw',
+     * $options) at its first use and closed by unregister().
+     */
+    public static function register(string $name, Fs|string $container, array $options = []): void
+    {
+        if (!\preg_match('/^[A-Za-z0-9][A-Za-z0-9._-]*$/D', $name)) {
+            throw new ArgumentException("bad stream name '$name' (letters, digits, '.', '_', '-')", \WHEFS_ERR_ARG);
+        }
+        if (isset(self::$containers[$name])) {
+            throw new ExistsException("whefs://$name is registered already", \WHEFS_ERR_EXISTS);
+        }
+        if ($container instanceof Fs && $options) {
+            throw new ArgumentException('options apply to a container given by path', \WHEFS_ERR_ARG);
+        }
+        if (!\in_array(self::SCHEME, \stream_get_wrappers(), true)
+            && !\stream_wrapper_register(self::SCHEME, self::class)) {
+            throw new Exception('cannot register the whefs:// stream wrapper', \WHEFS_ERR_INTERNAL);
+        }
+        self::$containers[$name] = [
+            'fs' => $container instanceof Fs ? $container : null,
+            'path' => \is_string($container) ? $container : null,
+            'options' => $options,
+            'pid' => \getmypid(),
+        ];
+    }
+
+    /**
+     * Forgets a name; a container the wrapper opened is closed (committing
+     * streams still open on it). The last name unregisters whefs:// itself.
+     */
+    public static function unregister(string $name): void
+    {
+        $entry = self::$containers[$name] ?? null;
+        if ($entry === null) {
+            throw new NotFoundException("whefs://$name is not registered", \WHEFS_ERR_NOT_FOUND);
+        }
+        unset(self::$containers[$name]);
+        if (!self::$containers && \in_array(self::SCHEME, \stream_get_wrappers(), true)) {
+            \stream_wrapper_unregister(self::SCHEME);
+        }
+        if ($entry['path'] !== null && $entry['fs'] !== null && $entry['pid'] === \getmypid()) {
+            $entry['fs']->close();
+        }
+    }
+
+    /** The container behind whefs://$name/, opened if need be. */
+    public static function fs(string $name): Fs
+    {
+        $entry = self::$containers[$name]
+            ?? throw new NotFoundException("whefs://$name is not registered", \WHEFS_ERR_NOT_FOUND);
+        if ($entry['path'] !== null && ($entry['fs'] === null || $entry['pid'] !== \getmypid())) {
+            // First use, or a forked child: the parent's handle is not ours.
+            $entry['fs'] = Fs::open($entry['path'], 'rw', $entry['options']);
+            $entry['pid'] = \getmypid();
+            self::$containers[$name] = $entry;
+        }
+        return $entry['fs'];
+    }
+
+    /** whefs://$name/$path. */
+    public static function url(string $name, string $path = '/'): string
+    {
+        return self::SCHEME . '://' . $name . '/' . \ltrim($path, '/');
+    }
+
+    /** [Fs, path in the container] for a whefs:// URL. */
+    private static function resolve(string $url): array
+    {
+        $prefix = self::SCHEME . '://';
+        if (\strncasecmp($url, $prefix, \strlen($prefix)) !== 0) {
+            throw new ArgumentException("not a whefs:// URL: $url", \WHEFS_ERR_ARG);
+        }
+        $rest = (string)\substr($url, \strlen($prefix));
+        $slash = \strpos($rest, '/');
+        $name = $slash === false ? $rest : \substr($rest, 0, $slash);
+        $path = $slash === false ? '/' : \substr($rest, $slash);
+        return [self::fs($name === '' ? 'default' : $name), $path];
+    }
+
+    /**
+     * A stat array for PHP, which judges is_readable() and is_writable() by
+     * the mode bits and the owner: files are reported as owned by the
+     * container file's owner, without write bits in a read-only container.
+     */
+    private static function statArray(Fs $fs, Stat $st): array
+    {
+        self::$owners ??= new \WeakMap();
+        if (!isset(self::$owners[$fs])) {
+            $host = $fs->path !== '' && $fs->path !== ':memory:' ? @\stat($fs->path) : false;
+            self::$owners[$fs] = $host ? [$host['uid'], $host['gid']] : [\getmyuid(), \getmygid()];
+        }
+        [$uid, $gid] = self::$owners[$fs];
+        $array = $st->toArray($uid, $gid);
+        if ($fs->readonly) {
+            $array['mode'] = $array[2] = $array['mode'] & ~0o222;
+        }
+        return $array;
+    }
+
+    /** The PHP filesystem convention: a warning, and false. */
+    private static function fail(string $what, string $url, \Throwable $e, bool $warn = true): bool
+    {
+        if ($warn) {
+            $name = $e instanceof Exception ? ' (' . $e->getName() . ')' : '';
+            \trigger_error("whefs: $what($url): {$e->getMessage()}$name", \E_USER_WARNING);
+        }
+        return false;
+    }
+
+    // -- streams -----------------------------------------------------------
+
+    public function stream_open(string $path, string $mode, int $options, ?string &$opened_path): bool
+    {
+        try {
+            [$fs, $inner] = self::resolve($path);
+            $this->file = $fs->openFile($inner, $mode);
+            $this->fs = $fs;
+            $this->url = $path;
+            return true;
+        } catch (\Throwable $e) {
+            // PHP never passes STREAM_REPORT_ERRORS here (it reports "call
+            // failed" itself, without the reason), so always say why.
+            return self::fail('fopen', $path, $e);
+        }
+    }
+
+    public function stream_read(int $count): string|false
+    {
+        try {
+            return $this->file->read($count);
+        } catch (\Throwable $e) {
+            return self::fail('fread', $this->url, $e);
+        }
+    }
+
+    public function stream_write(string $data): int|false
+    {
+        try {
+            return $this->file->write($data);
+        } catch (\Throwable $e) {
+            return self::fail('fwrite', $this->url, $e);
+        }
+    }
+
+    public function stream_eof(): bool
+    {
+        return $this->file === null || $this->file->eof();
+    }
+
+    public function stream_seek(int $offset, int $whence = \SEEK_SET): bool
+    {
+        try {
+            $this->file->seek($offset, $whence);
+            return true;
+        } catch (\Throwable $e) {
+            return self::fail('fseek', $this->url, $e);
+        }
+    }
+
+    public function stream_tell(): int|false
+    {
+        try {
+            return $this->file->tell();
+        } catch (\Throwable $e) {
+            return self::fail('ftell', $this->url, $e);
+        }
+    }
+
+    /** fflush(): commits (fclose() does too). */
+    public function stream_flush(): bool
+    {
+        if ($this->file === null || $this->file->isClosed()) {
+            return false; // closed with its container (unregister()): committed then
+        }
+        try {
+            $this->file->flush();
+            \clearstatcache(); // filesize() & co. see the commit
+            return true;
+        } catch (\Throwable $e) {
+            return self::fail('fflush', $this->url, $e);
+        }
+    }
+
+    public function stream_truncate(int $new_size): bool
+    {
+        try {
+            $this->file->truncate($new_size);
+            return true;
+        } catch (\Throwable $e) {
+            return self::fail('ftruncate', $this->url, $e);
+        }
+    }
+
+    public function stream_stat(): array|false
+    {
+        try {
+            return self::statArray($this->fs, $this->file->stat());
+        } catch (\Throwable $e) {
+            return self::fail('fstat', $this->url, $e);
+        }
+    }
+
+    /** See the class comment: shared, exclusive and unlock all succeed. */
+    public function stream_lock(int $operation): bool
+    {
+        return true;
+    }
+
+    public function stream_set_option(int $option, int $arg1, ?int $arg2): bool
+    {
+        return false;
+    }
+
+    public function stream_cast(int $cast_as): mixed
+    {
+        return false; // no descriptor to select() on
+    }
+
+    public function stream_close(): void
+    {
+        $file = $this->file;
+        $this->file = null;
+        try {
+            $file?->close();
+            \clearstatcache();
+        } catch (ClosedException) {
+            // a stream inherited across fork(): the parent's to close
+        } catch (\Throwable $e) {
+            self::fail('fclose', $this->url, $e);
+        }
+    }
+
+    // -- paths -------------------------------------------------------------
+
+    public function url_stat(string $path, int $flags): array|false
+    {
+        try {
+            [$fs, $inner] = self::resolve($path);
+            return self::statArray($fs, $fs->stat($inner));
+        } catch (\Throwable $e) {
+            return self::fail('stat', $path, $e, !($flags & \STREAM_URL_STAT_QUIET));
+        }
+    }
+
+    public function unlink(string $path): bool
+    {
+        try {
+            [$fs, $inner] = self::resolve($path);
+            $fs->unlink($inner);
+            \clearstatcache();
+            return true;
+        } catch (\Throwable $e) {
+            return self::fail('unlink', $path, $e);
+        }
+    }
+
+    public function rename(string $path_from, string $path_to): bool
+    {
+        try {
+            [$fs, $from] = self::resolve($path_from);
+            [$fsTo, $to] = self::resolve($path_to);
+            if ($fs !== $fsTo) {
+                throw new UnsupportedException("cannot rename across containers (to $path_to)", \WHEFS_ERR_UNSUPPORTED);
+            }
+            $fs->rename($from, $to);
+            \clearstatcache();
+            return true;
+        } catch (\Throwable $e) {
+            return self::fail('rename', $path_from, $e);
+        }
+    }
+
+    /** mkdir(), with STREAM_MKDIR_RECURSIVE for mkdir($url, 0777, true); $mode is not kept. */
+    public function mkdir(string $path, int $mode, int $options): bool
+    {
+        try {
+            [$fs, $inner] = self::resolve($path);
+            if ($options & \STREAM_MKDIR_RECURSIVE) {
+                if ($fs->exists($inner)) { // as PHP's recursive mkdir: the last one must be new
+                    throw new ExistsException("already exists: $inner", \WHEFS_ERR_EXISTS);
+                }
+                $fs->mkdir($inner, true);
+            } else {
+                $fs->mkdir($inner);
+            }
+            \clearstatcache();
+            return true;
+        } catch (\Throwable $e) {
+            return self::fail('mkdir', $path, $e, (bool)($options & \STREAM_REPORT_ERRORS));
+        }
+    }
+
+    public function rmdir(string $path, int $options): bool
+    {
+        try {
+            [$fs, $inner] = self::resolve($path);
+            $fs->rmdir($inner);
+            \clearstatcache();
+            return true;
+        } catch (\Throwable $e) {
+            return self::fail('rmdir', $path, $e, (bool)($options & \STREAM_REPORT_ERRORS));
+        }
+    }
+
+    /**
+     * touch() creates a missing file; the times of an existing one stay
+     * (whefs sets them itself, at each commit). chmod(), chown() and
+     * chgrp() are not supported.
+     */
+    public function stream_metadata(string $path, int $option, mixed $value): bool
+    {
+        try {
+            [$fs, $inner] = self::resolve($path);
+            if ($option !== \STREAM_META_TOUCH) {
+                throw new UnsupportedException('only touch() is supported, not chmod/chown/chgrp', \WHEFS_ERR_UNSUPPORTED);
+            }
+            if (!$fs->exists($inner)) {
+                $fs->openFile($inner, 'c')->close();
+                \clearstatcache();
+            }
+            return true;
+        } catch (\Throwable $e) {
+            return self::fail($option === \STREAM_META_TOUCH ? 'touch' : 'chmod', $path, $e);
+        }
+    }
+
+    // -- directories ---------------------------------------------------------
+
+    /** The names as of opendir() (no "." and ".."), in name order. */
+    public function dir_opendir(string $path, int $options): bool
+    {
+        try {
+            [$fs, $inner] = self::resolve($path);
+            $this->listing = $fs->listdir($inner);
+            $this->listingPos = 0;
+            return true;
+        } catch (\Throwable $e) {
+            return self::fail('opendir', $path, $e);
+        }
+    }
+
+    public function dir_readdir(): string|false
+    {
+        return $this->listing[$this->listingPos++] ?? false;
+    }
+
+    public function dir_rewinddir(): bool
+    {
+        $this->listingPos = 0;
+        return true;
+    }
+
+    public function dir_closedir(): bool
+    {
+        $this->listing = [];
+        return true;
+    }
+}
