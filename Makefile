@@ -93,6 +93,13 @@ test-install:
 bench:
 	$(CARGO) run --release --example bench_open
 	$(CARGO) run --release --example bench_stream
+	$(CARGO) run --release --example bench_mp
+	$(CARGO) run --release --features bench-sqlite --example bench_compare
+
+# whefs side by side with plain files and SQLite, as ratios (table + SVG plot).
+.PHONY: bench-compare
+bench-compare:
+	$(CARGO) run --release --features bench-sqlite --example bench_compare
 
 # Fuzzing (DESIGN §6): cargo-fuzz on the stable toolchain, no sanitizer.
 # New inputs go to fuzz/work/<target> (not committed); the committed seeds

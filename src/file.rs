@@ -68,6 +68,8 @@ impl Mode {
 
 /// Pages a writer keeps in memory before writing them to reserved pages.
 const BUFFERED_PAGES: usize = 64;
+/// Pages written by a handle from which it syncs them before committing.
+const PRESYNC_PAGES: u64 = 64;
 /// Largest reservation batch, in pages.
 const MAX_BATCH: u64 = 1024;
 
@@ -114,6 +116,22 @@ impl Base {
         }
     }
 
+    /// Reads committed file pages from `index` on into `out` (whole pages)
+    /// with one read, as far as one extent goes; returns the pages read.
+    fn read_run(&self, fs: &Fs, ino: u64, index: u64, out: &mut [u8]) -> Result<usize> {
+        let ps = fs.engine().page_size() as usize;
+        if self.rec.inline.is_some() || self.locate(fs, ino, index)?.is_none() {
+            self.read_page(fs, ino, index, &mut out[..ps])?;
+            return Ok(1);
+        }
+        let cached = self.last_extent.borrow();
+        let (start, ext) = cached.as_ref().expect("locate caches the extent it found");
+        let i = (index - start) as usize;
+        let n = (ext.checksums.len() - i).min(out.len() / ps);
+        fs.engine().read_data_run(ext.first.saturating_add(i as u64), &ext.checksums[i..i + n], &mut out[..n * ps])?;
+        Ok(n)
+    }
+
     /// Reads committed file page `index` into `out` (zeros for holes).
     fn read_page(&self, fs: &Fs, ino: u64, index: u64, out: &mut [u8]) -> Result<()> {
         if let Some(data) = &self.rec.inline {
@@ -152,7 +170,8 @@ struct Writer {
     /// Committed pages from this index on are gone (truncation).
     drop_from: Option<u64>,
     changed: bool,
-    wrote_since_sync: bool,
+    /// Pages written since the last sync.
+    wrote_since_sync: u64,
     /// A file created by [`Fs::write`]: linked at this path by the first commit.
     link_at: Option<String>,
     /// A write to disk failed: the next commit fails and discards the changes.
@@ -376,6 +395,15 @@ impl File {
             let (index, within) = (at / ps, (at % ps) as usize);
             let n = (ps as usize - within).min(want - done);
             if within == 0 && n == ps as usize {
+                // Whole pages: read a run of committed pages at once.
+                let whole = (want - done) / ps as usize;
+                let run = self.committed_run(index, whole as u64);
+                if run > 1 {
+                    let end = done + run as usize * ps as usize;
+                    let got = self.base.read_run(&self.fs, self.ino, index, &mut buf[done..end])?;
+                    done += got * ps as usize;
+                    continue;
+                }
                 self.load_page(index, &mut buf[done..done + n])?;
             } else {
                 self.load_page(index, &mut page)?;
@@ -384,6 +412,24 @@ impl File {
             done += n;
         }
         Ok(done)
+    }
+
+    /// How many of the `max` file pages from `index` on come straight from
+    /// the committed base (this handle has not changed or dropped them).
+    fn committed_run(&self, index: u64, max: u64) -> u64 {
+        let Some(w) = &self.writer else { return max };
+        let end = index + max;
+        let mut stop = end;
+        if let Some((&i, _)) = w.buffered.range(index..end).next() {
+            stop = stop.min(i);
+        }
+        if let Some((&i, _)) = w.written.range(index..end).next() {
+            stop = stop.min(i);
+        }
+        if let Some(d) = w.drop_from {
+            stop = stop.min(d.max(index));
+        }
+        stop - index
     }
 
     fn writer(&mut self) -> Result<&mut Writer> {
@@ -453,7 +499,7 @@ impl File {
                 }
             };
             w.written.insert(index, (page, sum));
-            w.wrote_since_sync = true;
+            w.wrote_since_sync += 1;
         }
         Ok(())
     }
@@ -634,10 +680,13 @@ impl File {
             None
         };
         let w = self.writer.as_mut().expect("writer");
-        if w.wrote_since_sync && durability != Durability::Off && inline.is_none() {
-            // Write back data before taking the commit lock (DESIGN §4 "Ordering").
+        // Many pages: write them back before taking the commit lock (DESIGN §4
+        // "Ordering"). A few ride on the commit's own sync.
+        if w.wrote_since_sync >= PRESYNC_PAGES && durability != Durability::Off && inline.is_none() {
             engine.sync_or_poison()?;
-            w.wrote_since_sync = false;
+        }
+        if durability != Durability::Off {
+            w.wrote_since_sync = 0;
         }
         Ok(Staged {
             link_at: w.link_at.clone(),
@@ -762,7 +811,7 @@ impl Writer {
             size,
             drop_from: None,
             changed: false,
-            wrote_since_sync: false,
+            wrote_since_sync: 0,
             link_at: None,
             broken: false,
             stale: false,

@@ -281,6 +281,19 @@ impl Engine {
         Ok(())
     }
 
+    /// Reads consecutive data pages `first..` in one call and verifies each
+    /// against its checksum; `out` holds `checksums.len()` pages.
+    pub fn read_data_run(&self, first: u64, checksums: &[u64], out: &mut [u8]) -> Result<()> {
+        read_exact_at(&*self.storage, out, self.offset_of(first)?)?;
+        let ps = self.page_size as usize;
+        for (i, (&sum, page)) in checksums.iter().zip(out.chunks_exact(ps)).enumerate() {
+            if page_checksum(first + i as u64, 0, page) != sum {
+                return Err(Error::corrupt(format!("checksum mismatch in data page {}", first + i as u64)));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes a data page that this writer has reserved; returns its checksum.
     pub fn write_data_page(&self, page: u64, bytes: &[u8]) -> Result<u64> {
         self.check_usable()?;
@@ -448,9 +461,13 @@ impl Engine {
         if faults.reuse_pages_early {
             limit = latest;
         }
+        // A sync just to reuse pages is worth it only once enough are waiting
+        // (otherwise `off` and `normal` would sync on every commit).
+        let worth_a_sync = tx.sb.pending_pages >= (tx.sb.page_count / 16).max(256);
         if tx
             .oldest_pending()?
             .is_some_and(|k| k <= limit && k > self.known_durable.load(Ordering::Acquire))
+            && (worth_a_sync || faults.reuse_pages_early)
         {
             if !faults.reuse_pages_early {
                 self.storage.sync().map_err(|e| self.poison(e))?;
