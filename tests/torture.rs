@@ -1,0 +1,603 @@
+//! Multi-process torture (DESIGN §6, issue 4): writer, reader and lister
+//! processes — the test binary re-executing itself — work on one container
+//! while the test `kill -9`s random ones at random moments and starts new
+//! ones. Writers acknowledge every commit on stdout (`@ack PATH SEQ HASH`);
+//! readers check that every read is one whole committed version. After each
+//! of two rounds: `check()` is clean, every file is one committed version
+//! whose seq is at least the last acknowledged one, and the container after
+//! round 2 is at most 1.5× its size after round 1 (freed space is reused).
+//!
+//! And the torture is shown to catch bugs: with the fault switches that
+//! skip the pin or the reservation check, targeted runs fail.
+//!
+//! `WHEFS_LONG_MP=1` makes the rounds longer; `WHEFS_MP_SEED` repeats the
+//! random choices (not the interleaving of the processes).
+
+mod mp_common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use mp_common::*;
+use whefs::{Fs, FsOptions};
+
+#[test]
+fn mp_child() {
+    child_main();
+}
+
+/// The tests here take turns: each keeps both cores busy, and the size
+/// check compares two rounds that should run under the same load.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Who plays in a round.
+#[derive(Clone)]
+struct Config {
+    writers: u32,
+    readers: u32,
+    listers: u32,
+    round: Duration,
+    /// Mean time between two random kills.
+    kill_every: Duration,
+    /// Fault switches of every worker.
+    faults: String,
+}
+
+/// What a round saw.
+#[derive(Default, Debug)]
+struct RoundStats {
+    started: u64,
+    killed: u64,
+    killed_at_end: u64,
+    acks: u64,
+    reads: u64,
+    listed: u64,
+    size: u64,
+    pages_total: u64,
+    pages_free: u64,
+    pages_pending: u64,
+}
+
+/// Every acknowledged commit: the last per file, and each (file, seq) once.
+#[derive(Default)]
+struct Ledger {
+    last: HashMap<String, (u64, u64)>,
+    seen: HashMap<(String, u64), u64>,
+}
+
+impl Ledger {
+    fn record(&mut self, path: &str, seq: u64, hash: u64, problems: &mut Vec<String>) {
+        if let Some(prev) = self.seen.insert((path.to_string(), seq), hash) {
+            if prev != hash {
+                problems.push(format!(
+                    "two different commits of {path} were acknowledged with seq {seq}: two writers at once?"
+                ));
+            }
+        }
+        let e = self.last.entry(path.to_string()).or_insert((seq, hash));
+        if seq >= e.0 {
+            *e = (seq, hash);
+        }
+    }
+}
+
+struct Worker {
+    role: &'static str,
+    uid: u64,
+    child: Child,
+    pump: JoinHandle<()>,
+}
+
+/// The supervisor's view of the running workers.
+struct Fleet {
+    path: PathBuf,
+    cfg: Config,
+    rng: Rng,
+    tx: Sender<(u64, String)>,
+    rx: Receiver<(u64, String)>,
+    slots: Vec<(&'static str, u32, Option<Worker>)>,
+    next_uid: u64,
+    roles: HashMap<u64, &'static str>,
+    reads: HashMap<u64, u64>,
+    listed: HashMap<u64, u64>,
+    problems: Vec<String>,
+    stats: RoundStats,
+}
+
+impl Fleet {
+    fn new(path: &Path, cfg: &Config, seed: u64) -> Fleet {
+        let (tx, rx) = channel();
+        let mut slots = Vec::new();
+        for w in 0..cfg.writers {
+            slots.push(("writer", w, None));
+        }
+        for r in 0..cfg.readers {
+            slots.push(("reader", r, None));
+        }
+        for l in 0..cfg.listers {
+            slots.push(("lister", l, None));
+        }
+        Fleet {
+            path: path.to_path_buf(),
+            cfg: cfg.clone(),
+            rng: Rng::new(seed),
+            tx,
+            rx,
+            slots,
+            next_uid: 0,
+            roles: HashMap::new(),
+            reads: HashMap::new(),
+            listed: HashMap::new(),
+            problems: Vec::new(),
+            stats: RoundStats::default(),
+        }
+    }
+
+    fn spawn(&mut self, i: usize) {
+        let (role, slot, _) = self.slots[i];
+        // One writer of each durability in every round, so that the rounds
+        // commit at similar rates (the size check compares their peaks).
+        let durability = ["off", "normal", "full"][slot as usize % 3];
+        let mut child = worker_command(role, &self.path)
+            .stdin(Stdio::null())
+            .env(SLOT_ENV, slot.to_string())
+            .env(SEED_ENV, self.rng.next().to_string())
+            .env(DURABILITY_ENV, durability)
+            .env(FAULTS_ENV, &self.cfg.faults)
+            .spawn()
+            .expect("spawn a worker");
+        let uid = self.next_uid;
+        self.next_uid += 1;
+        let out = child.stdout.take().expect("piped stdout");
+        let tx = self.tx.clone();
+        let pump = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send((uid, line)).is_err() {
+                    break;
+                }
+            }
+        });
+        self.roles.insert(uid, role);
+        self.slots[i].2 = Some(Worker {
+            role,
+            uid,
+            child,
+            pump,
+        });
+        self.stats.started += 1;
+    }
+
+    fn kill(&mut self, i: usize) {
+        if let Some(mut w) = self.slots[i].2.take() {
+            kill9(&mut w.child);
+            let _ = w.pump.join();
+        }
+    }
+
+    fn drain(&mut self, ledger: &mut Ledger) {
+        while let Ok((uid, line)) = self.rx.try_recv() {
+            let mut w = line.split_whitespace();
+            match w.next() {
+                Some("@ack") => {
+                    let (p, seq, h) = (w.next(), w.next(), w.next());
+                    match (
+                        p,
+                        seq.and_then(|s| s.parse().ok()),
+                        h.and_then(|s| s.parse().ok()),
+                    ) {
+                        (Some(p), Some(seq), Some(h)) => {
+                            ledger.record(p, seq, h, &mut self.problems);
+                            self.stats.acks += 1;
+                        }
+                        _ => self.problems.push(format!("bad ack line {line:?}")),
+                    }
+                }
+                Some("@reads") => {
+                    let n = w.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                    self.reads.insert(uid, n);
+                }
+                Some("@ls") => {
+                    let n = w.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+                    self.listed.insert(uid, n);
+                }
+                Some("@fail") => {
+                    let role = self.roles.get(&uid).copied().unwrap_or("?");
+                    self.problems.push(format!("{role} #{uid}: {line}"));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Workers that ended by themselves (a failure: they run until killed).
+    fn check_exits(&mut self) {
+        for i in 0..self.slots.len() {
+            let exited = match &mut self.slots[i].2 {
+                Some(w) => w
+                    .child
+                    .try_wait()
+                    .ok()
+                    .flatten()
+                    .map(|s| (w.role, w.uid, s)),
+                None => None,
+            };
+            if let Some((role, uid, status)) = exited {
+                self.problems
+                    .push(format!("{role} #{uid} exited by itself: {status}"));
+                self.kill(i);
+                self.spawn(i);
+            }
+        }
+    }
+
+    /// One round: all slots running, random kills and restarts.
+    fn run(&mut self, ledger: &mut Ledger) {
+        for i in 0..self.slots.len() {
+            self.spawn(i);
+        }
+        let start = Instant::now();
+        let end = start + self.cfg.round;
+        let mean = self.cfg.kill_every.as_millis() as u64;
+        let mut next_kill = start + Duration::from_millis(self.rng.range(mean / 4, mean * 7 / 4));
+        while Instant::now() < end && self.problems.is_empty() {
+            self.drain(ledger);
+            self.check_exits();
+            if Instant::now() >= next_kill {
+                let i = self.rng.below(self.slots.len() as u64) as usize;
+                self.kill(i);
+                self.drain(ledger);
+                self.stats.killed += 1;
+                self.spawn(i);
+                next_kill =
+                    Instant::now() + Duration::from_millis(self.rng.range(mean / 4, mean * 7 / 4));
+            }
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        for i in 0..self.slots.len() {
+            if self.slots[i].2.is_some() {
+                self.kill(i);
+                self.stats.killed_at_end += 1;
+            }
+        }
+        self.drain(ledger);
+        self.stats.reads = self.reads.values().sum();
+        self.stats.listed = self.listed.values().sum();
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for i in 0..self.slots.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// Checks the container after a round: fsck clean, every file one whole
+/// committed version at or after its last acknowledged seq.
+fn verify_container(path: &Path, ledger: &Ledger, problems: &mut Vec<String>) -> u64 {
+    let fs = match Fs::open(path) {
+        Ok(fs) => fs,
+        Err(e) => {
+            problems.push(format!("the container does not open after the round: {e}"));
+            return 0;
+        }
+    };
+    if let Err(e) = fs.check() {
+        problems.push(format!("check() after the round: {e}"));
+    }
+    let mut verified = 0;
+    let mut all = torture_files();
+    all.extend((0..WRITERS).map(own_tmp));
+    for p in all {
+        let data = match fs.read(&p) {
+            Ok(d) => d,
+            Err(whefs::Error::NotFound(_)) if p.ends_with("tmp") => continue,
+            Err(e) => {
+                problems.push(format!("read {p} after the round: {e}"));
+                continue;
+            }
+        };
+        match verify_at(&p, &data) {
+            Ok(st) => {
+                verified += 1;
+                if let Some(&(seq, h)) = ledger.last.get(&p) {
+                    if st.seq < seq {
+                        problems.push(format!(
+                            "{p}: seq {} but seq {seq} was acknowledged (a lost commit)",
+                            st.seq
+                        ));
+                    } else if st.seq == seq && hash(&data) != h {
+                        problems.push(format!(
+                            "{p}: seq {seq} holds other content than was acknowledged"
+                        ));
+                    }
+                }
+            }
+            Err(e) => problems.push(format!("after the round: {e}")),
+        }
+    }
+    verified
+}
+
+/// Runs `rounds` rounds on a fresh container; returns each round's stats
+/// and every problem seen.
+fn torture(cfg: &Config, rounds: usize, label: &str) -> (Vec<RoundStats>, Vec<String>) {
+    let seed = seed();
+    eprintln!("torture {label}: seed {seed} (WHEFS_MP_SEED={seed} repeats the choices)");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("torture.whefs");
+    let fs = Fs::create(&path).unwrap();
+    create_torture_layout(&fs).unwrap();
+    drop(fs);
+    let mut ledger = Ledger::default();
+    let mut all = Vec::new();
+    let mut problems = Vec::new();
+    for round in 0..rounds {
+        let mut fleet = Fleet::new(&path, cfg, seed ^ round as u64);
+        fleet.run(&mut ledger);
+        problems.append(&mut fleet.problems);
+        let mut stats = std::mem::take(&mut fleet.stats);
+        drop(fleet);
+        let verified = verify_container(&path, &ledger, &mut problems);
+        stats.reads += verified;
+        stats.size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if let Ok(i) = FsOptions::new().open(&path).and_then(|fs| fs.info()) {
+            (stats.pages_total, stats.pages_free, stats.pages_pending) =
+                (i.pages_total, i.pages_free, i.pages_pending);
+        }
+        eprintln!(
+            "torture {label} round {}: {:?}: {} processes started, {} killed at random (+{} at the end), \
+             {} commits acknowledged, {} reads verified, {} listing entries stat'ed; container {} bytes \
+             ({} pages, {} free, {} pending); {} problems",
+            round + 1,
+            cfg.round,
+            stats.started,
+            stats.killed,
+            stats.killed_at_end,
+            stats.acks,
+            stats.reads,
+            stats.listed,
+            stats.size,
+            stats.pages_total,
+            stats.pages_free,
+            stats.pages_pending,
+            problems.len()
+        );
+        all.push(stats);
+        if !problems.is_empty() {
+            break;
+        }
+    }
+    (all, problems)
+}
+
+fn default_config() -> Config {
+    let long = long_mode();
+    Config {
+        writers: WRITERS,
+        readers: 2,
+        listers: 1,
+        round: Duration::from_secs(if long { 60 } else { 8 }),
+        kill_every: Duration::from_millis(350),
+        faults: "-".into(),
+    }
+}
+
+#[test]
+fn killed_workers_leave_only_committed_versions_and_space_is_reused() {
+    let _turn = one_at_a_time();
+    let (rounds, problems) = torture(&default_config(), 2, "clean");
+    assert!(
+        problems.is_empty(),
+        "torture found problems:\n{}",
+        problems.join("\n")
+    );
+    assert_eq!(rounds.len(), 2);
+    for (i, r) in rounds.iter().enumerate() {
+        assert!(r.killed > 0, "round {}: nobody was killed", i + 1);
+        assert!(
+            r.acks > 0 && r.reads > 0,
+            "round {}: nothing happened: {r:?}",
+            i + 1
+        );
+    }
+    let (s1, s2) = (rounds[0].size, rounds[1].size);
+    assert!(
+        s2 * 2 <= s1 * 3,
+        "the container grew from {s1} to {s2} bytes in round 2: freed pages are not reused"
+    );
+}
+
+// ---- The torture catches protocol bugs ----------------------------------------
+
+/// One short round with a protocol-breaking switch in every worker.
+fn torture_with(faults: &str) -> Vec<String> {
+    let cfg = Config {
+        round: Duration::from_secs(if long_mode() { 20 } else { 4 }),
+        faults: faults.into(),
+        ..default_config()
+    };
+    torture(&cfg, 1, faults).1
+}
+
+#[test]
+fn the_torture_catches_readers_that_take_no_pin() {
+    let _turn = one_at_a_time();
+    let problems = torture_with("skip_pin");
+    eprintln!(
+        "skip_pin: {} problems, first: {:?}",
+        problems.len(),
+        problems.first()
+    );
+    assert!(
+        !problems.is_empty(),
+        "readers without pins read reused pages, and the torture must notice"
+    );
+}
+
+/// A reader in process A opens a 64-page file and reads its first page;
+/// process B replaces the file 8 times (durability off, so nothing waits
+/// for a sync); then A reads the rest of its handle. With pins, A's
+/// snapshot keeps its pages and it reads what it opened; without (the
+/// `skip_pin` switch in both processes), B reuses them and A must notice.
+fn reader_after_overwrites(faults: &str) -> Result<(), String> {
+    const LEN: u64 = 64 * 4096;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pin.whefs");
+    let fs = Fs::create(&path).unwrap();
+    fs.write("victim", &pattern(1, 0, LEN as usize)).unwrap();
+    let mut a = Remote::start("reader", &path);
+    a.ok(&format!("openfs ro 1000 full {faults}"));
+    a.ok("open h victim r");
+    a.ok("check h 0 4096 1");
+    let mut b = Remote::start("writer", &path);
+    b.ok(&format!("openfs rw 1000 off {faults}"));
+    for i in 0..8 {
+        b.ok(&format!("put victim {LEN} {}", 100 + i));
+    }
+    let r = a.call(&format!("check h 4096 {} 1", LEN - 4096));
+    a.finish();
+    b.finish();
+    // The bug hurts only the reader's view: the container itself is sound.
+    fs.check().expect("check() after the overwrites");
+    assert_eq!(fs.read("victim").unwrap(), pattern(107, 0, LEN as usize));
+    if r.is_ok() {
+        Ok(())
+    } else {
+        Err(format!("{} {}", r.kind, r.text))
+    }
+}
+
+#[test]
+fn a_reader_without_a_pin_is_caught_reading_reused_pages() {
+    let _turn = one_at_a_time();
+    reader_after_overwrites("-").expect("with its pin, the reader keeps its snapshot");
+    let err = reader_after_overwrites("skip_pin")
+        .expect_err("without a pin the reader's pages are reused: the test must notice");
+    assert!(
+        err.starts_with("Corrupt") || err.starts_with("Mismatch"),
+        "the unpinned reader should see corruption or other content, got: {err}"
+    );
+    eprintln!("skip_pin detected: {err}");
+}
+
+/// Three processes write their own file of 4..40 pages over and over
+/// (durability off) through a storage that sleeps before every `RESERVE`
+/// try-lock — between reading the free list and locking pages, the window
+/// in which another process commits those pages. Returns how many wrong
+/// results the writers, a final `check()` and a final read-back saw.
+fn reservation_race(
+    faults: &str,
+    procs: u32,
+    iterations: u32,
+    slow_ms: u64,
+) -> (u64, u64, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reserve.whefs");
+    let fs = Fs::create(&path).unwrap();
+    fs.create_dir("r").unwrap();
+    drop(fs);
+    let seed = seed();
+    let mut reaper = Reaper::default();
+    for slot in 0..procs {
+        let child = worker_command("reserver", &path)
+            .stdin(Stdio::null())
+            .env(SLOT_ENV, slot.to_string())
+            .env(SEED_ENV, (seed ^ u64::from(slot)).to_string())
+            .env(FAULTS_ENV, faults)
+            .env(ARGS_ENV, format!("{iterations} {slow_ms}"))
+            .spawn()
+            .expect("spawn a reserver");
+        reaper.0.push(child);
+    }
+    let (mut writes, mut detected, mut samples) = (0, 0, Vec::new());
+    for child in &mut reaper.0 {
+        let out = BufReader::new(child.stdout.take().expect("piped stdout"));
+        for line in out.lines() {
+            let line = line.unwrap();
+            if let Some(rest) = line.strip_prefix("@detect ") {
+                if samples.len() < 3 {
+                    samples.push(rest.to_string());
+                }
+            } else if let Some(rest) = line.strip_prefix("@done ") {
+                for kv in rest.split_whitespace() {
+                    match kv.split_once('=') {
+                        Some(("writes", n)) => writes += n.parse::<u64>().unwrap(),
+                        Some(("detected", n)) => detected += n.parse::<u64>().unwrap(),
+                        _ => {}
+                    }
+                }
+            } else if line.starts_with("@fail") {
+                panic!("reserver failed: {line}");
+            }
+        }
+        let status = child.wait().unwrap();
+        assert!(status.success(), "a reserver exited with {status}");
+    }
+    let fs = Fs::open(&path).unwrap();
+    if let Err(e) = fs.check() {
+        detected += 1;
+        samples.push(format!("check(): {e}"));
+    }
+    for slot in 0..procs {
+        let p = format!("r/w{slot}");
+        let bad = match fs.read(&p) {
+            Err(whefs::Error::NotFound(_)) => None,
+            Err(e) => Some(e.to_string()),
+            Ok(d) => verify_at(&p, &d).err(),
+        };
+        if let Some(e) = bad {
+            detected += 1;
+            samples.push(format!("final read: {e}"));
+        }
+    }
+    (writes, detected, samples)
+}
+
+#[test]
+fn the_torture_catches_writers_that_do_not_check_their_reservations() {
+    let _turn = one_at_a_time();
+    let problems = torture_with("skip_reservation_check");
+    eprintln!(
+        "skip_reservation_check: {} problems, first: {:?}",
+        problems.len(),
+        problems.first()
+    );
+    assert!(
+        !problems.is_empty(),
+        "writers that take pages another process just committed corrupt the container, and the torture must notice"
+    );
+}
+
+#[test]
+fn a_reservation_not_checked_after_locking_is_caught() {
+    let _turn = one_at_a_time();
+    let (iters, slow) = if long_mode() { (300, 2) } else { (60, 2) };
+    let (writes, detected, samples) = reservation_race("-", 3, iters, slow);
+    assert_eq!(
+        detected, 0,
+        "with the check, no writer may take committed pages: {samples:?}"
+    );
+    assert!(writes > 0);
+    let (writes_bad, detected_bad, samples_bad) =
+        reservation_race("skip_reservation_check", 3, iters, slow);
+    eprintln!(
+        "reservation race: checked: {writes} writes, {detected} wrong; unchecked: {writes_bad} writes, \
+         {detected_bad} wrong, e.g. {samples_bad:?}"
+    );
+    assert!(
+        detected_bad > 0,
+        "without the reservation check, writers should have overwritten committed pages ({writes_bad} writes)"
+    );
+}
