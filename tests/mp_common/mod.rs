@@ -996,6 +996,15 @@ pub fn create_torture_layout(fs: &Fs) -> whefs::Result<()> {
     Ok(())
 }
 
+/// A short pause between two operations of a torture worker. Without it
+/// the workers saturate the cores, and a process holding a pin waits for a
+/// CPU for tens of milliseconds while thousands of pages pile up behind
+/// its pin: the container's peak size would measure the scheduler, not
+/// page reuse.
+fn breathe() {
+    std::thread::sleep(Duration::from_micros(300));
+}
+
 fn ack(path: &str, data: &[u8]) {
     let st = verify(data).expect("a writer acknowledges only content it sealed");
     say(&format!("@ack {path} {} {}", st.seq, hash(data)));
@@ -1169,6 +1178,7 @@ fn writer_main() -> i32 {
             }
         }
         commits += 1;
+        breathe();
         if commits % 16 == 0 {
             say(&format!("@reads {reads}"));
         }
@@ -1269,6 +1279,7 @@ fn reader_main() -> i32 {
             }
             reads += 1;
         }
+        breathe();
         if round % 10 == 0 {
             say(&format!("@reads {reads}"));
         }
@@ -1319,6 +1330,7 @@ fn lister_main() -> i32 {
             fail(format!("info: {i:?}"));
         }
         say(&format!("@ls {n}"));
+        breathe();
     }
 }
 
