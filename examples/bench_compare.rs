@@ -25,7 +25,10 @@ const SMALL: usize = 4096;
 const CHUNK: usize = 1 << 20;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Deterministic content for file `i`.
@@ -85,7 +88,9 @@ impl Store for Plain {
         std::fs::read(self.dir.join(format!("f{i}"))).expect("read")
     }
     fn stat_small(&mut self, i: usize) -> u64 {
-        std::fs::metadata(self.dir.join(format!("f{i}"))).expect("stat").len()
+        std::fs::metadata(self.dir.join(format!("f{i}")))
+            .expect("stat")
+            .len()
     }
     fn list(&mut self) -> usize {
         std::fs::read_dir(&self.dir).expect("list").count()
@@ -124,7 +129,8 @@ impl Sqlite {
         let path = dir.join("bench.sqlite");
         let db = Connection::open(&path).expect("open sqlite");
         db.pragma_update(None, "journal_mode", "WAL").expect("wal");
-        db.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" }).expect("sync");
+        db.pragma_update(None, "synchronous", if durable { "FULL" } else { "OFF" })
+            .expect("sync");
         db.execute_batch(
             "CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, data BLOB NOT NULL);
              CREATE TABLE IF NOT EXISTS chunks(path TEXT, n INTEGER, data BLOB NOT NULL, PRIMARY KEY(path, n));",
@@ -160,23 +166,31 @@ impl Store for Sqlite {
             .expect("select") as u64
     }
     fn list(&mut self) -> usize {
-        let mut st = self.db.prepare_cached("SELECT path FROM files ORDER BY path").expect("prepare");
+        let mut st = self
+            .db
+            .prepare_cached("SELECT path FROM files ORDER BY path")
+            .expect("prepare");
         let rows = st.query_map([], |r| r.get::<_, String>(0)).expect("query");
         rows.count()
     }
     fn write_big(&mut self, chunks: usize) {
         let tx = self.db.transaction().expect("begin");
         for c in 0..chunks {
-            tx.prepare_cached("INSERT OR REPLACE INTO chunks(path, n, data) VALUES ('big', ?1, ?2)")
-                .expect("prepare")
-                .execute(params![c as i64, content(c, CHUNK)])
-                .expect("insert");
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO chunks(path, n, data) VALUES ('big', ?1, ?2)",
+            )
+            .expect("prepare")
+            .execute(params![c as i64, content(c, CHUNK)])
+            .expect("insert");
         }
         tx.commit().expect("commit");
     }
     fn read_big(&mut self) -> u64 {
         drop_cache(&self.path);
-        let mut st = self.db.prepare_cached("SELECT data FROM chunks WHERE path = 'big' ORDER BY n").expect("prepare");
+        let mut st = self
+            .db
+            .prepare_cached("SELECT data FROM chunks WHERE path = 'big' ORDER BY n")
+            .expect("prepare");
         let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0)).expect("query");
         rows.map(|r| r.expect("row").len() as u64).sum()
     }
@@ -254,31 +268,71 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 
 fn run(store: &mut dyn Store, durable: bool, files: usize, big: usize, rows: &mut Vec<Row>) {
     let name = store.name();
-    let w_small = if durable { "small writes, durable" } else { "small writes, no sync" };
+    let w_small = if durable {
+        "small writes, durable"
+    } else {
+        "small writes, no sync"
+    };
     let ((), d) = time(|| {
         for i in 0..files {
             store.write_small(i, &content(i, SMALL));
         }
     });
-    rows.push(Row { workload: w_small, store: name, secs: d.as_secs_f64(), ops: files, bytes: (files * SMALL) as u64 });
+    rows.push(Row {
+        workload: w_small,
+        store: name,
+        secs: d.as_secs_f64(),
+        ops: files,
+        bytes: (files * SMALL) as u64,
+    });
     if !durable {
         return;
     }
     let order = shuffled(files);
     let (ok, d) = time(|| order.iter().all(|&i| store.read_small(i).len() == SMALL));
     assert!(ok, "{name}: short read");
-    rows.push(Row { workload: "small reads", store: name, secs: d.as_secs_f64(), ops: files, bytes: (files * SMALL) as u64 });
+    rows.push(Row {
+        workload: "small reads",
+        store: name,
+        secs: d.as_secs_f64(),
+        ops: files,
+        bytes: (files * SMALL) as u64,
+    });
     let (sum, d) = time(|| order.iter().map(|&i| store.stat_small(i)).sum::<u64>());
     assert_eq!(sum, (files * SMALL) as u64);
-    rows.push(Row { workload: "stat", store: name, secs: d.as_secs_f64(), ops: files, bytes: 0 });
+    rows.push(Row {
+        workload: "stat",
+        store: name,
+        secs: d.as_secs_f64(),
+        ops: files,
+        bytes: 0,
+    });
     let (n, d) = time(|| store.list());
     assert!(n >= files, "{name}: listed {n}");
-    rows.push(Row { workload: "list directory", store: name, secs: d.as_secs_f64(), ops: 1, bytes: 0 });
+    rows.push(Row {
+        workload: "list directory",
+        store: name,
+        secs: d.as_secs_f64(),
+        ops: 1,
+        bytes: 0,
+    });
     let ((), d) = time(|| store.write_big(big));
-    rows.push(Row { workload: "large write", store: name, secs: d.as_secs_f64(), ops: 1, bytes: (big * CHUNK) as u64 });
+    rows.push(Row {
+        workload: "large write",
+        store: name,
+        secs: d.as_secs_f64(),
+        ops: 1,
+        bytes: (big * CHUNK) as u64,
+    });
     let (n, d) = time(|| store.read_big());
     assert_eq!(n, (big * CHUNK) as u64);
-    rows.push(Row { workload: "large read (cold)", store: name, secs: d.as_secs_f64(), ops: 1, bytes: n });
+    rows.push(Row {
+        workload: "large read (cold)",
+        store: name,
+        secs: d.as_secs_f64(),
+        ops: 1,
+        bytes: n,
+    });
 }
 
 fn main() {
@@ -289,25 +343,56 @@ fn main() {
         let dir = tempfile::tempdir().expect("temp dir");
         let plain_dir = dir.path().join("plain");
         std::fs::create_dir(&plain_dir).expect("mkdir");
-        run(&mut Plain { dir: plain_dir, durable }, durable, files, big, &mut rows);
-        run(&mut Sqlite::open(dir.path(), durable), durable, files, big, &mut rows);
+        run(
+            &mut Plain {
+                dir: plain_dir,
+                durable,
+            },
+            durable,
+            files,
+            big,
+            &mut rows,
+        );
+        run(
+            &mut Sqlite::open(dir.path(), durable),
+            durable,
+            files,
+            big,
+            &mut rows,
+        );
         let path = dir.path().join("bench.whefs");
         let fs = FsOptions::new()
             .create(true)
-            .durability(if durable { Durability::Full } else { Durability::Off })
+            .durability(if durable {
+                Durability::Full
+            } else {
+                Durability::Off
+            })
             .open(&path)
             .expect("open whefs");
         run(&mut Whefs { fs, path }, durable, files, big, &mut rows);
     }
 
-    println!("whefs vs the plain filesystem and SQLite ({files} files of 4 KiB, one {big} MiB file)");
-    println!("{:<24} {:<9} {:>10} {:>12} {:>12} {:>10}", "workload", "store", "total ms", "per op µs", "MiB/s", "vs plain");
+    println!(
+        "whefs vs the plain filesystem and SQLite ({files} files of 4 KiB, one {big} MiB file)"
+    );
+    println!(
+        "{:<24} {:<9} {:>10} {:>12} {:>12} {:>10}",
+        "workload", "store", "total ms", "per op µs", "MiB/s", "vs plain"
+    );
     let mut csv = String::from("workload,store,seconds,ops,bytes,ratio_vs_plain\n");
     let mut chart = Vec::new();
     for r in &rows {
-        let plain = rows.iter().find(|p| p.workload == r.workload && p.store == "plain fs").map_or(r.secs, |p| p.secs);
+        let plain = rows
+            .iter()
+            .find(|p| p.workload == r.workload && p.store == "plain fs")
+            .map_or(r.secs, |p| p.secs);
         let ratio = r.secs / plain;
-        let mibs = if r.bytes > 0 { format!("{:.1}", r.bytes as f64 / (1 << 20) as f64 / r.secs) } else { "-".into() };
+        let mibs = if r.bytes > 0 {
+            format!("{:.1}", r.bytes as f64 / (1 << 20) as f64 / r.secs)
+        } else {
+            "-".into()
+        };
         println!(
             "{:<24} {:<9} {:>10.1} {:>12.1} {:>12} {:>9.2}x",
             r.workload,
@@ -317,7 +402,10 @@ fn main() {
             mibs,
             ratio
         );
-        csv.push_str(&format!("{},{},{:.6},{},{},{:.4}\n", r.workload, r.store, r.secs, r.ops, r.bytes, ratio));
+        csv.push_str(&format!(
+            "{},{},{:.6},{},{},{:.4}\n",
+            r.workload, r.store, r.secs, r.ops, r.bytes, ratio
+        ));
         chart.push((r.workload, r.store, ratio));
     }
     println!("(ratio = time / plain filesystem's time: below 1 is faster than plain files)");

@@ -128,7 +128,11 @@ impl Base {
         let (start, ext) = cached.as_ref().expect("locate caches the extent it found");
         let i = (index - start) as usize;
         let n = (ext.checksums.len() - i).min(out.len() / ps);
-        fs.engine().read_data_run(ext.first.saturating_add(i as u64), &ext.checksums[i..i + n], &mut out[..n * ps])?;
+        fs.engine().read_data_run(
+            ext.first.saturating_add(i as u64),
+            &ext.checksums[i..i + n],
+            &mut out[..n * ps],
+        )?;
         Ok(n)
     }
 
@@ -400,7 +404,9 @@ impl File {
                 let run = self.committed_run(index, whole as u64);
                 if run > 1 {
                     let end = done + run as usize * ps as usize;
-                    let got = self.base.read_run(&self.fs, self.ino, index, &mut buf[done..end])?;
+                    let got = self
+                        .base
+                        .read_run(&self.fs, self.ino, index, &mut buf[done..end])?;
                     done += got * ps as usize;
                     continue;
                 }
@@ -568,11 +574,21 @@ impl File {
         }
         let engine = self.fs.engine();
         let snap = engine.snapshot()?;
-        let rec = fs::inode(&SnapView { engine, snap: &snap }, self.ino)?;
+        let rec = fs::inode(
+            &SnapView {
+                engine,
+                snap: &snap,
+            },
+            self.ino,
+        )?;
         let w = self.writer.as_mut().expect("checked");
         w.size = rec.size;
         w.stale = false;
-        self.base = Base { snap, rec, last_extent: Default::default() };
+        self.base = Base {
+            snap,
+            rec,
+            last_extent: Default::default(),
+        };
         Ok(())
     }
 
@@ -582,7 +598,11 @@ impl File {
             return Ok(());
         }
         let result = if self.writer.as_ref().is_some_and(|w| w.broken) {
-            Err(Error::Io { context: "an earlier write through this handle failed; its changes are discarded".into(), source: std::io::Error::from_raw_os_error(libc::EIO) })
+            Err(Error::Io {
+                context: "an earlier write through this handle failed; its changes are discarded"
+                    .into(),
+                source: std::io::Error::from_raw_os_error(libc::EIO),
+            })
         } else {
             self.try_commit(force_durable)
         };
@@ -603,7 +623,13 @@ impl File {
             (Ok(ino), Ok(snap)) => {
                 self.ino = *ino;
                 w.link_at = None;
-                let rec = match fs::inode(&SnapView { engine, snap: &snap }, self.ino) {
+                let rec = match fs::inode(
+                    &SnapView {
+                        engine,
+                        snap: &snap,
+                    },
+                    self.ino,
+                ) {
                     Ok(rec) => rec,
                     Err(e) => {
                         w.stale = true;
@@ -682,7 +708,8 @@ impl File {
         let w = self.writer.as_mut().expect("writer");
         // Many pages: write them back before taking the commit lock (DESIGN §4
         // "Ordering"). A few ride on the commit's own sync.
-        if w.wrote_since_sync >= PRESYNC_PAGES && durability != Durability::Off && inline.is_none() {
+        if w.wrote_since_sync >= PRESYNC_PAGES && durability != Durability::Off && inline.is_none()
+        {
             engine.sync_or_poison()?;
         }
         if durability != Durability::Off {

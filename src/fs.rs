@@ -10,9 +10,7 @@ use crate::engine::{self, Engine, Snapshot, Tx};
 use crate::error::{Error, Result};
 use crate::file::{File, Mode};
 use crate::format;
-use crate::format::records::{
-    self, DirentRecord, InodeKind, InodeRecord, Kind, ROOT_INO,
-};
+use crate::format::records::{self, DirentRecord, InodeKind, InodeRecord, Kind, ROOT_INO};
 use crate::lock::LockReport;
 use crate::path;
 use crate::storage::{CreateOutcome, FileStorage, LockMode, MemoryStorage, Storage};
@@ -257,7 +255,11 @@ impl FsOptions {
         )?;
         // Every open shares the container region; only the seed's mode
         // (a read-write open with the container lock) holds it alone.
-        let mode = if self.write && self.container_lock { LockMode::Exclusive } else { LockMode::Shared };
+        let mode = if self.write && self.container_lock {
+            LockMode::Exclusive
+        } else {
+            LockMode::Shared
+        };
         engine.locks().lock_container(mode, self.busy_timeout)?;
         Ok(Fs {
             inner: Arc::new(FsInner { engine }),

@@ -29,9 +29,9 @@ pub use api::{OpenOptions, Transaction};
 pub use dir::{DirEntry, ReadDir};
 pub use engine::FaultSwitches;
 pub use error::{Error, Result};
-pub use lock::LockReport;
 pub use file::{File, Mode};
 pub use fs::{CheckReport, Durability, FileType, Fs, FsOptions, Info, Metadata};
+pub use lock::LockReport;
 
 /// The library's version, from `Cargo.toml`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -58,7 +58,11 @@ impl Sandbox {
         let mut input = child.stdin.take().expect("stdin is piped");
         // A command that fails before reading its input closes the pipe early.
         if let Err(e) = input.write_all(stdin) {
-            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write whefs's stdin: {e}");
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe,
+                "write whefs's stdin: {e}"
+            );
         }
         drop(input);
         child.wait_with_output().expect("wait for whefs")

@@ -1139,7 +1139,9 @@ fn forged_extreme_values_give_errors_not_panics_when_writing() {
 fn forged_root_page_beyond_the_addressable_range_is_corrupt_not_a_panic() {
     let corpus = tiny_corpus();
     let image = forge(&corpus, set_u64(field::ROOT_PAGE, 1 << 52));
-    let Some(fs) = open_unless_corrupt(image, false) else { return };
+    let Some(fs) = open_unless_corrupt(image, false) else {
+        return;
+    };
     assert!(matches!(fs.check(), Err(Error::Corrupt(_))));
     assert!(matches!(fs.read("b"), Err(Error::Corrupt(_))));
 }
@@ -1148,7 +1150,9 @@ fn forged_root_page_beyond_the_addressable_range_is_corrupt_not_a_panic() {
 fn forged_page_counters_near_the_limit_do_not_overflow_info() {
     let corpus = tiny_corpus();
     let image = forge(&corpus, set_u64(field::FREE, u64::MAX));
-    let Some(fs) = open_unless_corrupt(image, false) else { return };
+    let Some(fs) = open_unless_corrupt(image, false) else {
+        return;
+    };
     let _ = fs.info();
     assert!(matches!(fs.check(), Err(Error::Corrupt(_))));
 }
@@ -1699,7 +1703,9 @@ fn hostile_free_extent_is_corrupt_not_a_panic() {
         },
         0,
     );
-    let Some(fs) = open_unless_corrupt(image, true) else { return };
+    let Some(fs) = open_unless_corrupt(image, true) else {
+        return;
+    };
     assert!(matches!(fs.create_dir("x"), Err(Error::Corrupt(_))));
 }
 

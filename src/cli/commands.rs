@@ -467,11 +467,19 @@ commit in progress:  {}
 file writers (ino):  {}
 pinned generations:  {}
 reserved pages:      {}",
-        if r.container_exclusive { "held exclusively" } else { "-" },
+        if r.container_exclusive {
+            "held exclusively"
+        } else {
+            "-"
+        },
         if r.commit_held { "yes" } else { "no" },
         list(&r.file_writers),
         list(&r.pinned_generations),
-        if ranges.is_empty() { "-".to_string() } else { ranges.join(" ") },
+        if ranges.is_empty() {
+            "-".to_string()
+        } else {
+            ranges.join(" ")
+        },
     )
     .map_err(stdout_failure)
 }

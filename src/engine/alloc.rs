@@ -47,8 +47,16 @@ impl Tx<'_> {
     /// record lies inside the container: a forged record is corruption, and
     /// never reaches the free list.
     pub(crate) fn check_extent(&self, start: u64, len: u64, what: &str) -> Result<()> {
-        if start == 0 || len == 0 || start.checked_add(len).is_none_or(|end| end > self.sb.page_count) {
-            return Err(Error::corrupt(format!("{what} {start}+{len} lies outside the container ({} pages)", self.sb.page_count)));
+        if start == 0
+            || len == 0
+            || start
+                .checked_add(len)
+                .is_none_or(|end| end > self.sb.page_count)
+        {
+            return Err(Error::corrupt(format!(
+                "{what} {start}+{len} lies outside the container ({} pages)",
+                self.sb.page_count
+            )));
         }
         Ok(())
     }
@@ -205,17 +213,26 @@ impl Tx<'_> {
             let mut table = locks.reservations();
             let mut need = want;
             let (owner, page_count) = (self.owner, self.sb.page_count);
-            tree::visit(self.engine, self.tree.root(), &lo, Some(&hi), false, &mut |k, v| {
-                let (start, len) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
-                if start == 0 || start.checked_add(len).is_none_or(|e| e > page_count) {
-                    return Err(Error::corrupt(format!("free extent {start}+{len} lies outside the container")));
-                }
-                for r in locks.claim_pages(&mut table, start, start + len, need, owner)? {
-                    need -= r.1;
-                    picked.push(r);
-                }
-                Ok(need > 0)
-            })?;
+            tree::visit(
+                self.engine,
+                self.tree.root(),
+                &lo,
+                Some(&hi),
+                false,
+                &mut |k, v| {
+                    let (start, len) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
+                    if start == 0 || start.checked_add(len).is_none_or(|e| e > page_count) {
+                        return Err(Error::corrupt(format!(
+                            "free extent {start}+{len} lies outside the container"
+                        )));
+                    }
+                    for r in locks.claim_pages(&mut table, start, start + len, need, owner)? {
+                        need -= r.1;
+                        picked.push(r);
+                    }
+                    Ok(need > 0)
+                },
+            )?;
         }
         for &(s, l) in &picked {
             self.remove_free(s, l)?;
@@ -229,7 +246,13 @@ impl Tx<'_> {
         let got = {
             let locks = self.engine.locks();
             let mut table = locks.reservations();
-            locks.claim_pages(&mut table, self.sb.page_count, RESERVE_SPAN, want, self.owner)?
+            locks.claim_pages(
+                &mut table,
+                self.sb.page_count,
+                RESERVE_SPAN,
+                want,
+                self.owner,
+            )?
         };
         let mut pages = Vec::with_capacity(want as usize);
         for (s, l) in got {
@@ -381,7 +404,9 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
     }
     for &o in &w.orphans {
         if !w.inodes.get(&o).is_some_and(|i| i.kind == InodeKind::File) {
-            return Err(Error::corrupt(format!("orphan record for inode {o}, which is not a file")));
+            return Err(Error::corrupt(format!(
+                "orphan record for inode {o}, which is not a file"
+            )));
         }
         *named.entry(o).or_default() += 1;
     }
@@ -392,7 +417,10 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
             return Err(Error::corrupt(format!("inode {ino} is named {n} times")));
         }
         if inode.size >= 1 << 62 {
-            return Err(Error::corrupt(format!("inode {ino} has size {}, past the largest file", inode.size)));
+            return Err(Error::corrupt(format!(
+                "inode {ino} has size {}, past the largest file",
+                inode.size
+            )));
         }
         if ino >= sb.next_ino {
             return Err(Error::corrupt(format!(

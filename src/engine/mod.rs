@@ -245,7 +245,9 @@ impl Engine {
     /// Fails with `Closed` in a child that inherited this open across `fork()`.
     pub fn check_not_forked(&self) -> Result<()> {
         if self.locks.is_stale() {
-            return Err(Error::Closed("the container was opened before fork(); open it again in this process".into()));
+            return Err(Error::Closed(
+                "the container was opened before fork(); open it again in this process".into(),
+            ));
         }
         Ok(())
     }
@@ -288,7 +290,10 @@ impl Engine {
         let ps = self.page_size as usize;
         for (i, (&sum, page)) in checksums.iter().zip(out.chunks_exact(ps)).enumerate() {
             if page_checksum(first + i as u64, 0, page) != sum {
-                return Err(Error::corrupt(format!("checksum mismatch in data page {}", first + i as u64)));
+                return Err(Error::corrupt(format!(
+                    "checksum mismatch in data page {}",
+                    first + i as u64
+                )));
             }
         }
         Ok(())
@@ -317,13 +322,19 @@ impl Engine {
         // slot (the newer one was being written) is retried.
         for _ in 0..100 {
             let p = self.published.load(Ordering::Acquire);
-            let pin = if self.faults().skip_pin { None } else { Some(self.locks.pin(p)?) };
+            let pin = if self.faults().skip_pin {
+                None
+            } else {
+                Some(self.locks.pin(p)?)
+            };
             let sb = self.latest()?;
             if sb.generation >= p {
                 return Ok(Snapshot { sb, _pin: pin });
             }
         }
-        Err(Error::Busy("the superblock kept changing while being read".into()))
+        Err(Error::Busy(
+            "the superblock kept changing while being read".into(),
+        ))
     }
 
     /// Reserves about `want` free pages for a writer `owner` (DESIGN §4
@@ -349,7 +360,9 @@ impl Engine {
             }
             self.locks.release_pages(owner, &got);
         }
-        Err(Error::Busy("free pages kept being taken by other writers".into()))
+        Err(Error::Busy(
+            "free pages kept being taken by other writers".into(),
+        ))
     }
 
     /// Claims up to `want` pages that the latest commit lists as free.
@@ -365,16 +378,27 @@ impl Engine {
             let start = Key::decode(k)?.sub_u64()?;
             let len = records::decode_count(v)?;
             if start == 0 || start.checked_add(len).is_none_or(|e| e > sb.page_count) {
-                return Err(Error::corrupt(format!("free extent {start}+{len} lies outside the container")));
+                return Err(Error::corrupt(format!(
+                    "free extent {start}+{len} lies outside the container"
+                )));
             }
-            for r in self.locks.claim_pages(&mut table, start, start + len, need, owner)? {
+            for r in self
+                .locks
+                .claim_pages(&mut table, start, start + len, need, owner)?
+            {
                 need -= r.1;
                 got.push(r);
             }
             Ok(need > 0)
         })?;
         if need > 0 {
-            got.extend(self.locks.claim_pages(&mut table, sb.page_count, RESERVE_SPAN, need, owner)?);
+            got.extend(self.locks.claim_pages(
+                &mut table,
+                sb.page_count,
+                RESERVE_SPAN,
+                need,
+                owner,
+            )?);
         }
         Ok(got)
     }
@@ -388,11 +412,18 @@ impl Engine {
         let end = (start + len).min(sb.page_count);
         let lo = records::kind_start(records::SYSTEM_INO, Kind::Free);
         let mut covered = false;
-        tree::visit(self, &Child::Clean(sb.root), &lo, Some(&records::free_key(start + 1)), true, &mut |k, v| {
-            let fs = Key::decode(k)?.sub_u64()?;
-            covered = fs <= start && fs.saturating_add(records::decode_count(v)?) >= end;
-            Ok(false)
-        })?;
+        tree::visit(
+            self,
+            &Child::Clean(sb.root),
+            &lo,
+            Some(&records::free_key(start + 1)),
+            true,
+            &mut |k, v| {
+                let fs = Key::decode(k)?.sub_u64()?;
+                covered = fs <= start && fs.saturating_add(records::decode_count(v)?) >= end;
+                Ok(false)
+            },
+        )?;
         Ok(covered)
     }
 
@@ -441,7 +472,11 @@ impl Engine {
 
     /// The oldest generation a reader of any process may still follow.
     fn reclaim_limit(&self, latest: u64) -> Result<u64> {
-        Ok(self.locks.oldest_pin(latest + 1)?.unwrap_or(latest).min(latest))
+        Ok(self
+            .locks
+            .oldest_pin(latest + 1)?
+            .unwrap_or(latest)
+            .min(latest))
     }
 
     fn finish(&self, tx: &mut Tx, force_durable: bool) -> Result<Superblock> {

@@ -6,8 +6,8 @@
 //! magic, version and checksum all match.
 
 use super::{
-    struct_checksum, valid_page_size, PagePtr, Reader, FORMAT_VERSION, MAX_CONTAINER_BYTES, MAX_GENERATION, MAX_INO,
-    SUPERBLOCK_SLOT,
+    struct_checksum, valid_page_size, PagePtr, Reader, FORMAT_VERSION, MAX_CONTAINER_BYTES,
+    MAX_GENERATION, MAX_INO, SUPERBLOCK_SLOT,
 };
 use crate::error::{Error, Result};
 
@@ -115,12 +115,21 @@ impl Superblock {
         // counter is corruption here, not an overflow somewhere else.
         let max_pages = MAX_CONTAINER_BYTES / page_size as u64;
         if generation == 0 || generation >= MAX_GENERATION {
-            return Err(Error::corrupt(format!("superblock generation {generation} out of range")));
+            return Err(Error::corrupt(format!(
+                "superblock generation {generation} out of range"
+            )));
         }
         if page_count < 2 || page_count > max_pages || root.page == 0 || root.page >= page_count {
-            return Err(Error::corrupt(format!("superblock page count {page_count} or root page {} out of range", root.page)));
+            return Err(Error::corrupt(format!(
+                "superblock page count {page_count} or root page {} out of range",
+                root.page
+            )));
         }
-        if next_ino > MAX_INO || free_pages.checked_add(pending_pages).is_none_or(|n| n >= page_count) {
+        if next_ino > MAX_INO
+            || free_pages
+                .checked_add(pending_pages)
+                .is_none_or(|n| n >= page_count)
+        {
             return Err(Error::corrupt("superblock counters out of range"));
         }
         Ok(Superblock {

@@ -42,8 +42,11 @@ pub type Owner = u64;
 /// An owner id no reservation has: overlap checks against it see everyone's.
 pub const ANYONE: Owner = 0;
 
-/// Polling step while waiting for another process's lock.
-const POLL: Duration = Duration::from_millis(1);
+/// Polling steps while waiting for another process's lock: a commit takes
+/// tens of microseconds without syncs, so start short and back off to 1 ms
+/// (DESIGN §4: "≤ 1 ms steps").
+const POLL_FIRST: Duration = Duration::from_micros(20);
+const POLL_MAX: Duration = Duration::from_millis(1);
 
 /// Locks of one open container.
 pub struct LockMap {
@@ -64,7 +67,10 @@ struct Gate<T> {
 
 impl<T> Gate<T> {
     fn new(v: T) -> Gate<T> {
-        Gate { state: Mutex::new(v), changed: Condvar::new() }
+        Gate {
+            state: Mutex::new(v),
+            changed: Condvar::new(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, T> {
@@ -72,14 +78,23 @@ impl<T> Gate<T> {
     }
 
     /// Waits until `free(state)` holds, then runs `take(state)`; `false` at the deadline.
-    fn acquire(&self, deadline: Instant, free: impl Fn(&T) -> bool, take: impl FnOnce(&mut T)) -> bool {
+    fn acquire(
+        &self,
+        deadline: Instant,
+        free: impl Fn(&T) -> bool,
+        take: impl FnOnce(&mut T),
+    ) -> bool {
         let mut g = self.lock();
         while !free(&g) {
             let now = Instant::now();
             if now >= deadline {
                 return false;
             }
-            g = self.changed.wait_timeout(g, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            g = self
+                .changed
+                .wait_timeout(g, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
         take(&mut g);
         true
@@ -92,7 +107,9 @@ impl<T> Gate<T> {
 }
 
 fn busy(what: String, timeout: Duration) -> Error {
-    Error::Busy(format!("{what} is locked by another handle or process (waited {timeout:?})"))
+    Error::Busy(format!(
+        "{what} is locked by another handle or process (waited {timeout:?})"
+    ))
 }
 
 /// Held while a commit runs; released on drop.
@@ -187,7 +204,11 @@ impl Reservations {
     pub fn first_overlap(&self, start: u64, len: u64, me: Owner) -> Option<(u64, u64)> {
         let end = start.saturating_add(len);
         // A range starting before `start` may still reach into it.
-        let before = self.ranges.range(..start).next_back().map(|(&s, &v)| (s, v));
+        let before = self
+            .ranges
+            .range(..start)
+            .next_back()
+            .map(|(&s, &v)| (s, v));
         before
             .into_iter()
             .chain(self.ranges.range(start..end).map(|(&s, &v)| (s, v)))
@@ -226,7 +247,11 @@ impl Reservations {
 
     /// Every range `owner` holds.
     fn of_owner(&self, owner: Owner) -> Vec<(u64, u64)> {
-        self.ranges.iter().filter(|(_, &(_, o))| o == owner).map(|(&s, &(l, _))| (s, l)).collect()
+        self.ranges
+            .iter()
+            .filter(|(_, &(_, o))| o == owner)
+            .map(|(&s, &(l, _))| (s, l))
+            .collect()
     }
 }
 
@@ -252,6 +277,7 @@ impl LockMap {
 
     /// Polls an OFD try-lock until `deadline`.
     fn poll(&self, start: u64, len: u64, mode: LockMode, deadline: Instant) -> Result<bool> {
+        let mut step = POLL_FIRST;
         loop {
             if self.storage.try_lock(start, len, mode)? {
                 return Ok(true);
@@ -259,7 +285,8 @@ impl LockMap {
             if Instant::now() >= deadline {
                 return Ok(false);
             }
-            std::thread::sleep(POLL);
+            std::thread::sleep(step);
+            step = (step * 2).min(POLL_MAX);
         }
     }
 
@@ -270,14 +297,23 @@ impl LockMap {
         if self.poll(CONTAINER, 1, mode, Instant::now() + timeout)? {
             return Ok(());
         }
-        let who = if mode == LockMode::Exclusive { "other opens" } else { "an open with the container lock" };
-        Err(Error::Busy(format!("the container is held by {who}; waited {timeout:?}")))
+        let who = if mode == LockMode::Exclusive {
+            "other opens"
+        } else {
+            "an open with the container lock"
+        };
+        Err(Error::Busy(format!(
+            "the container is held by {who}; waited {timeout:?}"
+        )))
     }
 
     /// Serializes commits, across threads and processes.
     pub fn commit(&self, timeout: Duration) -> Result<CommitGuard<'_>> {
         let deadline = Instant::now() + timeout;
-        if !self.commit.acquire(deadline, |held| !*held, |held| *held = true) {
+        if !self
+            .commit
+            .acquire(deadline, |held| !*held, |held| *held = true)
+        {
             return Err(busy("the commit lock".into(), timeout));
         }
         match self.poll(COMMIT, 1, LockMode::Exclusive, deadline) {
@@ -291,16 +327,28 @@ impl LockMap {
     }
 
     /// Takes the one-writer lock of inode `ino`, waiting up to `timeout`.
-    pub fn lock_file(self: &Arc<Self>, ino: u64, timeout: Duration, name: &str) -> Result<FileGuard> {
+    pub fn lock_file(
+        self: &Arc<Self>,
+        ino: u64,
+        timeout: Duration,
+        name: &str,
+    ) -> Result<FileGuard> {
         let deadline = Instant::now() + timeout;
         let what = || format!("file {name:?} (inode {ino})");
-        if !self.files.acquire(deadline, |f| !f.contains(&ino), |f| {
-            f.insert(ino);
-        }) {
+        if !self.files.acquire(
+            deadline,
+            |f| !f.contains(&ino),
+            |f| {
+                f.insert(ino);
+            },
+        ) {
             return Err(busy(what(), timeout));
         }
         match self.poll(FILE + ino, 1, LockMode::Exclusive, deadline) {
-            Ok(true) => Ok(FileGuard { map: Arc::clone(self), ino }),
+            Ok(true) => Ok(FileGuard {
+                map: Arc::clone(self),
+                ino,
+            }),
             other => {
                 self.files.release(|f| {
                     f.remove(&ino);
@@ -320,7 +368,10 @@ impl LockMap {
             }
         }
         match self.storage.try_lock(FILE + ino, 1, LockMode::Exclusive) {
-            Ok(true) => Ok(Some(FileGuard { map: Arc::clone(self), ino })),
+            Ok(true) => Ok(Some(FileGuard {
+                map: Arc::clone(self),
+                ino,
+            })),
             other => {
                 self.files.release(|f| {
                     f.remove(&ino);
@@ -338,20 +389,34 @@ impl LockMap {
         if !pins.contains_key(&generation) {
             // Shared locks never conflict with each other; only a probe for
             // an exclusive lock (a committer) sees them.
-            if !self.storage.try_lock(PIN + generation, 1, LockMode::Shared)? {
+            if !self
+                .storage
+                .try_lock(PIN + generation, 1, LockMode::Shared)?
+            {
                 return Err(Error::Internal("a shared pin lock was refused".into()));
             }
         }
         *pins.entry(generation).or_insert(0) += 1;
-        Ok(Pin { map: Arc::clone(self), generation })
+        Ok(Pin {
+            map: Arc::clone(self),
+            generation,
+        })
     }
 
     /// The oldest generation below `below` pinned by any reader of any
     /// process (`F_OFD_GETLK` reports the lowest-starting conflicting lock,
     /// never this open's own, so this open's table is asked too).
     pub fn oldest_pin(&self, below: u64) -> Result<Option<u64>> {
-        let own = self.pins.lock().unwrap_or_else(|p| p.into_inner()).keys().next().copied();
-        let other = self.lowest_conflict(PIN, PIN + below)?.map(|(s, _)| s.saturating_sub(PIN));
+        let own = self
+            .pins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .next()
+            .copied();
+        let other = self
+            .lowest_conflict(PIN, PIN + below)?
+            .map(|(s, _)| s.saturating_sub(PIN));
         Ok([own, other].into_iter().flatten().min())
     }
 
@@ -363,7 +428,10 @@ impl LockMap {
         let mut found = None;
         let mut hi = end;
         while hi > start {
-            match self.storage.probe_lock(start, hi - start, LockMode::Exclusive)? {
+            match self
+                .storage
+                .probe_lock(start, hi - start, LockMode::Exclusive)?
+            {
                 Some((s, l)) => {
                     found = Some((s, l));
                     if s <= start {
@@ -392,7 +460,14 @@ impl LockMap {
     /// Reserves up to `need` pages inside `start..end` for `owner`, skipping
     /// pages another writer of any process holds; returns the ranges taken.
     /// Only try-locks: safe under the commit lock.
-    pub fn claim_pages(&self, table: &mut Reservations, start: u64, end: u64, need: u64, owner: Owner) -> Result<Vec<(u64, u64)>> {
+    pub fn claim_pages(
+        &self,
+        table: &mut Reservations,
+        start: u64,
+        end: u64,
+        need: u64,
+        owner: Owner,
+    ) -> Result<Vec<(u64, u64)>> {
         let end = end.min(RESERVE_SPAN);
         let (mut s, mut need) = (start, need);
         let mut got = Vec::new();
@@ -417,11 +492,17 @@ impl LockMap {
             // Another process holds part of it: skip to past its range, or
             // take what lies before it. (No conflict any more: it was
             // released between the two calls, so the loop tries again.)
-            if let Some((ps, pl)) = self.storage.probe_lock(RESERVE + s, n, LockMode::Exclusive)? {
+            if let Some((ps, pl)) = self
+                .storage
+                .probe_lock(RESERVE + s, n, LockMode::Exclusive)?
+            {
                 let ps = ps.saturating_sub(RESERVE);
                 if ps <= s {
                     s = if pl == 0 { end } else { (ps + pl).max(s + 1) };
-                } else if self.storage.try_lock(RESERVE + s, ps - s, LockMode::Exclusive)? {
+                } else if self
+                    .storage
+                    .try_lock(RESERVE + s, ps - s, LockMode::Exclusive)?
+                {
                     table.insert(s, ps - s, owner);
                     got.push((s, ps - s));
                     need -= ps - s;
@@ -456,17 +537,42 @@ impl LockMap {
     /// Lists what other opens hold (by probing each region) and what this open holds.
     pub fn report(&self) -> Result<LockReport> {
         let mut r = LockReport {
-            container_exclusive: self.storage.probe_lock(CONTAINER, 1, LockMode::Shared)?.is_some(),
-            commit_held: self.storage.probe_lock(COMMIT, 1, LockMode::Exclusive)?.is_some(),
+            container_exclusive: self
+                .storage
+                .probe_lock(CONTAINER, 1, LockMode::Shared)?
+                .is_some(),
+            commit_held: self
+                .storage
+                .probe_lock(COMMIT, 1, LockMode::Exclusive)?
+                .is_some(),
             ..LockReport::default()
         };
-        r.file_writers = self.probe_all(FILE, 1 << 56)?.into_iter().flat_map(|(s, l)| s..s + l.max(1)).collect();
-        r.pinned_generations = self.probe_all(PIN, 1 << 56)?.into_iter().flat_map(|(s, l)| s..s + l.max(1)).collect();
+        r.file_writers = self
+            .probe_all(FILE, 1 << 56)?
+            .into_iter()
+            .flat_map(|(s, l)| s..s + l.max(1))
+            .collect();
+        r.pinned_generations = self
+            .probe_all(PIN, 1 << 56)?
+            .into_iter()
+            .flat_map(|(s, l)| s..s + l.max(1))
+            .collect();
         r.reserved_pages = self.probe_all(RESERVE, RESERVE_SPAN)?;
         r.own_file_writers = self.files.lock().iter().copied().collect();
         r.own_file_writers.sort_unstable();
-        r.own_pinned_generations = self.pins.lock().unwrap_or_else(|p| p.into_inner()).keys().copied().collect();
-        r.own_reserved_pages = self.reservations().ranges.iter().map(|(&s, &(l, _))| (s, l)).collect();
+        r.own_pinned_generations = self
+            .pins
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        r.own_reserved_pages = self
+            .reservations()
+            .ranges
+            .iter()
+            .map(|(&s, &(l, _))| (s, l))
+            .collect();
         Ok(r)
     }
 

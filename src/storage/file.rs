@@ -688,7 +688,10 @@ mod tests {
         let mut status = 0;
         // SAFETY: waiting for the child forked above.
         assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child saw an open descriptor");
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child saw an open descriptor"
+        );
         // The parent's lock survived the child's close and exit.
         assert!(!other.try_lock(B + 1, 1, LockMode::Exclusive).unwrap());
         drop(a);

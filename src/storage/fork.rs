@@ -56,7 +56,10 @@ pub fn epoch() -> u64 {
 /// open, which only matters if the child outlives its parent).
 pub fn register(fd: i32) -> Option<usize> {
     install();
-    FDS.iter().position(|slot| slot.compare_exchange(-1, fd, Ordering::SeqCst, Ordering::SeqCst).is_ok())
+    FDS.iter().position(|slot| {
+        slot.compare_exchange(-1, fd, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    })
 }
 
 /// Forgets a registered descriptor before it is closed normally.
