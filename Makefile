@@ -1,5 +1,6 @@
 # whefs — the two commands: `make demo` and `make test`.
 CARGO ?= cargo
+SHELL := /bin/bash
 
 .PHONY: all demo test build deps
 
@@ -16,11 +17,20 @@ deps:
 demo: build
 	./target/release/whefs demo
 
-# `cargo test` also runs tests/ffi.rs, which builds and runs the C tests
-# (tests/c/, examples/c/, docs/c-quickstart.md) under AddressSanitizer.
+# Every test: Rust (unit, integration, doctests; tests/ffi.rs builds and runs
+# the C tests under AddressSanitizer and valgrind), the installed C library,
+# the Python and PHP bindings. Each suite's output is kept in build/logs/ and
+# the last line counts every test that ran: "N passed, N failed".
+LOGS := build/logs
 test: deps
-	$(CARGO) test --all-targets
-	$(MAKE) test-install
+	@mkdir -p $(LOGS)
+	@rm -f $(LOGS)/*.log
+	set -o pipefail; $(CARGO) test --all-targets 2>&1 | tee $(LOGS)/rust.log
+	set -o pipefail; $(CARGO) test --doc 2>&1 | tee $(LOGS)/rust-doc.log
+	$(MAKE) --no-print-directory test-install
+	set -o pipefail; $(MAKE) --no-print-directory test-python 2>&1 | tee $(LOGS)/python.log
+	set -o pipefail; $(MAKE) --no-print-directory test-php 2>&1 | tee $(LOGS)/php.log
+	@sh tests/summary.sh $(LOGS)
 
 # ---- The C library: header, install, C tests --------------------------------
 # make header                       regenerate include/whefs.h (commit it)
@@ -139,7 +149,6 @@ test-python: python-deps
 	    --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./bindings/python
 	cd build && $(PY_VENV)/bin/python -m pytest -q $(CURDIR)/bindings/python/tests
 
-test: test-python
 
 # ---- The PHP binding (bindings/php) ---------------------------------------
 # make test-php   installs swig, php-cli and php-dev (apt) if missing, builds
@@ -185,4 +194,3 @@ test-php: php-ext
 	        WHEFS_PHP_EXTENSION=$(PHP_EXT) php -n tests/run.php tests; \
 	    fi
 
-test: test-php
