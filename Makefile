@@ -89,7 +89,7 @@ test-install:
 	$(TEST_PREFIX)/whefs-putget $(TEST_PREFIX)/box.whefs get a/b.txt $(TEST_PREFIX)/out.txt
 	cmp $(TEST_PREFIX)/in.txt $(TEST_PREFIX)/out.txt
 	$(TEST_PREFIX)/whefs-putget $(TEST_PREFIX)/box.whefs ls | grep -q 'a/b.txt'
-	awk '/^```c$$/ { inside = 1; next } /^```$$/ { if (inside) exit } inside' docs/c-quickstart.md > $(TEST_PREFIX)/hello.c
+	awk '/^```c$$/ { inside = 1; next } /^```$$/ { if (inside) exit } inside' README.md > $(TEST_PREFIX)/hello.c
 	cd $(TEST_PREFIX) && PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig sh -c \
 	    '$(CC) -o hello hello.c $$(pkg-config --cflags --libs whefs) -Wl,-rpath,$$(pkg-config --variable=libdir whefs)'
 	cd $(TEST_PREFIX) && ./hello | grep -qx 'hello, whefs'

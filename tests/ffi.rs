@@ -275,7 +275,7 @@ fn c_examples_build_and_work() {
 fn first_c_block(markdown: &str) -> String {
     let start = markdown
         .find("```c\n")
-        .expect("docs/c-quickstart.md has a ```c block")
+        .expect("the document has a ```c block")
         + 5;
     let len = markdown[start..]
         .find("```")
@@ -284,10 +284,10 @@ fn first_c_block(markdown: &str) -> String {
 }
 
 #[test]
-fn c_quickstart_program_compiles_and_runs() {
+fn readme_c_quick_start_compiles_and_runs() {
     let dir = scratch();
     let markdown =
-        fs::read_to_string(root().join("docs/c-quickstart.md")).expect("docs/c-quickstart.md");
+        fs::read_to_string(root().join("README.md")).expect("README.md");
     let source = dir.path().join("hello.c");
     fs::write(&source, first_c_block(&markdown)).expect("writing hello.c");
     let source = source.to_str().expect("temporary paths are UTF-8");
