@@ -1752,7 +1752,6 @@ fn pages_outside_the_container_never_reach_the_free_list() {
 }
 
 #[test]
-#[ignore = "check() gap: a file size past the largest file (2^62, File::set_len's limit) passes check()"]
 fn check_rejects_a_size_past_the_largest_file() {
     use forge_tree::*;
     let image = forged_tree(
@@ -1766,7 +1765,6 @@ fn check_rejects_a_size_past_the_largest_file() {
 }
 
 #[test]
-#[ignore = "check() gap: an orphan record naming a missing inode passes check() (src/engine/alloc.rs counts orphans only for inodes that exist)"]
 fn check_rejects_an_orphan_record_of_a_missing_inode() {
     use forge_tree::*;
     let image = forged_tree(
