@@ -669,6 +669,53 @@ fn transactions_on_a_read_only_open_are_refused() {
     assert_eq!(fs.info().unwrap().generation, g);
 }
 
+#[test]
+fn begun_transaction_is_invisible_until_commit_and_dropping_discards_it() {
+    let fs = Fs::memory().unwrap();
+    fs.write("keep", b"keep").unwrap();
+    let before = fs.info().unwrap();
+
+    // Dropped: nothing happens, the pages of its big write are free again.
+    let mut t = fs.begin().unwrap();
+    t.write("big", &pattern(300_000, 7)).unwrap();
+    t.remove_file("keep").unwrap();
+    assert_eq!(t.len(), 2);
+    drop(t);
+    assert_eq!(fs.info().unwrap(), before);
+    assert_eq!(fs.glob("**").unwrap(), ["keep"]);
+
+    // Committed: nothing visible before, everything after, in one commit.
+    let mut t = fs.begin().unwrap();
+    t.create_dir("d").unwrap();
+    t.write("d/big", &pattern(300_000, 8)).unwrap();
+    t.rename("keep", "d/kept").unwrap();
+    assert!(matches!(t.rename("a/../b", "c"), Err(Error::Arg(_))));
+    assert_eq!(t.len(), 3, "a refused call records nothing");
+    assert!(!fs.exists("d").unwrap());
+    assert_eq!(fs.info().unwrap().generation, before.generation);
+    t.commit().unwrap();
+    assert_eq!(fs.info().unwrap().generation, before.generation + 1);
+    assert_eq!(fs.glob("**").unwrap(), ["d", "d/big", "d/kept"]);
+    assert_eq!(fs.read("d/big").unwrap(), pattern(300_000, 8));
+
+    // A failing operation: the commit returns its error, nothing changes.
+    let g = fs.info().unwrap().generation;
+    let mut t = fs.begin().unwrap();
+    t.write("new", b"new").unwrap();
+    t.rename("missing", "x").unwrap();
+    assert!(matches!(t.commit(), Err(Error::NotFound(_))));
+    assert_eq!(fs.info().unwrap().generation, g);
+    assert!(!fs.exists("new").unwrap());
+    fs.check().unwrap();
+
+    // Read-only: refused at begin.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.whefs");
+    Fs::create(&path).unwrap();
+    let ro = Fs::open_read_only(&path).unwrap();
+    assert!(matches!(ro.begin(), Err(Error::Access(_))));
+}
+
 /// Content of round `i` of the reader test: same length in both files.
 fn round(i: u32) -> Vec<u8> {
     let mut v = format!("round {i}:").into_bytes();

@@ -1,5 +1,7 @@
-//! Multi-operation transactions: [`Fs::transaction`] applies several
-//! namespace changes and whole-file writes in one atomic commit.
+//! Multi-operation transactions: [`Fs::begin`] starts a [`Transaction`]
+//! that records namespace changes and whole-file writes, and
+//! [`Transaction::commit`] applies them in one atomic commit;
+//! [`Fs::transaction`] does both around a closure.
 //!
 //! Invariants: file data is written to reserved pages before the commit
 //! lock is taken (DESIGN §4 "Ordering"), so the time under it is tree work
@@ -28,15 +30,24 @@ enum Op {
     SetLabel(String),
 }
 
-/// The operations of one transaction, recorded by the closure given to
-/// [`Fs::transaction`] and committed together when it returns `Ok`.
+/// The operations of one transaction, recorded between [`Fs::begin`] and
+/// [`Transaction::commit`] (or by the closure given to
+/// [`Fs::transaction`]) and committed together.
 ///
 /// Recording checks only the arguments (a bad path is [`Error::Arg`] at
-/// once); whether each operation can be done — a parent exists, a file is
-/// there to remove, a directory is empty — is checked at the commit, on
-/// the latest state, with each operation seeing the ones recorded before
-/// it: `write("a")` then `rename("a", "b")` works. The first failing
-/// operation's error is returned and nothing is committed.
+/// once, and nothing is recorded for that call); whether each operation
+/// can be done — a parent exists, a file is there to remove, a directory
+/// is empty — is checked at the commit, on the latest state, with each
+/// operation seeing the ones recorded before it: `write("a")` then
+/// `rename("a", "b")` works. The first failing operation's error is
+/// returned and nothing is committed.
+///
+/// Nobody sees a recorded operation before the commit, this transaction
+/// included: its own reads through the [`Fs`] show the latest commit.
+/// Dropping a transaction without committing it discards it and frees
+/// the pages its writes took. While it is open, its writes keep their
+/// data pages reserved and the snapshot they started from pinned (pages
+/// freed after it are not reused), so keep transactions short.
 pub struct Transaction {
     fs: Fs,
     ops: Vec<Op>,
@@ -60,16 +71,38 @@ impl Fs {
     /// assert_eq!(fs.read("published/doc").unwrap(), b"v1");
     /// ```
     pub fn transaction<T>(&self, f: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
-        if self.engine().read_only() {
-            return Err(Error::Access("the container is open read-only".into()));
-        }
-        let mut t = Transaction {
-            fs: self.clone(),
-            ops: Vec::new(),
-        };
+        let mut t = self.begin()?;
         let out = f(&mut t)?;
         t.commit()?;
         Ok(out)
+    }
+
+    /// Starts a transaction: record operations on it, then
+    /// [`commit`](Transaction::commit) them all at once, or drop it to
+    /// discard them. Takes no lock; [`Error::Access`] on a read-only open.
+    ///
+    /// ```
+    /// let fs = whefs::Fs::memory().unwrap();
+    /// let mut t = fs.begin().unwrap();
+    /// t.create_dir("logs").unwrap();
+    /// t.write("logs/today", b"started").unwrap();
+    /// assert!(!fs.exists("logs").unwrap()); // not before the commit
+    /// t.commit().unwrap();
+    /// assert_eq!(fs.read("logs/today").unwrap(), b"started");
+    ///
+    /// let mut t = fs.begin().unwrap();
+    /// t.remove_dir_all("logs").unwrap();
+    /// drop(t); // discarded
+    /// assert!(fs.exists("logs/today").unwrap());
+    /// ```
+    pub fn begin(&self) -> Result<Transaction> {
+        if self.engine().read_only() {
+            return Err(Error::Access("the container is open read-only".into()));
+        }
+        Ok(Transaction {
+            fs: self.clone(),
+            ops: Vec::new(),
+        })
     }
 }
 
@@ -148,8 +181,13 @@ impl Transaction {
         self.ops.is_empty()
     }
 
-    /// Publishes every recorded operation in one commit.
-    fn commit(mut self) -> Result<()> {
+    /// Publishes every recorded operation in one commit: every reader sees
+    /// all of them or none (DESIGN G4). The operations run in the order
+    /// they were recorded, on the latest state; if one fails, its error is
+    /// returned and nothing is committed. Either way the transaction is
+    /// used up and the pages of writes not committed are free again. An
+    /// empty transaction commits nothing.
+    pub fn commit(mut self) -> Result<()> {
         let fs = self.fs.clone();
         let engine = fs.engine();
         // Data first, synced once for all files, outside the commit lock.
@@ -190,8 +228,9 @@ impl Transaction {
 }
 
 impl Drop for Transaction {
-    /// Frees the write handles: their changes are committed or discarded
-    /// by now, so only their page reservations are left to release.
+    /// Frees the write handles. After a commit their changes are published
+    /// or refused; a transaction dropped uncommitted is discarded here.
+    /// Either way only their page reservations are left to release.
     fn drop(&mut self) {
         for op in self.ops.drain(..) {
             if let Op::Write(f) = op {
