@@ -502,24 +502,27 @@ fn insert_rec(
             let child = make_dirty(src, &mut children[i], Some(level), freed)?;
             let old = insert_rec(src, child, key, value, freed)?;
             if child.encoded_size() > src.page_size() {
-                let Child::Dirty(c) =
-                    std::mem::replace(&mut children[i], Child::Clean(PagePtr::default()))
-                else {
-                    unreachable!("made dirty above")
-                };
-                let pieces = c.into_pieces(src.page_size());
-                let mut at = i;
-                for (j, p) in pieces.into_iter().enumerate() {
-                    if j == 0 {
-                        children[i] = Child::Dirty(Box::new(p));
-                    } else {
-                        at += 1;
-                        n.keys.insert(at, p.keys[0].clone());
-                        children.insert(at, Child::Dirty(Box::new(p)));
-                    }
-                }
+                split_child(&mut n.keys, children, i, src.page_size());
             }
             Ok(old)
+        }
+    }
+}
+
+/// Cuts the oversized dirty child `i` into pieces that fit, in place: the
+/// first piece keeps the child's slot and bound, the others follow it with
+/// their first keys as bounds.
+fn split_child(keys: &mut Vec<Vec<u8>>, children: &mut Vec<Child>, i: usize, page_size: usize) {
+    let Child::Dirty(c) = std::mem::replace(&mut children[i], Child::Clean(PagePtr::default()))
+    else {
+        unreachable!("only a dirty child can outgrow its page")
+    };
+    for (j, p) in c.into_pieces(page_size).into_iter().enumerate() {
+        if j == 0 {
+            children[i] = Child::Dirty(Box::new(p));
+        } else {
+            keys.insert(i + j, p.keys[0].clone());
+            children.insert(i + j, Child::Dirty(Box::new(p)));
         }
     }
 }
@@ -569,21 +572,7 @@ fn remove_rec(
                 };
                 left.append(*right);
                 if left.encoded_size() > page_size {
-                    let Child::Dirty(merged) =
-                        std::mem::replace(&mut children[l], Child::Clean(PagePtr::default()))
-                    else {
-                        unreachable!("made dirty above")
-                    };
-                    let mut at = l;
-                    for (j, p) in merged.into_pieces(page_size).into_iter().enumerate() {
-                        if j == 0 {
-                            children[l] = Child::Dirty(Box::new(p));
-                        } else {
-                            at += 1;
-                            n.keys.insert(at, p.keys[0].clone());
-                            children.insert(at, Child::Dirty(Box::new(p)));
-                        }
-                    }
+                    split_child(&mut n.keys, children, l, page_size);
                 }
             }
             Ok(old)
