@@ -82,6 +82,14 @@ struct Base {
 }
 
 impl Base {
+    fn new(snap: Snapshot, rec: InodeRecord) -> Base {
+        Base {
+            snap,
+            rec,
+            last_extent: Default::default(),
+        }
+    }
+
     /// Finds the committed page behind file page `index`: `(container page, checksum)`.
     fn locate(&self, fs: &Fs, ino: u64, index: u64) -> Result<Option<(u64, u64)>> {
         if let Some((start, ext)) = &*self.last_extent.borrow() {
@@ -218,11 +226,7 @@ impl File {
             if rec.kind == InodeKind::Dir {
                 return Err(Error::IsDir(path.to_string()));
             }
-            let base = Base {
-                snap,
-                rec,
-                last_extent: Default::default(),
-            };
+            let base = Base::new(snap, rec);
             return Ok(File {
                 fs: fs.clone(),
                 path: path.to_string(),
@@ -285,11 +289,7 @@ impl File {
             ) {
                 Ok((now, rec)) if now == ino => {
                     let size = rec.size;
-                    let base = Base {
-                        snap,
-                        rec,
-                        last_extent: Default::default(),
-                    };
+                    let base = Base::new(snap, rec);
                     let writer = Writer::new(fs, Some(guard), size);
                     let mut f = File {
                         fs: fs.clone(),
@@ -337,11 +337,7 @@ impl File {
         writer.link_at = Some(path.to_string());
         writer.changed = true;
         let mode = Mode::parse("w")?;
-        let base = Base {
-            snap,
-            rec,
-            last_extent: Default::default(),
-        };
+        let base = Base::new(snap, rec);
         Ok(File {
             fs: fs.clone(),
             path: path.to_string(),
@@ -584,11 +580,7 @@ impl File {
         let w = self.writer.as_mut().expect("checked");
         w.size = rec.size;
         w.stale = false;
-        self.base = Base {
-            snap,
-            rec,
-            last_extent: Default::default(),
-        };
+        self.base = Base::new(snap, rec);
         Ok(())
     }
 
@@ -637,11 +629,7 @@ impl File {
                     }
                 };
                 w.size = rec.size;
-                self.base = Base {
-                    snap,
-                    rec,
-                    last_extent: Default::default(),
-                };
+                self.base = Base::new(snap, rec);
             }
             (Err(_), _) => w.size = self.base.rec.size,
             (Ok(ino), Err(e)) => {
