@@ -294,18 +294,26 @@ int whefs_fs_check(struct whefs_fs *fs);
 /// `fs` is NULL or a live handle; `out` points to writable memory.
 int whefs_fs_info(struct whefs_fs *fs, struct whefs_info *out);
 
-/// Copies the container's label (set when it was created, see
-/// `whefs_fs_open_ex()`) into `buf` as a NUL-terminated string, and its
-/// length (without the NUL) into `*len`.
+/// Copies the container's label (set at creation by `whefs_fs_open_ex()`,
+/// or later by `whefs_fs_label_set()`) into `buf` as a NUL-terminated
+/// string, and its length (without the NUL) into `*len`.
 ///
 /// If `cap` is less than the length + 1, returns `WHEFS_ERR_RANGE`, writes
 /// nothing to `buf` and still sets `*len`, so `whefs_fs_label_get(fs, NULL,
-/// 0, &n)` asks for the length. The label cannot be changed after creation.
+/// 0, &n)` asks for the length.
 ///
 /// # Safety
 /// `fs` is NULL or a live handle; `buf` is NULL (with `cap` 0) or points to
 /// `cap` writable bytes; `len` points to writable memory.
 int whefs_fs_label_get(struct whefs_fs *fs, char *buf, size_t cap, size_t *len);
+
+/// Sets the container's label, in one commit: at most 64 bytes of UTF-8
+/// (`WHEFS_ERR_ARG` if longer, or not UTF-8); "" removes it. Read it back
+/// with `whefs_fs_label_get()`. `WHEFS_ERR_ACCESS` on a read-only open.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `label` a NUL-terminated string.
+int whefs_fs_label_set(struct whefs_fs *fs, const char *label);
 
 /// Writes a whole pseudofile — created, or replaced atomically — in one
 /// commit. `data` may be NULL when `len` is 0 (an empty file). Binary data,

@@ -342,13 +342,13 @@ pub unsafe extern "C" fn whefs_fs_info(fs: *mut whefs_fs, out: *mut whefs_info) 
     })
 }
 
-/// Copies the container's label (set when it was created, see
-/// `whefs_fs_open_ex()`) into `buf` as a NUL-terminated string, and its
-/// length (without the NUL) into `*len`.
+/// Copies the container's label (set at creation by `whefs_fs_open_ex()`,
+/// or later by `whefs_fs_label_set()`) into `buf` as a NUL-terminated
+/// string, and its length (without the NUL) into `*len`.
 ///
 /// If `cap` is less than the length + 1, returns `WHEFS_ERR_RANGE`, writes
 /// nothing to `buf` and still sets `*len`, so `whefs_fs_label_get(fs, NULL,
-/// 0, &n)` asks for the length. The label cannot be changed after creation.
+/// 0, &n)` asks for the length.
 ///
 /// # Safety
 /// `fs` is NULL or a live handle; `buf` is NULL (with `cap` 0) or points to
@@ -380,6 +380,22 @@ pub unsafe extern "C" fn whefs_fs_label_get(
         buf[..bytes.len()].copy_from_slice(bytes);
         buf[bytes.len()] = 0;
         Ok(())
+    })
+}
+
+/// Sets the container's label, in one commit: at most 64 bytes of UTF-8
+/// (`WHEFS_ERR_ARG` if longer, or not UTF-8); "" removes it. Read it back
+/// with `whefs_fs_label_get()`. `WHEFS_ERR_ACCESS` on a read-only open.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `label` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn whefs_fs_label_set(fs: *mut whefs_fs, label: *const c_char) -> c_int {
+    boundary::status(|| {
+        // SAFETY (both): per this function's contract.
+        let fs = unsafe { handle(fs, "fs") }?;
+        let label = unsafe { str_arg(label, "label") }?;
+        fs.fs.set_label(label)
     })
 }
 

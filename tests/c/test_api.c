@@ -137,6 +137,8 @@ static void null_arguments_are_arg_errors_and_leave_outputs_alone(void)
     CHECK_RC(whefs_fs_label_get(fs, buf, sizeof buf, NULL), WHEFS_ERR_ARG);
     CHECK_RC(whefs_fs_label_get(fs, NULL, sizeof buf, &n), WHEFS_ERR_ARG);
     CHECK(n == 12345);
+    CHECK_RC(whefs_fs_label_set(NULL, "x"), WHEFS_ERR_ARG);
+    CHECK_RC(whefs_fs_label_set(fs, NULL), WHEFS_ERR_ARG);
 
     CHECK_RC(whefs_write_file(NULL, "a", "x", 1), WHEFS_ERR_ARG);
     CHECK_RC(whefs_write_file(fs, NULL, "x", 1), WHEFS_ERR_ARG);
@@ -646,6 +648,51 @@ static void glob_listing_matches_shell_patterns(void)
     OK(whefs_fs_close(fs));
 }
 
+/* ---- label, copy, remove_all ----------------------------------------- */
+
+static const char *label_of(whefs_fs *fs)
+{
+    static char buf[80];
+    size_t n = 0;
+    OK(whefs_fs_label_get(fs, buf, sizeof buf, &n));
+    CHECK(n == strlen(buf));
+    return buf;
+}
+
+static void label_set_round_trips_and_refuses_long_labels(void)
+{
+    whefs_fs *fs = memory_fs();
+    whefs_info before, after;
+    char label[80];
+
+    CHECK(strcmp(label_of(fs), "") == 0);
+    OK(whefs_fs_info(fs, &before));
+    OK(whefs_fs_label_set(fs, "first label"));
+    CHECK(strcmp(label_of(fs), "first label") == 0);
+    OK(whefs_fs_info(fs, &after));
+    CHECK(after.generation == before.generation + 1); /* one commit */
+
+    /* 64 bytes is the limit, counted in bytes of UTF-8. */
+    memset(label, 'L', 64);
+    label[64] = 0;
+    OK(whefs_fs_label_set(fs, label));
+    CHECK(strcmp(label_of(fs), label) == 0);
+    label[64] = 'L';
+    label[65] = 0;
+    CHECK_RC(whefs_fs_label_set(fs, label), WHEFS_ERR_ARG);
+    CHECK(errmsg_mentions("label"));
+    label[64] = 0;
+    CHECK(strcmp(label_of(fs), label) == 0); /* unchanged */
+    OK(whefs_fs_label_set(fs, "\xc3\xa9t\xc3\xa9")); /* "ete" with accents: 6 bytes */
+    CHECK(strcmp(label_of(fs), "\xc3\xa9t\xc3\xa9") == 0);
+    CHECK_RC(whefs_fs_label_set(fs, "\xc3\x28"), WHEFS_ERR_ARG); /* not UTF-8 */
+
+    OK(whefs_fs_label_set(fs, "")); /* removes it */
+    CHECK(strcmp(label_of(fs), "") == 0);
+    OK(whefs_fs_check(fs));
+    OK(whefs_fs_close(fs));
+}
+
 /* ---- containers on disk ----------------------------------------------- */
 
 static void file_container_persists_label_page_size_and_read_only_opens(void)
@@ -662,9 +709,10 @@ static void file_container_persists_label_page_size_and_read_only_opens(void)
     CHECK_RC(whefs_fs_open(path, WHEFS_OPEN_READWRITE, &fs), WHEFS_ERR_NOT_FOUND);
     CHECK_RC(whefs_fs_open(path, WHEFS_OPEN_READONLY, &fs), WHEFS_ERR_NOT_FOUND);
     CHECK(fs == NULL);
-    OK(whefs_fs_open_ex(path, RW_CREATE, WHEFS_DEFAULT_BUSY_TIMEOUT_MS, 8192, "my-label", &fs));
+    OK(whefs_fs_open_ex(path, RW_CREATE, WHEFS_DEFAULT_BUSY_TIMEOUT_MS, 8192, "first", &fs));
     OK(whefs_mkdir(fs, "keep"));
     put_text(fs, "keep/me.txt", "persisted");
+    OK(whefs_fs_label_set(fs, "my-label")); /* a changed label persists */
     OK(whefs_fs_close(fs));
 
     OK(whefs_fs_open(path, WHEFS_OPEN_READONLY, &ro));
@@ -678,6 +726,7 @@ static void file_container_persists_label_page_size_and_read_only_opens(void)
     CHECK_RC(whefs_fs_label_get(ro, tiny, sizeof tiny, &n), WHEFS_ERR_RANGE);
     CHECK(n == 8);
     CHECK_RC(whefs_fs_label_get(ro, NULL, 0, &n), WHEFS_ERR_RANGE);
+    CHECK_RC(whefs_fs_label_set(ro, "other"), WHEFS_ERR_ACCESS);
 
     /* Every write through a read-only open is WHEFS_ERR_ACCESS. */
     CHECK_RC(whefs_write_file(ro, "keep/me.txt", "x", 1), WHEFS_ERR_ACCESS);
@@ -921,6 +970,7 @@ int main(int argc, char **argv)
     RUN(reader_keeps_its_snapshot_while_a_writer_commits);
     RUN(directory_listing_is_ordered_and_keeps_its_snapshot);
     RUN(glob_listing_matches_shell_patterns);
+    RUN(label_set_round_trips_and_refuses_long_labels);
     RUN(file_container_persists_label_page_size_and_read_only_opens);
     RUN(image_in_memory_opens_read_only);
     RUN(a_file_that_is_not_a_container_is_bad_magic);
