@@ -366,6 +366,22 @@ int whefs_unlink(struct whefs_fs *fs, const char *path);
 /// `fs` is NULL or a live handle; `from` and `to` NUL-terminated strings.
 int whefs_rename(struct whefs_fs *fs, const char *from, const char *to);
 
+/// Copies the file `from` to `to`, replacing a file there, in one commit:
+/// readers of `to` see the old file or the whole copy. `from` is read as
+/// one snapshot; the data streams (nothing has to fit in memory), NUL bytes
+/// and holes included (a hole stays a hole and takes no space). On success
+/// `*copied` (may be NULL) is the number of bytes copied, the size of the
+/// new `to`.
+///
+/// Errors: `WHEFS_ERR_NOT_FOUND` (no `from`, or no parent of `to`),
+/// `WHEFS_ERR_IS_DIR` (`from` or `to` is a directory), `WHEFS_ERR_NOT_DIR`,
+/// `WHEFS_ERR_ACCESS` (read-only open), `WHEFS_ERR_FULL`, ...
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `from` and `to` NUL-terminated strings;
+/// `copied` is NULL or points to writable memory.
+int whefs_copy(struct whefs_fs *fs, const char *from, const char *to, uint64_t *copied);
+
 /// Creates a directory; its parent must exist (`WHEFS_ERR_NOT_FOUND`), the
 /// path must not (`WHEFS_ERR_EXISTS`).
 ///
@@ -386,6 +402,17 @@ int whefs_mkdir_all(struct whefs_fs *fs, const char *path);
 /// # Safety
 /// `fs` is NULL or a live handle; `path` a NUL-terminated string.
 int whefs_rmdir(struct whefs_fs *fs, const char *path);
+
+/// Removes the directory `path` and everything below it (`rm -r`), in one
+/// commit: others see the whole tree or none of it. Handles open on files
+/// in it keep their snapshots; writers keep writing to files nobody sees,
+/// freed when they close. A file is `WHEFS_ERR_NOT_DIR` (use
+/// `whefs_unlink()`), the root `WHEFS_ERR_ARG`, a missing path
+/// `WHEFS_ERR_NOT_FOUND`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_remove_all(struct whefs_fs *fs, const char *path);
 
 /// Opens a pseudofile. `mode` as `fopen()`/PHP: "r", "r+", "w", "w+", "a",
 /// "a+", "c", "c+" (create, no truncate), "x", "x+" (exclusive create);

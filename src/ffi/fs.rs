@@ -556,6 +556,41 @@ pub unsafe extern "C" fn whefs_rename(
     })
 }
 
+/// Copies the file `from` to `to`, replacing a file there, in one commit:
+/// readers of `to` see the old file or the whole copy. `from` is read as
+/// one snapshot; the data streams (nothing has to fit in memory), NUL bytes
+/// and holes included (a hole stays a hole and takes no space). On success
+/// `*copied` (may be NULL) is the number of bytes copied, the size of the
+/// new `to`.
+///
+/// Errors: `WHEFS_ERR_NOT_FOUND` (no `from`, or no parent of `to`),
+/// `WHEFS_ERR_IS_DIR` (`from` or `to` is a directory), `WHEFS_ERR_NOT_DIR`,
+/// `WHEFS_ERR_ACCESS` (read-only open), `WHEFS_ERR_FULL`, ...
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `from` and `to` NUL-terminated strings;
+/// `copied` is NULL or points to writable memory.
+#[no_mangle]
+pub unsafe extern "C" fn whefs_copy(
+    fs: *mut whefs_fs,
+    from: *const c_char,
+    to: *const c_char,
+    copied: *mut u64,
+) -> c_int {
+    boundary::status(|| {
+        // SAFETY (all three): per this function's contract.
+        let fs = unsafe { handle(fs, "fs") }?;
+        let from = unsafe { str_arg(from, "from") }?;
+        let to = unsafe { str_arg(to, "to") }?;
+        let len = fs.fs.copy(from, to)?;
+        if let Some(out) = std::ptr::NonNull::new(copied) {
+            // SAFETY: non-NULL and writable per the contract.
+            unsafe { put(out, len) };
+        }
+        Ok(())
+    })
+}
+
 /// Creates a directory; its parent must exist (`WHEFS_ERR_NOT_FOUND`), the
 /// path must not (`WHEFS_ERR_EXISTS`).
 ///
@@ -598,5 +633,24 @@ pub unsafe extern "C" fn whefs_rmdir(fs: *mut whefs_fs, path: *const c_char) -> 
         let fs = unsafe { handle(fs, "fs") }?;
         let path = unsafe { str_arg(path, "path") }?;
         fs.fs.remove_dir(path)
+    })
+}
+
+/// Removes the directory `path` and everything below it (`rm -r`), in one
+/// commit: others see the whole tree or none of it. Handles open on files
+/// in it keep their snapshots; writers keep writing to files nobody sees,
+/// freed when they close. A file is `WHEFS_ERR_NOT_DIR` (use
+/// `whefs_unlink()`), the root `WHEFS_ERR_ARG`, a missing path
+/// `WHEFS_ERR_NOT_FOUND`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `path` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn whefs_remove_all(fs: *mut whefs_fs, path: *const c_char) -> c_int {
+    boundary::status(|| {
+        // SAFETY (both): per this function's contract.
+        let fs = unsafe { handle(fs, "fs") }?;
+        let path = unsafe { str_arg(path, "path") }?;
+        fs.fs.remove_dir_all(path)
     })
 }

@@ -693,6 +693,121 @@ static void label_set_round_trips_and_refuses_long_labels(void)
     OK(whefs_fs_close(fs));
 }
 
+static void copy_streams_a_big_binary_file_and_counts_its_bytes(void)
+{
+    whefs_fs *fs = memory_fs();
+    whefs_file *old_reader = NULL;
+    whefs_stat_t st;
+    whefs_info before, after;
+    unsigned char *data, *back;
+    size_t size = 3 * 1024 * 1024 + 77, i, n = 0;
+    uint64_t copied = 12345;
+    char buf[16];
+    int exists = -1;
+
+    /* Binary data with NUL bytes, and a run of zero pages (a hole). */
+    data = (unsigned char *)malloc(size);
+    back = (unsigned char *)malloc(size);
+    CHECK(data != NULL && back != NULL);
+    for (i = 0; i < size; i++) data[i] = (unsigned char)(i * 13 % 251);
+    memset(data + 1024 * 1024, 0, 256 * 1024);
+    data[0] = 0;
+    data[size - 1] = 0;
+    OK(whefs_write_file(fs, "src.bin", data, size));
+    OK(whefs_mkdir(fs, "dst"));
+    put_text(fs, "dst/copy.bin", "old");
+    OK(whefs_file_open(fs, "dst/copy.bin", "r", &old_reader));
+
+    OK(whefs_fs_info(fs, &before));
+    OK(whefs_copy(fs, "src.bin", "dst/copy.bin", &copied)); /* replaces the file */
+    CHECK(copied == size);
+    OK(whefs_fs_info(fs, &after));
+    CHECK(after.generation == before.generation + 1); /* one commit */
+    OK(whefs_read_file(fs, "dst/copy.bin", back, size, &n));
+    CHECK(n == size && memcmp(data, back, size) == 0);
+    OK(whefs_read_file(fs, "src.bin", back, size, &n)); /* the source is untouched */
+    CHECK(n == size && memcmp(data, back, size) == 0);
+    /* A reader opened before keeps the old file. */
+    OK(whefs_file_pread(old_reader, buf, sizeof buf, 0, &n));
+    CHECK(n == 3 && memcmp(buf, "old", 3) == 0);
+    OK(whefs_file_close(old_reader));
+
+    /* `copied` may be NULL; an empty file copies as 0 bytes. */
+    OK(whefs_copy(fs, "src.bin", "again.bin", NULL));
+    OK(whefs_stat(fs, "again.bin", &st));
+    CHECK(st.size == size);
+    OK(whefs_write_file(fs, "empty", NULL, 0));
+    OK(whefs_copy(fs, "empty", "empty2", &copied));
+    CHECK(copied == 0);
+
+    copied = 999;
+    CHECK_RC(whefs_copy(fs, "missing", "x", &copied), WHEFS_ERR_NOT_FOUND);
+    CHECK_RC(whefs_copy(fs, "src.bin", "no/parent", &copied), WHEFS_ERR_NOT_FOUND);
+    CHECK_RC(whefs_copy(fs, "src.bin", "dst", &copied), WHEFS_ERR_IS_DIR);
+    CHECK_RC(whefs_copy(fs, "dst", "x", &copied), WHEFS_ERR_IS_DIR);
+    CHECK_RC(whefs_copy(fs, "src.bin", "empty/x", &copied), WHEFS_ERR_NOT_DIR);
+    CHECK_RC(whefs_copy(fs, "src.bin", "a/../b", &copied), WHEFS_ERR_ARG);
+    CHECK_RC(whefs_copy(NULL, "src.bin", "x", &copied), WHEFS_ERR_ARG);
+    CHECK_RC(whefs_copy(fs, NULL, "x", &copied), WHEFS_ERR_ARG);
+    CHECK_RC(whefs_copy(fs, "src.bin", NULL, &copied), WHEFS_ERR_ARG);
+    CHECK(copied == 999); /* not written on failure */
+    OK(whefs_exists(fs, "x", &exists));
+    CHECK(exists == 0);
+    OK(whefs_fs_check(fs));
+    OK(whefs_fs_close(fs));
+    free(data);
+    free(back);
+}
+
+static void remove_all_deletes_a_tree_in_one_commit(void)
+{
+    whefs_fs *fs = memory_fs();
+    whefs_file *reader = NULL;
+    whefs_info before, after;
+    whefs_stat_t st;
+    unsigned char big[20000];
+    char buf[8];
+    size_t n = 0;
+    int exists = -1;
+
+    memset(big, 0, sizeof big);
+    big[sizeof big - 1] = 1;
+    OK(whefs_mkdir_all(fs, "tree/a/b/c"));
+    OK(whefs_mkdir_all(fs, "tree/empty"));
+    put_text(fs, "tree/top.txt", "top");
+    put_text(fs, "tree/a/one.txt", "one");
+    OK(whefs_write_file(fs, "tree/a/b/big.bin", big, sizeof big));
+    put_text(fs, "tree/a/b/c/deep.txt", "deep");
+    put_text(fs, "sibling.txt", "stays");
+    OK(whefs_file_open(fs, "tree/a/b/c/deep.txt", "r", &reader));
+
+    OK(whefs_fs_info(fs, &before));
+    CHECK(before.files == 5 && before.dirs == 6);
+    OK(whefs_remove_all(fs, "/tree"));
+    OK(whefs_fs_info(fs, &after));
+    CHECK(after.generation == before.generation + 1); /* one commit */
+    CHECK(after.files == 1 && after.dirs == 1);
+    OK(whefs_exists(fs, "tree", &exists));
+    CHECK(exists == 0);
+    CHECK_RC(whefs_stat(fs, "tree/a/one.txt", &st), WHEFS_ERR_NOT_FOUND);
+    CHECK(strcmp(get_text(fs, "sibling.txt"), "stays") == 0);
+    /* A reader inside keeps its snapshot. */
+    OK(whefs_file_pread(reader, buf, sizeof buf, 0, &n));
+    CHECK(n == 4 && memcmp(buf, "deep", 4) == 0);
+    OK(whefs_file_close(reader));
+
+    CHECK_RC(whefs_remove_all(fs, "tree"), WHEFS_ERR_NOT_FOUND);
+    CHECK_RC(whefs_remove_all(fs, "sibling.txt"), WHEFS_ERR_NOT_DIR);
+    CHECK_RC(whefs_remove_all(fs, "/"), WHEFS_ERR_ARG);
+    CHECK_RC(whefs_remove_all(fs, "a/../b"), WHEFS_ERR_ARG);
+    CHECK_RC(whefs_remove_all(NULL, "tree"), WHEFS_ERR_ARG);
+    CHECK_RC(whefs_remove_all(fs, NULL), WHEFS_ERR_ARG);
+    OK(whefs_mkdir(fs, "lonely"));
+    OK(whefs_remove_all(fs, "lonely")); /* an empty directory too */
+    OK(whefs_fs_check(fs));
+    OK(whefs_fs_close(fs));
+}
+
 /* ---- containers on disk ----------------------------------------------- */
 
 static void file_container_persists_label_page_size_and_read_only_opens(void)
@@ -727,6 +842,8 @@ static void file_container_persists_label_page_size_and_read_only_opens(void)
     CHECK(n == 8);
     CHECK_RC(whefs_fs_label_get(ro, NULL, 0, &n), WHEFS_ERR_RANGE);
     CHECK_RC(whefs_fs_label_set(ro, "other"), WHEFS_ERR_ACCESS);
+    CHECK_RC(whefs_copy(ro, "keep/me.txt", "keep/copy.txt", NULL), WHEFS_ERR_ACCESS);
+    CHECK_RC(whefs_remove_all(ro, "keep"), WHEFS_ERR_ACCESS);
 
     /* Every write through a read-only open is WHEFS_ERR_ACCESS. */
     CHECK_RC(whefs_write_file(ro, "keep/me.txt", "x", 1), WHEFS_ERR_ACCESS);
@@ -971,6 +1088,8 @@ int main(int argc, char **argv)
     RUN(directory_listing_is_ordered_and_keeps_its_snapshot);
     RUN(glob_listing_matches_shell_patterns);
     RUN(label_set_round_trips_and_refuses_long_labels);
+    RUN(copy_streams_a_big_binary_file_and_counts_its_bytes);
+    RUN(remove_all_deletes_a_tree_in_one_commit);
     RUN(file_container_persists_label_page_size_and_read_only_opens);
     RUN(image_in_memory_opens_read_only);
     RUN(a_file_that_is_not_a_container_is_bad_magic);
