@@ -17,6 +17,7 @@ const FFI_SOURCES: &[&str] = &[
     "src/ffi/file.rs",
     "src/ffi/dir.rs",
     "src/ffi/glob.rs",
+    "src/ffi/txn.rs",
     "src/ffi/boundary.rs",
 ];
 

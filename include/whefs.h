@@ -5,9 +5,10 @@
  *  - Every fallible function returns WHEFS_OK (0) or a WHEFS_ERR_* code;
  *    whefs_errmsg() tells why, per thread. Out-parameters are written only
  *    on success (except whefs_read_file's and whefs_fs_label_get's *len).
- *  - Handles (whefs_fs, whefs_file, whefs_dir) are opaque, made and freed
- *    by the library; every *_close accepts NULL. Any thread may use any
- *    handle; calls on one whefs_file are serialized.
+ *  - Handles (whefs_fs, whefs_file, whefs_dir, whefs_txn) are opaque, made
+ *    and freed by the library; every *_close (and whefs_txn_abort) accepts
+ *    NULL. Any thread may use any handle; calls on one whefs_file or one
+ *    whefs_txn are serialized.
  *  - Paths are NUL-terminated UTF-8, '/'-separated, relative to the
  *    container's root (a leading '/' is allowed).
  *  - A panic inside the library is caught: WHEFS_ERR_INTERNAL.
@@ -128,6 +129,11 @@ typedef struct whefs_file whefs_file;
 /// An open container. Create with `whefs_fs_open()`, free with
 /// `whefs_fs_close()`. Any thread may use it; calls run in parallel.
 typedef struct whefs_fs whefs_fs;
+
+/// A transaction being recorded. Create with `whefs_txn_begin()`; end with
+/// `whefs_txn_commit()` or `whefs_txn_abort()`, which free it. Any thread
+/// may use it; calls on one handle are serialized.
+typedef struct whefs_txn whefs_txn;
 
 /// Container-wide figures, from `whefs_fs_info()`.
 typedef struct whefs_info {
@@ -258,8 +264,8 @@ int whefs_fs_open_ex(const char *path,
 int whefs_fs_open_image(const void *data, size_t len, struct whefs_fs **out);
 
 /// Closes a container handle. NULL is allowed (does nothing). Close every
-/// file and directory handle opened from it first; using `fs` afterwards is
-/// undefined behaviour.
+/// file and directory handle opened from it, and end every transaction
+/// begun on it, first; using `fs` afterwards is undefined behaviour.
 ///
 /// # Safety
 /// `fs` is NULL or a handle from `whefs_fs_open*()` not yet closed.
@@ -570,6 +576,110 @@ int whefs_dir_close(struct whefs_dir *d);
 /// `fs` is NULL or a live handle; `pattern` a NUL-terminated string;
 /// `callback` a valid function, given `userdata` as is.
 int whefs_ls(struct whefs_fs *fs, const char *pattern, whefs_ls_callback callback, void *userdata);
+
+/// Starts a transaction on `fs`: the `whefs_txn_*` calls record operations
+/// on it, and `whefs_txn_commit()` publishes them all in one commit —
+/// every reader, in this process or another, sees all of them or none — or
+/// `whefs_txn_abort()` discards them.
+///
+/// Nothing recorded is visible before the commit, not even through `fs`.
+/// Recording checks only the arguments; whether each operation can be done
+/// (a parent exists, a file is there to remove, a directory is empty) is
+/// checked by the commit, in the order recorded, each operation seeing the
+/// ones before it: write "a", then rename "a" to "b" works. A recording
+/// call that fails records nothing and leaves the transaction usable;
+/// abort it if that failure means the whole must not happen.
+///
+/// Begin takes no lock. While the transaction is open, its writes keep
+/// their pages reserved and pin the state they started from (pages freed
+/// later are not reused meanwhile): keep transactions short. End every
+/// transaction before closing `fs`.
+///
+/// Errors: `WHEFS_ERR_ACCESS` on a read-only open, `WHEFS_ERR_ARG`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` points to writable memory.
+int whefs_txn_begin(struct whefs_fs *fs, struct whefs_txn **out);
+
+/// Records a whole-file write: at the commit, `path` is created, or
+/// replaced, with these `len` bytes (NUL bytes included; `data` may be
+/// NULL when `len` is 0). The bytes are taken during the call — large data
+/// is written to free pages now — so the buffer may be reused at once.
+/// Errors now: `WHEFS_ERR_ARG` (bad path), `WHEFS_ERR_FULL`,
+/// `WHEFS_ERR_IO`; at the commit: `WHEFS_ERR_NOT_FOUND` (no parent),
+/// `WHEFS_ERR_IS_DIR`, ...
+///
+/// # Safety
+/// `t` is NULL or a live handle; `path` a NUL-terminated string; `data`
+/// points to `len` readable bytes.
+int whefs_txn_write(struct whefs_txn *t, const char *path, const void *data, size_t len);
+
+/// Records a `whefs_mkdir()`: the parent must exist at the commit (or be
+/// created earlier in the transaction), the path must not.
+///
+/// # Safety
+/// `t` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_txn_mkdir(struct whefs_txn *t, const char *path);
+
+/// Records a `whefs_mkdir_all()` (`mkdir -p`).
+///
+/// # Safety
+/// `t` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_txn_mkdir_all(struct whefs_txn *t, const char *path);
+
+/// Records a `whefs_unlink()` of a file.
+///
+/// # Safety
+/// `t` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_txn_unlink(struct whefs_txn *t, const char *path);
+
+/// Records a `whefs_rmdir()` of an empty directory.
+///
+/// # Safety
+/// `t` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_txn_rmdir(struct whefs_txn *t, const char *path);
+
+/// Records a `whefs_remove_all()` (`rm -r` of a directory).
+///
+/// # Safety
+/// `t` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_txn_remove_all(struct whefs_txn *t, const char *path);
+
+/// Records a `whefs_rename()`; it may rename what the transaction wrote.
+///
+/// # Safety
+/// `t` is NULL or a live handle; `from` and `to` NUL-terminated strings.
+int whefs_txn_rename(struct whefs_txn *t, const char *from, const char *to);
+
+/// Records a `whefs_fs_label_set()`; a label longer than 64 bytes is
+/// `WHEFS_ERR_ARG` now.
+///
+/// # Safety
+/// `t` is NULL or a live handle; `label` a NUL-terminated string.
+int whefs_txn_label_set(struct whefs_txn *t, const char *label);
+
+/// Publishes every recorded operation in one commit, at the container's
+/// durability, and frees the handle — either way: the result is the
+/// commit's. If an operation cannot be done, its error is returned (such
+/// as `WHEFS_ERR_NOT_FOUND` for a rename of a missing file) and nothing is
+/// committed. The commit waits up to the busy timeout for the commit lock
+/// (`WHEFS_ERR_BUSY`). An empty transaction commits nothing.
+///
+/// NULL is `WHEFS_ERR_ARG` (a commit of nothing is more likely a bug than
+/// an intent). No other thread may be using the handle.
+///
+/// # Safety
+/// `t` is NULL or a live handle, not used again afterwards.
+int whefs_txn_commit(struct whefs_txn *t);
+
+/// Discards every recorded operation and frees the handle: nothing of the
+/// transaction is ever visible, and the pages its writes took are free
+/// again. NULL is allowed (does nothing). No other thread may be using the
+/// handle.
+///
+/// # Safety
+/// `t` is NULL or a live handle, not used again afterwards.
+int whefs_txn_abort(struct whefs_txn *t);
 
 #ifdef __cplusplus
 }  // extern "C"

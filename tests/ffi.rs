@@ -180,6 +180,14 @@ fn c_api_test_passes() {
 }
 
 #[test]
+fn c_transaction_test_passes() {
+    let dir = scratch();
+    let binary = CProgram::c99(&["tests/c/test_txn.c"]).build(&dir.path().join("test_txn"));
+    let output = run_ok(&binary, &[dir.path()], dir.path());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("all C transaction tests passed"));
+}
+
+#[test]
 fn c_threads_test_passes() {
     let dir = scratch();
     let binary = CProgram::c99(&["tests/c/test_threads.c"]).build(&dir.path().join("test_threads"));
@@ -286,8 +294,7 @@ fn first_c_block(markdown: &str) -> String {
 #[test]
 fn readme_c_quick_start_compiles_and_runs() {
     let dir = scratch();
-    let markdown =
-        fs::read_to_string(root().join("README.md")).expect("README.md");
+    let markdown = fs::read_to_string(root().join("README.md")).expect("README.md");
     let source = dir.path().join("hello.c");
     fs::write(&source, first_c_block(&markdown)).expect("writing hello.c");
     let source = source.to_str().expect("temporary paths are UTF-8");
@@ -318,19 +325,21 @@ fn shared_library_has_its_soname() {
     );
 }
 
-#[test]
-fn c_api_test_is_clean_under_valgrind() {
-    // ASan misses reads of uninitialized memory; valgrind sees them.
+/// Builds `source` without AddressSanitizer and runs it under valgrind
+/// (ASan misses reads of uninitialized memory; valgrind sees them): no
+/// error and no leak.
+fn clean_under_valgrind(source: &str, name: &str) {
     if Command::new("valgrind").arg("--version").output().is_err() {
         eprintln!("valgrind is not installed; skipped");
         return;
     }
     let dir = scratch();
+    let sources = [source];
     let program = CProgram {
         asan: false,
-        ..CProgram::c99(&["tests/c/test_api.c"])
+        ..CProgram::c99(&sources)
     };
-    let binary = program.build(&dir.path().join("test_api_plain"));
+    let binary = program.build(&dir.path().join(name));
     let output = Command::new("valgrind")
         .args([
             "--quiet",
@@ -343,5 +352,15 @@ fn c_api_test_is_clean_under_valgrind() {
         .env("RUST_BACKTRACE", "0")
         .output()
         .expect("running valgrind");
-    assert_success("test_api under valgrind", &output);
+    assert_success(&format!("{source} under valgrind"), &output);
+}
+
+#[test]
+fn c_api_test_is_clean_under_valgrind() {
+    clean_under_valgrind("tests/c/test_api.c", "test_api_plain");
+}
+
+#[test]
+fn c_transaction_test_is_clean_under_valgrind() {
+    clean_under_valgrind("tests/c/test_txn.c", "test_txn_plain");
 }

@@ -253,8 +253,8 @@ pub unsafe extern "C" fn whefs_fs_open_image(
 }
 
 /// Closes a container handle. NULL is allowed (does nothing). Close every
-/// file and directory handle opened from it first; using `fs` afterwards is
-/// undefined behaviour.
+/// file and directory handle opened from it, and end every transaction
+/// begun on it, first; using `fs` afterwards is undefined behaviour.
 ///
 /// # Safety
 /// `fs` is NULL or a handle from `whefs_fs_open*()` not yet closed.

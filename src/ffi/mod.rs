@@ -3,7 +3,8 @@
 //! `build.rs`) and by `../shared/C-API.md`.
 //!
 //! One module per C "class" — [`fs`] (`whefs_fs` and the namespace calls),
-//! [`file`] (`whefs_file`), [`dir`] (`whefs_dir`), [`glob`] (`whefs_ls`) —
+//! [`file`] (`whefs_file`), [`dir`] (`whefs_dir`), [`glob`] (`whefs_ls`),
+//! [`txn`] (`whefs_txn`) —
 //! plus [`error`] (codes, `whefs_errmsg`), [`library`] (version, test hook)
 //! and `boundary`, which every entry point goes through.
 //!
@@ -22,6 +23,7 @@ pub mod file;
 pub mod fs;
 pub mod glob;
 pub mod library;
+pub mod txn;
 
 // Any thread may call any function on any handle (C-API.md): the handles
 // must be `Send + Sync`. This fails to compile if the Rust API stops being so.
@@ -30,4 +32,5 @@ const _: () = {
     thread_safe::<fs::whefs_fs>();
     thread_safe::<file::whefs_file>();
     thread_safe::<dir::whefs_dir>();
+    thread_safe::<txn::whefs_txn>();
 };
