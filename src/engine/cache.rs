@@ -3,7 +3,8 @@
 //! another key, so a stale node can never be served.
 //!
 //! Sharded by page number so threads reading different files rarely meet on
-//! one mutex.
+//! one mutex; each shard evicts with the CLOCK algorithm, so the hot top of
+//! the tree stays while nodes of old generations age out.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,41 +15,115 @@ const SHARDS: usize = 16;
 
 /// A bounded cache of decoded nodes.
 pub struct PageCache {
-    shards: Vec<Mutex<HashMap<PagePtr, Arc<Node>>>>,
+    shards: Vec<Mutex<Shard>>,
     per_shard: usize,
+}
+
+struct Slot {
+    ptr: PagePtr,
+    node: Arc<Node>,
+    /// Used since the clock hand last passed: spared once.
+    referenced: bool,
+}
+
+#[derive(Default)]
+struct Shard {
+    index: HashMap<PagePtr, usize>,
+    slots: Vec<Slot>,
+    hand: usize,
 }
 
 impl PageCache {
     /// A cache of about `capacity` nodes.
     pub fn new(capacity: usize) -> PageCache {
         PageCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard: (capacity / SHARDS).max(4),
         }
     }
 
-    fn shard(&self, ptr: &PagePtr) -> &Mutex<HashMap<PagePtr, Arc<Node>>> {
-        &self.shards[(ptr.page as usize) % SHARDS]
+    fn shard(&self, ptr: &PagePtr) -> std::sync::MutexGuard<'_, Shard> {
+        self.shards[(ptr.page as usize) % SHARDS]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// The cached node behind `ptr`.
     pub fn get(&self, ptr: &PagePtr) -> Option<Arc<Node>> {
-        self.shard(ptr)
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(ptr)
-            .cloned()
+        let mut shard = self.shard(ptr);
+        let i = *shard.index.get(ptr)?;
+        let slot = &mut shard.slots[i];
+        slot.referenced = true;
+        Some(Arc::clone(&slot.node))
     }
 
-    /// Caches a verified node. When the shard is full an arbitrary entry
-    /// makes room (hash order is as good as random here).
+    /// Caches a verified node.
     pub fn insert(&self, ptr: PagePtr, node: Arc<Node>) {
-        let mut shard = self.shard(&ptr).lock().unwrap_or_else(|p| p.into_inner());
-        if shard.len() >= self.per_shard {
-            if let Some(victim) = shard.keys().next().copied() {
-                shard.remove(&victim);
-            }
+        let cap = self.per_shard;
+        let mut shard = self.shard(&ptr);
+        let shard = &mut *shard;
+        if let Some(&i) = shard.index.get(&ptr) {
+            shard.slots[i].node = node;
+            return;
         }
-        shard.insert(ptr, node);
+        let slot = Slot {
+            ptr,
+            node,
+            referenced: false,
+        };
+        if shard.slots.len() < cap {
+            shard.index.insert(ptr, shard.slots.len());
+            shard.slots.push(slot);
+            return;
+        }
+        // Sweep: clear reference bits until an unreferenced slot comes up.
+        loop {
+            let hand = shard.hand;
+            shard.hand = (hand + 1) % cap;
+            let victim = &mut shard.slots[hand];
+            if victim.referenced {
+                victim.referenced = false;
+                continue;
+            }
+            shard.index.remove(&victim.ptr);
+            *victim = slot;
+            shard.index.insert(ptr, hand);
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::NodeBody;
+
+    fn node() -> Arc<Node> {
+        Arc::new(Node {
+            level: 0,
+            keys: Vec::new(),
+            body: NodeBody::Leaf(Vec::new()),
+        })
+    }
+
+    fn ptr(page: u64) -> PagePtr {
+        // One shard: every page number a multiple of SHARDS.
+        PagePtr {
+            page: page * SHARDS as u64,
+            generation: 1,
+            checksum: page,
+        }
+    }
+
+    #[test]
+    fn clock_keeps_a_hot_entry_while_cold_ones_come_and_go() {
+        let cache = PageCache::new(4 * SHARDS);
+        cache.insert(ptr(0), node());
+        for p in 1..1000 {
+            assert!(cache.get(&ptr(0)).is_some(), "hot entry evicted at {p}");
+            cache.insert(ptr(p), node());
+        }
+        assert!(cache.get(&ptr(998)).is_some());
+        assert!(cache.get(&ptr(1)).is_none());
     }
 }

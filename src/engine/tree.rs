@@ -180,14 +180,35 @@ fn view<'a>(src: &dyn PageSource, child: &'a Child, parent_level: Option<u8>) ->
 
 /// Looks up `key`.
 pub fn get(src: &dyn PageSource, root: &Child, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    let mut found = None;
-    visit(src, root, key, None, false, &mut |k, v| {
-        if k == key {
-            found = Some(v.to_vec());
-        }
-        Ok(false)
-    })?;
-    Ok(found)
+    get_rec(src, root, None, key)
+}
+
+/// One step of [`get`]: the key can only be below the child whose range holds it.
+fn get_rec(
+    src: &dyn PageSource,
+    child: &Child,
+    parent_level: Option<u8>,
+    key: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    let find = |keys: &[Vec<u8>]| keys.binary_search_by(|k| k.as_slice().cmp(key)).ok();
+    match view(src, child, parent_level)? {
+        View::Shared(n) => match &n.body {
+            NodeBody::Leaf(vals) => Ok(find(&n.keys).map(|i| vals[i].clone())),
+            NodeBody::Internal(ptrs) => {
+                let i = child_index(&n.keys, key);
+                get_rec(src, &Child::Clean(ptrs[i]), Some(n.level), key)
+            }
+        },
+        View::Borrowed(n) => match &n.body {
+            DBody::Leaf(vals) => Ok(find(&n.keys).map(|i| vals[i].clone())),
+            DBody::Internal(children) => get_rec(
+                src,
+                &children[child_index(&n.keys, key)],
+                Some(n.level),
+                key,
+            ),
+        },
+    }
 }
 
 /// Calls `f(key, value)` for the keys in `lo..hi` (all keys from `lo` when
