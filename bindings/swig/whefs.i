@@ -192,10 +192,10 @@ static int whefs_py_cstring(PyObject *obj, const char **out, const char *what)
 }
 
 %typemap(in, numinputs=0) uint64_t *pos (uint64_t temp = 0), uint64_t *size (uint64_t temp = 0),
-                          uint64_t *newpos (uint64_t temp = 0) {
+                          uint64_t *newpos (uint64_t temp = 0), uint64_t *copied (uint64_t temp = 0) {
     $1 = &temp;
 }
-%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos {
+%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos, uint64_t *copied {
     $result = whefs_py_append($result, PyLong_FromUnsignedLongLong(*$1));
     if ($result == NULL) SWIG_fail;
 }
@@ -222,6 +222,9 @@ static int whefs_py_cstring(PyObject *obj, const char **out, const char *what)
 WHEFS_HANDLE_OUT(whefs_fs)
 WHEFS_HANDLE_OUT(whefs_file)
 WHEFS_HANDLE_OUT(whefs_dir)
+/* whefs_txn_begin: the transaction. whefs_txn_commit and whefs_txn_abort
+ * free it: the idiomatic layer calls exactly one of them, once. */
+WHEFS_HANDLE_OUT(whefs_txn)
 
 /* Result structs: a new, owned copy (freed with the Python object). */
 %define WHEFS_STRUCT_OUT(TYPE)
@@ -401,10 +404,10 @@ static void whefs_php_entry_array(zval *arr, const char *path, const char *name,
 }
 
 %typemap(in, numinputs=0) uint64_t *pos (uint64_t temp = 0), uint64_t *size (uint64_t temp = 0),
-                          uint64_t *newpos (uint64_t temp = 0) {
+                          uint64_t *newpos (uint64_t temp = 0), uint64_t *copied (uint64_t temp = 0) {
     $1 = &temp;
 }
-%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos {
+%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos, uint64_t *copied {
     RETVAL_LONG((zend_long)*$1);
 }
 
@@ -428,6 +431,9 @@ static void whefs_php_entry_array(zval *arr, const char *path, const char *name,
 WHEFS_PHP_HANDLE_OUT(whefs_fs)
 WHEFS_PHP_HANDLE_OUT(whefs_file)
 WHEFS_PHP_HANDLE_OUT(whefs_dir)
+/* whefs_txn_begin: the transaction. whefs_txn_commit and whefs_txn_abort
+ * free it: the PHP layer calls exactly one of them, once. */
+WHEFS_PHP_HANDLE_OUT(whefs_txn)
 
 /* Result structs: arrays. */
 %typemap(in, numinputs=0) struct whefs_stat_t *out (struct whefs_stat_t temp) {
