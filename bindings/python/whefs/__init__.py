@@ -44,6 +44,7 @@ from ._errors import (
 )
 from ._files import BufferedRandom, BufferedReader, BufferedWriter, RawFile
 from ._fs import _DURABILITY, DirEntry, Fs, Info, ScandirIterator, StatResult, _timeout_ms
+from ._txn import Transaction
 
 __version__ = whefs_c.whefs_version()
 
@@ -51,6 +52,7 @@ __all__ = [
     "open",
     "open_image",
     "Fs",
+    "Transaction",
     "RawFile",
     "BufferedReader",
     "BufferedWriter",

@@ -1,9 +1,10 @@
 """Fs: an open container, with the ``os``/``pathlib``-shaped calls on it.
 
-Invariant: the container handle is closed only after every file and listing
-opened from it (``close()`` closes them first, committing open writers),
-and only when no call on it is running (see ``_handle``). Files keep their
-``Fs`` alive, so dropping the ``Fs`` object never closes it under them.
+Invariant: the container handle is closed only after every file, listing and
+transaction opened from it (``close()`` closes them first, committing open
+writers and aborting open transactions), and only when no call on it is
+running (see ``_handle``). Files and transactions keep their ``Fs`` alive,
+so dropping the ``Fs`` object never closes it under them.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ import threading
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from . import whefs_c as _c
 from ._errors import ExistsError, NotFoundError, closed_error
 from ._files import RawFile, open_file
 from ._handle import Handle
+
+if TYPE_CHECKING:
+    from ._txn import Transaction
 
 _DURABILITY = {
     "full": _c.WHEFS_DURABLE_FULL,
@@ -193,7 +197,7 @@ class Fs:
 
     def close(self) -> None:
         """Closes every file (committing it) and listing still open from this
-        container, then the container. Closing twice is fine. Errors of the
+        container and aborts its open transactions, then closes the container. Closing twice is fine. Errors of the
         files' commits are raised after everything is closed."""
         # No call runs on the container after detach(), so no file or
         # listing can be opened from it while the ones open are closed.
@@ -273,8 +277,20 @@ class Fs:
 
     @property
     def label(self) -> str:
-        """The label given when the container was created ("" if none)."""
+        """The container's label ("" if none): given at creation, changed
+        with :meth:`set_label` (or by assigning to this property)."""
         return self._call(_c.whefs_fs_label_get)
+
+    @label.setter
+    def label(self, label: str) -> None:
+        self.set_label(label)
+
+    def set_label(self, label: str) -> None:
+        """Sets the container's label in one commit: at most 64 bytes of
+        UTF-8 (ValueError if longer); "" removes it."""
+        if not isinstance(label, str):
+            raise TypeError(f"label must be str, not {type(label).__name__}")
+        self._call(_c.whefs_fs_label_set, label)
 
     # -- files -------------------------------------------------------------
     def open(self, path: Any, mode: str = "r", buffering: int = -1, encoding: str | None = None,
@@ -389,6 +405,38 @@ class Fs:
         self._call(_c.whefs_rename, _path(src), _path(dst))
 
     replace = rename
+
+    def copy(self, src: Any, dst: Any) -> int:
+        """Copies the file ``src`` to ``dst`` (replacing a file there) in one
+        commit, as ``shutil.copyfile``; returns the number of bytes copied.
+        Readers of ``dst`` see the old file or the whole copy."""
+        return self._call(_c.whefs_copy, _path(src), _path(dst))
+
+    def rmtree(self, path: Any) -> None:
+        """Removes a directory and everything below it in one commit, as
+        ``shutil.rmtree``: others see the whole tree or none of it.
+        NotADirectoryError for a file."""
+        self._call(_c.whefs_remove_all, _path(path))
+
+    # -- transactions --------------------------------------------------------
+    def transaction(self) -> Transaction:
+        """Starts a :class:`Transaction`: operations recorded on it become
+        visible together at its commit, or never::
+
+            with fs.transaction() as t:       # commits at the end of the block,
+                t.write_bytes("a", b"1")      # aborts if an exception leaves it
+                t.rename("b", "c")
+
+        PermissionError on a read-only container."""
+        from ._txn import Transaction
+
+        fs_ptr = self._h.enter()  # adopted before close() can start closing children
+        try:
+            txn = Transaction(self, _c.whefs_txn_begin(fs_ptr))
+            self._adopt(txn)
+            return txn
+        finally:
+            self._h.leave()
 
     # -- listings ----------------------------------------------------------
     def scandir(self, path: Any = "/") -> ScandirIterator:
