@@ -271,6 +271,8 @@ final class Fs
     private ?object $ptr;
     /** @var \WeakMap<File, true> files open from this container */
     private \WeakMap $files;
+    /** @var \WeakMap<Transaction, true> transactions open on this container */
+    private \WeakMap $txns;
 
     private function __construct(
         object $ptr,
@@ -283,6 +285,7 @@ final class Fs
     ) {
         $this->ptr = $ptr;
         $this->files = new \WeakMap();
+        $this->txns = new \WeakMap();
     }
 
     /**
@@ -360,15 +363,23 @@ final class Fs
     }
 
     /** @internal */
-    public function adopt(File $file): void
+    public function adopt(File|Transaction $child): void
     {
-        $this->files[$file] = true;
+        if ($child instanceof File) {
+            $this->files[$child] = true;
+        } else {
+            $this->txns[$child] = true;
+        }
     }
 
     /** @internal */
-    public function forget(File $file): void
+    public function forget(File|Transaction $child): void
     {
-        unset($this->files[$file]);
+        if ($child instanceof File) {
+            unset($this->files[$child]);
+        } else {
+            unset($this->txns[$child]);
+        }
     }
 
     public function isClosed(): bool
@@ -377,9 +388,10 @@ final class Fs
     }
 
     /**
-     * Closes every File still open from this container (committing its
-     * writes), then the container. Closing twice is fine. The first error
-     * of the files' commits is thrown after everything is closed.
+     * Aborts every Transaction still open on this container, closes every
+     * File still open from it (committing its writes), then closes the
+     * container. Closing twice is fine. The first error of the files'
+     * commits is thrown after everything is closed.
      */
     public function close(): void
     {
@@ -388,6 +400,18 @@ final class Fs
             return;
         }
         $first = null;
+        $txns = [];
+        foreach ($this->txns as $txn => $_) {
+            $txns[] = $txn; // abort() forgets itself: not while iterating
+        }
+        foreach ($txns as $txn) {
+            try {
+                $txn->abort();
+            } catch (\Throwable $e) {
+                $first ??= $e;
+            }
+        }
+        $this->txns = new \WeakMap();
         $files = [];
         foreach ($this->files as $file => $_) {
             $files[] = $file; // File::close() forgets itself: not while iterating
@@ -439,10 +463,20 @@ final class Fs
         Native::call('whefs_fs_set_durability', $this->handle(), self::DURABILITY[$durability]);
     }
 
-    /** The label given when the container was created ("" if none). */
+    /** The container's label ("" if none): given at creation, changed by setLabel(). */
     public function label(): string
     {
         return Native::call('whefs_fs_label_get', $this->handle());
+    }
+
+    /**
+     * Sets the container's label in one commit: at most 64 bytes of UTF-8
+     * (ArgumentException if longer, or not UTF-8); "" removes it.
+     * AccessException on a read-only container.
+     */
+    public function setLabel(string $label): void
+    {
+        Native::call('whefs_fs_label_set', $this->handle(), $label);
     }
 
     // -- files -------------------------------------------------------------
@@ -543,6 +577,68 @@ final class Fs
     public function rename(string $from, string $to): void
     {
         Native::call('whefs_rename', $this->handle(), $from, $to);
+    }
+
+    /**
+     * Copies the file $from to $to (replacing a file there) in one commit;
+     * readers of $to see the old file or the whole copy. Returns the number
+     * of bytes copied.
+     */
+    public function copy(string $from, string $to): int
+    {
+        return Native::call('whefs_copy', $this->handle(), $from, $to);
+    }
+
+    /**
+     * Removes the directory $path and everything below it (rm -r) in one
+     * commit: others see the whole tree or none of it.
+     * NotDirectoryException for a file (use unlink()).
+     */
+    public function removeAll(string $path): void
+    {
+        Native::call('whefs_remove_all', $this->handle(), $path);
+    }
+
+    // -- transactions --------------------------------------------------------
+
+    /**
+     * Starts a Transaction: the operations recorded on it become visible
+     * together, at its commit(), or never (abort()). AccessException on a
+     * read-only container.
+     */
+    public function begin(): Transaction
+    {
+        $txn = new Transaction($this, Native::call('whefs_txn_begin', $this->handle()));
+        $this->adopt($txn);
+        return $txn;
+    }
+
+    /**
+     * Runs $fn with a new Transaction and commits it if $fn returns (unless
+     * $fn ended it itself); if $fn throws, aborts it and rethrows. Returns
+     * what $fn returned. A commit that fails throws its exception, and
+     * nothing of the transaction is committed.
+     *
+     *     $fs->transaction(function (Whefs\Transaction $t) {
+     *         $t->write('a', '1');
+     *         $t->rename('b', 'c');
+     *     });
+     */
+    public function transaction(callable $fn): mixed
+    {
+        $txn = $this->begin();
+        try {
+            $result = $fn($txn);
+        } catch (\Throwable $e) {
+            if ($txn->isActive()) {
+                $txn->abort();
+            }
+            throw $e;
+        }
+        if ($txn->isActive()) {
+            $txn->commit();
+        }
+        return $result;
     }
 
     /**
@@ -749,6 +845,126 @@ final class File
             // a handle inherited across fork(): nothing to commit here
         } catch (\Throwable $e) {
             \trigger_error("whefs: closing {$this->path}: {$e->getMessage()}", \E_USER_WARNING);
+        }
+    }
+}
+
+/**
+ * Operations on one container recorded now and made visible together, in
+ * one commit, to every reader in any process — or never. From Fs::begin()
+ * (or Fs::transaction()).
+ *
+ * Nothing recorded is visible before commit(), not even through the Fs. A
+ * recording call checks only its arguments (a bad one throws at once,
+ * records nothing, and the transaction stays usable); commit() checks each
+ * operation in the order recorded, each seeing the ones before, and if one
+ * cannot be done throws its exception (NotFoundException for a rename of a
+ * missing file) and commits nothing. After commit() or abort(), whatever
+ * the outcome, every call throws ClosedException. A transaction dropped
+ * while open is aborted, and Fs::close() aborts those still open. Keep
+ * transactions short: an open one holds the pages it wrote.
+ */
+final class Transaction
+{
+    private ?object $ptr;
+
+    /** @internal Use Fs::begin(). */
+    public function __construct(private Fs $fs, object $ptr)
+    {
+        $this->ptr = $ptr;
+    }
+
+    private function handle(): object
+    {
+        return $this->ptr
+            ?? throw new ClosedException('whefs transaction already committed or aborted', \WHEFS_ERR_CLOSED);
+    }
+
+    /** Records creating or replacing the file $path with $data (taken now); returns the byte count. */
+    public function write(string $path, string $data): int
+    {
+        Native::call('whefs_txn_write', $this->handle(), $path, $data);
+        return \strlen($data);
+    }
+
+    /**
+     * Records creating a directory: without $recursive its parent must
+     * exist at the commit (or be made earlier in the transaction) and it
+     * must not; with it, mkdir -p.
+     */
+    public function mkdir(string $path, bool $recursive = false): void
+    {
+        Native::call($recursive ? 'whefs_txn_mkdir_all' : 'whefs_txn_mkdir', $this->handle(), $path);
+    }
+
+    /** Records removing a file. */
+    public function unlink(string $path): void
+    {
+        Native::call('whefs_txn_unlink', $this->handle(), $path);
+    }
+
+    /** Records removing an empty directory. */
+    public function rmdir(string $path): void
+    {
+        Native::call('whefs_txn_rmdir', $this->handle(), $path);
+    }
+
+    /** Records removing a directory and everything below it. */
+    public function removeAll(string $path): void
+    {
+        Native::call('whefs_txn_remove_all', $this->handle(), $path);
+    }
+
+    /** Records a rename; it may rename what the transaction wrote. */
+    public function rename(string $from, string $to): void
+    {
+        Native::call('whefs_txn_rename', $this->handle(), $from, $to);
+    }
+
+    /** Records setting the label (at most 64 bytes of UTF-8; "" removes it). */
+    public function setLabel(string $label): void
+    {
+        Native::call('whefs_txn_label_set', $this->handle(), $label);
+    }
+
+    /** Not yet committed or aborted. */
+    public function isActive(): bool
+    {
+        return $this->ptr !== null;
+    }
+
+    /**
+     * Publishes every recorded operation in one commit; if one cannot be
+     * done, throws its exception and commits nothing. The transaction is
+     * over either way.
+     */
+    public function commit(): void
+    {
+        $this->end('whefs_txn_commit');
+    }
+
+    /** Discards every recorded operation. */
+    public function abort(): void
+    {
+        $this->end('whefs_txn_abort');
+    }
+
+    private function end(string $function): void
+    {
+        $ptr = $this->handle();
+        $this->ptr = null;
+        $this->fs->forget($this);
+        Native::call($function, $ptr); // frees the handle whatever it returns
+    }
+
+    public function __destruct()
+    {
+        if ($this->ptr !== null) {
+            try {
+                $this->abort();
+            } catch (\Throwable) {
+                // nothing to report: an abort discards
+            }
         }
     }
 }
