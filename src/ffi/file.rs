@@ -93,15 +93,9 @@ pub unsafe extern "C" fn whefs_file_read(
         let buf = unsafe { bytes_out(buf, len, "buf") }?;
         let nread = out_param(nread, "nread")?;
         let mut file = f.lock()?;
-        let mut done = 0;
-        while done < buf.len() {
-            match file.read(&mut buf[done..]) {
-                Ok(0) => break,
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(from_io(e)),
-            }
-        }
+        let done = repeat_io(buf.len(), false, |done| {
+            file.read(&mut buf[done..]).map_err(from_io)
+        })?;
         // SAFETY: checked, writable per the contract.
         unsafe { put(nread, done) };
         Ok(())
@@ -128,15 +122,9 @@ pub unsafe extern "C" fn whefs_file_write(
         let buf = unsafe { bytes_in(buf, len, "buf") }?;
         let nwritten = out_param(nwritten, "nwritten")?;
         let mut file = f.lock()?;
-        let mut done = 0;
-        while done < buf.len() {
-            match file.write(&buf[done..]) {
-                Ok(0) => return Err(Error::Internal("a write made no progress".into())),
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(from_io(e)),
-            }
-        }
+        let done = repeat_io(buf.len(), true, |done| {
+            file.write(&buf[done..]).map_err(from_io)
+        })?;
         // SAFETY: checked, writable per the contract.
         unsafe { put(nwritten, done) };
         Ok(())
@@ -162,16 +150,12 @@ pub unsafe extern "C" fn whefs_file_pread(
         let buf = unsafe { bytes_out(buf, len, "buf") }?;
         let nread = out_param(nread, "nread")?;
         let file = f.lock()?;
-        let mut done = 0;
-        while done < buf.len() {
+        let done = repeat_io(buf.len(), false, |done| {
             let at = offset
                 .checked_add(done as u64)
                 .ok_or_else(|| Error::Range("offset overflows".into()))?;
-            match file.read_at(&mut buf[done..], at)? {
-                0 => break,
-                n => done += n,
-            }
-        }
+            file.read_at(&mut buf[done..], at)
+        })?;
         // SAFETY: checked, writable per the contract.
         unsafe { put(nread, done) };
         Ok(())
@@ -202,13 +186,9 @@ pub unsafe extern "C" fn whefs_file_pwrite(
             Error::Range(format!("{} bytes at offset {offset} pass 2^64", buf.len()))
         })?;
         let mut file = f.lock()?;
-        let mut done = 0;
-        while done < buf.len() {
-            match file.write_at(&buf[done..], offset + done as u64)? {
-                0 => return Err(Error::Internal("a write made no progress".into())),
-                n => done += n,
-            }
-        }
+        let done = repeat_io(buf.len(), true, |done| {
+            file.write_at(&buf[done..], offset + done as u64)
+        })?;
         // SAFETY: checked, writable per the contract.
         unsafe { put(nwritten, done) };
         Ok(())
@@ -373,4 +353,23 @@ pub unsafe extern "C" fn whefs_file_close(f: *mut whefs_file) -> c_int {
             }
         }
     })
+}
+
+/// Repeats `step(done)` — which moves bytes from offset `done` of a
+/// `len`-byte buffer and says how many — until all `len` bytes moved. A step
+/// that moves none ends a read (end of file) and fails a write.
+fn repeat_io(
+    len: usize,
+    write: bool,
+    mut step: impl FnMut(usize) -> Result<usize>,
+) -> Result<usize> {
+    let mut done = 0;
+    while done < len {
+        match step(done)? {
+            0 if write => return Err(Error::Internal("a write made no progress".into())),
+            0 => break,
+            n => done += n,
+        }
+    }
+    Ok(done)
 }
