@@ -717,7 +717,9 @@ impl Fs {
         self.engine().set_durability(d)
     }
 
-    /// Test-only: switches that break the commit protocol on purpose.
+    /// Test-only (feature `fault-switches`): switches that break the commit
+    /// protocol on purpose, so tests can show they catch it.
+    #[cfg(feature = "fault-switches")]
     #[doc(hidden)]
     pub fn set_fault_switches(&self, f: crate::engine::FaultSwitches) {
         self.engine().set_fault_switches(f)

@@ -27,6 +27,7 @@ pub mod storage;
 
 pub use api::{OpenOptions, Transaction};
 pub use dir::{DirEntry, ReadDir};
+#[cfg(feature = "fault-switches")]
 pub use engine::FaultSwitches;
 pub use error::{Error, Result};
 pub use file::{File, Mode};

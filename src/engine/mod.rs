@@ -56,7 +56,8 @@ pub struct Engine {
     known_durable: AtomicU64,
     /// Highest generation this open has seen committed.
     published: AtomicU64,
-    faults: std::sync::Mutex<FaultSwitches>,
+    /// Test-only fault switches as bits (an atomic: snapshots read it).
+    faults: AtomicU8,
 }
 
 /// A pinned committed state.
@@ -170,7 +171,7 @@ impl Engine {
             poisoned: AtomicBool::new(false),
             known_durable: AtomicU64::new(0),
             published: AtomicU64::new(sb.generation),
-            faults: std::sync::Mutex::new(FaultSwitches::default()),
+            faults: AtomicU8::new(0),
         })
     }
 
@@ -217,12 +218,23 @@ impl Engine {
     }
 
     /// Sets the test-only fault switches.
+    #[cfg(feature = "fault-switches")]
     pub fn set_fault_switches(&self, f: FaultSwitches) {
-        *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = f;
+        let bits = u8::from(f.superblock_before_sync)
+            | u8::from(f.reuse_pages_early) << 1
+            | u8::from(f.skip_reservation_check) << 2
+            | u8::from(f.skip_pin) << 3;
+        self.faults.store(bits, Ordering::Relaxed);
     }
 
     fn faults(&self) -> FaultSwitches {
-        *self.faults.lock().unwrap_or_else(|p| p.into_inner())
+        let bits = self.faults.load(Ordering::Relaxed);
+        FaultSwitches {
+            superblock_before_sync: bits & 1 != 0,
+            reuse_pages_early: bits & 2 != 0,
+            skip_reservation_check: bits & 4 != 0,
+            skip_pin: bits & 8 != 0,
+        }
     }
 
     /// Fails if an earlier sync failed (DESIGN §6: a failed fsync poisons).
