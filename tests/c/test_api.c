@@ -25,21 +25,6 @@ static whefs_fs *memory_fs(void)
     return fs;
 }
 
-static void put_text(whefs_fs *fs, const char *path, const char *text)
-{
-    OK(whefs_write_file(fs, path, text, strlen(text)));
-}
-
-/* Reads a whole file into a static buffer, NUL-terminated. */
-static const char *get_text(whefs_fs *fs, const char *path)
-{
-    static char buf[4096];
-    size_t len = 0;
-    OK(whefs_read_file(fs, path, buf, sizeof buf - 1, &len));
-    buf[len] = 0;
-    return buf;
-}
-
 static int errmsg_mentions(const char *word)
 {
     return strstr(whefs_errmsg(), word) != NULL;

@@ -34,20 +34,6 @@ static whefs_fs *new_container(const char *name, char *path, size_t cap)
     return fs;
 }
 
-static void put_text(whefs_fs *fs, const char *path, const char *text)
-{
-    OK(whefs_write_file(fs, path, text, strlen(text)));
-}
-
-static const char *get_text(whefs_fs *fs, const char *path)
-{
-    static char buf[4096];
-    size_t len = 0;
-    OK(whefs_read_file(fs, path, buf, sizeof buf - 1, &len));
-    buf[len] = 0;
-    return buf;
-}
-
 static int exists(whefs_fs *fs, const char *path)
 {
     int found = -1;

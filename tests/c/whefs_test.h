@@ -56,4 +56,20 @@ static inline char *scratch_path(char *buf, size_t cap, const char *name)
     return buf;
 }
 
+/* Writes a whole file from a C string. */
+static inline void put_text(whefs_fs *fs, const char *path, const char *text)
+{
+    OK(whefs_write_file(fs, path, text, strlen(text)));
+}
+
+/* Reads a whole file into a static buffer, NUL-terminated. */
+static inline const char *get_text(whefs_fs *fs, const char *path)
+{
+    static char buf[4096];
+    size_t len = 0;
+    OK(whefs_read_file(fs, path, buf, sizeof buf - 1, &len));
+    buf[len] = 0;
+    return buf;
+}
+
 #endif /* WHEFS_TEST_H */
