@@ -368,19 +368,7 @@ fn sweep(op: OpKind, name: &str) {
         t.elapsed(),
         violations.len()
     );
-    println!("{line}");
-    eprintln!("{line}");
-    assert!(
-        violations.is_empty(),
-        "{} violations, first ones:\n{}",
-        violations.len(),
-        violations
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    report(&line, &violations);
 }
 
 #[test]
@@ -398,12 +386,9 @@ fn io_errors_on_every_op_of_any_kind_leave_a_committed_state() {
     sweep(OpKind::Any, "any");
 }
 
-fn assert_clean(what: &str, violations: Vec<String>, plans: u64, t: Instant) {
-    let line = format!(
-        "{what}: {plans} fault points exercised in {:.1?}; {} violations",
-        t.elapsed(),
-        violations.len()
-    );
+/// Prints a sweep's summary line (also to stderr, for CI logs) and fails
+/// with the first violations if there are any.
+fn report(line: &str, violations: &[String]) {
     println!("{line}");
     eprintln!("{line}");
     assert!(
@@ -417,6 +402,15 @@ fn assert_clean(what: &str, violations: Vec<String>, plans: u64, t: Instant) {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+fn assert_clean(what: &str, violations: Vec<String>, plans: u64, t: Instant) {
+    let line = format!(
+        "{what}: {plans} fault points exercised in {:.1?}; {} violations",
+        t.elapsed(),
+        violations.len()
+    );
+    report(&line, &violations);
 }
 
 /// DESIGN §6: a failed fsync poisons the `Fs` instead of being retried. For
