@@ -239,47 +239,47 @@ fn visit_rec(
     match &v {
         View::Shared(n) => match &n.body {
             NodeBody::Leaf(vals) => visit_leaf(&n.keys, vals, in_range, rev, f),
-            NodeBody::Internal(ptrs) => {
-                let first = child_index(&n.keys, lo);
-                let last = hi
-                    .map_or(ptrs.len(), |h| n.keys.partition_point(|k| k.as_slice() < h))
-                    .max(first + 1);
-                let idx: Vec<usize> = if rev {
-                    (first..last).rev().collect()
-                } else {
-                    (first..last).collect()
-                };
-                for i in idx {
-                    if !visit_rec(src, &Child::Clean(ptrs[i]), Some(n.level), lo, hi, rev, f)? {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
+            NodeBody::Internal(ptrs) => visit_children(child_span(&n.keys, lo, hi), rev, |i| {
+                visit_rec(src, &Child::Clean(ptrs[i]), Some(n.level), lo, hi, rev, f)
+            }),
         },
         View::Borrowed(n) => match &n.body {
             DBody::Leaf(vals) => visit_leaf(&n.keys, vals, in_range, rev, f),
-            DBody::Internal(children) => {
-                let first = child_index(&n.keys, lo);
-                let last = hi
-                    .map_or(children.len(), |h| {
-                        n.keys.partition_point(|k| k.as_slice() < h)
-                    })
-                    .max(first + 1);
-                let idx: Vec<usize> = if rev {
-                    (first..last).rev().collect()
-                } else {
-                    (first..last).collect()
-                };
-                for i in idx {
-                    if !visit_rec(src, &children[i], Some(n.level), lo, hi, rev, f)? {
-                        return Ok(false);
-                    }
-                }
-                Ok(true)
-            }
+            DBody::Internal(children) => visit_children(child_span(&n.keys, lo, hi), rev, |i| {
+                visit_rec(src, &children[i], Some(n.level), lo, hi, rev, f)
+            }),
         },
     }
+}
+
+/// The children of an internal node whose ranges meet `lo..hi`.
+fn child_span(keys: &[Vec<u8>], lo: &[u8], hi: Option<&[u8]>) -> std::ops::Range<usize> {
+    let first = child_index(keys, lo);
+    let last = hi.map_or(keys.len(), |h| keys.partition_point(|k| k.as_slice() < h));
+    first..last.max(first + 1)
+}
+
+/// Calls `each` for the children in `span`, in order or reversed, until
+/// one returns `false` (which is then returned).
+fn visit_children(
+    span: std::ops::Range<usize>,
+    rev: bool,
+    mut each: impl FnMut(usize) -> Result<bool>,
+) -> Result<bool> {
+    if rev {
+        for i in span.rev() {
+            if !each(i)? {
+                return Ok(false);
+            }
+        }
+    } else {
+        for i in span {
+            if !each(i)? {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
 }
 
 fn visit_leaf(
