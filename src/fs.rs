@@ -566,8 +566,15 @@ impl Fs {
         &self.inner.engine
     }
 
-    fn snapshot(&self) -> Result<Snapshot> {
-        self.engine().snapshot()
+    /// Pins the latest commit and resolves `path` in it.
+    fn resolve_latest(&self, path: &str) -> Result<(Snapshot, u64, InodeRecord)> {
+        let snap = self.engine().snapshot()?;
+        let view = SnapView {
+            engine: self.engine(),
+            snap: &snap,
+        };
+        let (ino, rec) = resolve(&view, path)?;
+        Ok((snap, ino, rec))
     }
 
     fn commit<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
@@ -621,14 +628,7 @@ impl Fs {
 
     /// Lists a directory as of now; the listing keeps that snapshot.
     pub fn read_dir(&self, path: &str) -> Result<ReadDir> {
-        let snap = self.snapshot()?;
-        let (ino, rec) = resolve(
-            &SnapView {
-                engine: self.engine(),
-                snap: &snap,
-            },
-            path,
-        )?;
+        let (snap, ino, rec) = self.resolve_latest(path)?;
         if rec.kind != InodeKind::Dir {
             return Err(Error::NotDir(path.to_string()));
         }
@@ -637,14 +637,7 @@ impl Fs {
 
     /// `stat` of a path in the latest commit.
     pub fn metadata(&self, path: &str) -> Result<Metadata> {
-        let snap = self.snapshot()?;
-        let (ino, rec) = resolve(
-            &SnapView {
-                engine: self.engine(),
-                snap: &snap,
-            },
-            path,
-        )?;
+        let (_snap, ino, rec) = self.resolve_latest(path)?;
         Ok(metadata_of(ino, &rec))
     }
 
