@@ -357,24 +357,40 @@ impl Engine {
     /// until released.
     pub fn reserve(&self, owner: Owner, want: u64) -> Result<Vec<(u64, u64)>> {
         self.check_usable()?;
-        for _ in 0..16 {
-            let got = self.claim_free(owner, want)?;
+        // Pages that pass the check stay ours (no committer takes a locked
+        // page), so each round only replaces the ones another process's
+        // commit used meanwhile; every failed round means that process made
+        // progress. Bounded by the busy timeout (at least a second).
+        let deadline = std::time::Instant::now() + self.busy_timeout().max(Duration::from_secs(1));
+        let mut kept = Vec::new();
+        let mut have = 0;
+        loop {
+            let got = self.claim_free(owner, want - have)?;
             if self.faults().skip_reservation_check {
-                return Ok(got);
+                kept.extend(got);
+                return Ok(kept);
             }
             let sb = self.latest()?;
-            let mut valid = true;
-            for &(s, l) in &got {
-                valid &= self.pages_free(&sb, s, l)?;
+            let mut stale = Vec::new();
+            for (s, l) in got {
+                if self.pages_free(&sb, s, l)? {
+                    kept.push((s, l));
+                    have += l;
+                } else {
+                    stale.push((s, l));
+                }
             }
-            if valid {
-                return Ok(got);
+            self.locks.release_pages(owner, &stale);
+            if have >= want {
+                return Ok(kept);
             }
-            self.locks.release_pages(owner, &got);
+            if std::time::Instant::now() >= deadline {
+                self.locks.release_pages(owner, &kept);
+                return Err(Error::Busy(
+                    "free pages kept being taken by other writers".into(),
+                ));
+            }
         }
-        Err(Error::Busy(
-            "free pages kept being taken by other writers".into(),
-        ))
     }
 
     /// Claims up to `want` pages that the latest commit lists as free.
