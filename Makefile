@@ -49,7 +49,7 @@ TEST_PREFIX := $(CURDIR)/build/test-prefix
 .PHONY: lib header test-c install uninstall test-install
 
 lib:
-	$(CARGO) build --lib $(if $(filter release,$(PROFILE)),--release)
+	$(CARGO) build --lib --no-default-features $(if $(filter release,$(PROFILE)),--release)
 
 header:
 	WHEFS_UPDATE_HEADER=1 $(CARGO) test --test ffi committed_header_is_the_generated_one
@@ -142,10 +142,14 @@ python-deps: deps
 	@$(PY_VENV)/bin/python -c 'import pytest, setuptools, wheel' 2>/dev/null \
 	    || $(PY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pytest setuptools wheel
 
+# The bindings build the library alone (no `cli` feature); their test builds
+# add `test-hooks` (whefs_test_panic) and tell SWIG so.
+BINDINGS_LIB_FEATURES := --no-default-features --features test-hooks
+
 test-python: python-deps
-	$(CARGO) build --lib
+	$(CARGO) build --lib $(BINDINGS_LIB_FEATURES)
 	rm -rf bindings/python/build
-	WHEFS_LIB_DIR=$(CURDIR)/target/debug $(PY_VENV)/bin/python -m pip install --quiet \
+	WHEFS_TEST_HOOKS=1 WHEFS_LIB_DIR=$(CURDIR)/target/debug $(PY_VENV)/bin/python -m pip install --quiet \
 	    --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./bindings/python
 	cd build && $(PY_VENV)/bin/python -m pytest -q $(CURDIR)/bindings/python/tests
 
@@ -170,9 +174,9 @@ php-deps: deps
 	    || (apt-get update && apt-get install -y swig php-cli php-dev)
 
 php-ext: php-deps
-	$(CARGO) build --lib
+	$(CARGO) build --lib $(BINDINGS_LIB_FEATURES)
 	mkdir -p $(PHP_BUILD)
-	swig -php7 -Wall -Werror -Iinclude -o $(PHP_BUILD)/whefs_wrap.c -outdir $(PHP_BUILD) bindings/swig/whefs.i
+	swig -php7 -Wall -Werror -DWHEFS_TEST_HOOKS -Iinclude -o $(PHP_BUILD)/whefs_wrap.c -outdir $(PHP_BUILD) bindings/swig/whefs.i
 	$(CC) -shared -fPIC -O2 -Wall -Werror -Wno-unused-label -Wno-unused-variable -Wno-unused-function \
 	    $$(php-config --includes) -Iinclude -o $(PHP_EXT) $(PHP_BUILD)/whefs_wrap.c \
 	    target/debug/libwhefs.a -Wl,--exclude-libs,ALL -Wl,--gc-sections $(RUST_STATIC_SYSLIBS)

@@ -22,8 +22,9 @@ const FFI_SOURCES: &[&str] = &[
 ];
 
 /// `mod.rs` declares the modules above: parsing it would make cbindgen
-/// follow them a second time and repeat every declaration.
-const NOT_PARSED: &[&str] = &["src/ffi/mod.rs"];
+/// follow them a second time and repeat every declaration. `test_hooks.rs`
+/// holds test-only entry points that the installed header must not offer.
+const NOT_PARSED: &[&str] = &["src/ffi/mod.rs", "src/ffi/test_hooks.rs"];
 
 fn main() {
     let crate_dir =

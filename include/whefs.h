@@ -215,12 +215,6 @@ const char *whefs_rc_name(int rc);
 /// Equal to `WHEFS_VERSION_STRING` when the header and the library match.
 const char *whefs_version(void);
 
-/// Test hook: panics inside the library, to show that a panic becomes
-/// `WHEFS_ERR_INTERNAL` (with a message in `whefs_errmsg()`) rather than an
-/// abort of the calling process. Always returns `WHEFS_ERR_INTERNAL`. Has no
-/// other effect (the default panic hook may print a line to stderr).
-int whefs_test_panic(void);
-
 /// Opens the container file at `path` (a host path; ":memory:" makes a new,
 /// empty container in RAM, which needs `WHEFS_OPEN_READWRITE`).
 ///

@@ -9,29 +9,29 @@
 //! fs.check().unwrap();
 //! ```
 //!
-//! The layers, each calling only those above it: [`error`], `format`,
-//! [`storage`], `lock`, `engine`, then the filesystem API ([`Fs`], [`File`],
-//! [`ReadDir`], [`OpenOptions`], [`Transaction`]) and the C ABI (`ffi`).
+//! The layers, each a folder and each calling only those above it:
+//! [`error`], `format/`, [`storage`]`/`, `lock/`, `engine/`, then the
+//! filesystem API in `fs/` ([`Fs`], [`File`], [`ReadDir`], [`OpenOptions`],
+//! [`Transaction`]) and the C ABI in `ffi/`. The `whefs` tool is a binary of
+//! its own (`src/bin/whefs/`, cargo feature `cli`). `docs/architecture.md`
+//! follows a read and a commit through them.
 
-mod api;
-mod dir;
 mod engine;
 pub mod error;
 pub mod ffi;
-mod file;
 mod format;
 mod fs;
 mod lock;
-mod path;
 pub mod storage;
 
-pub use api::{OpenOptions, Transaction};
-pub use dir::{DirEntry, ReadDir};
 #[cfg(feature = "fault-switches")]
 pub use engine::FaultSwitches;
+pub use engine::{CheckReport, Durability};
 pub use error::{Error, Result};
-pub use file::{File, Mode};
-pub use fs::{CheckReport, Durability, FileType, Fs, FsOptions, Info, Metadata};
+pub use fs::{
+    DirEntry, File, FileType, Fs, FsOptions, Info, Metadata, Mode, OpenOptions, ReadDir,
+    Transaction,
+};
 pub use lock::LockReport;
 
 /// The library's version, from `Cargo.toml`.

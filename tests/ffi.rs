@@ -213,6 +213,7 @@ fn panic_in_the_library_is_an_error_code_not_an_abort() {
     fs::write(
         &source,
         "#include <string.h>\n#include \"whefs.h\"\n\
+         int whefs_test_panic(void); /* test-hooks feature, not in the header */\n\
          int main(void) { int rc = whefs_test_panic();\n\
          return rc == WHEFS_ERR_INTERNAL && strstr(whefs_errmsg(), \"panic\") ? 0 : 1; }\n",
     )

@@ -67,7 +67,10 @@ class BuildExtWithSwig(build_ext):
         else:
             py_dir = Path(self.build_lib).resolve() / "whefs"
         py_dir.mkdir(parents=True, exist_ok=True)
-        self.spawn([swig, "-python", "-threads", "-Wall", "-Werror", f"-I{INCLUDE}",
+        # WHEFS_TEST_HOOKS=1: a test build, over a library built with the
+        # cargo feature `test-hooks` (whefs_test_panic).
+        hooks = ["-DWHEFS_TEST_HOOKS"] if os.environ.get("WHEFS_TEST_HOOKS") == "1" else []
+        self.spawn([swig, "-python", "-threads", "-Wall", "-Werror", *hooks, f"-I{INCLUDE}",
                     "-o", str(wrapper), "-outdir", str(py_dir), str(INTERFACE)])
         for ext in self.extensions:
             ext.sources = [str(wrapper)]
@@ -84,7 +87,8 @@ class BuildExtWithSwig(build_ext):
         if not lib_dir:
             if shutil.which("cargo") is None:
                 sys.exit("whefs: cargo not found; install Rust, or set WHEFS_LIB_DIR to a built libwhefs.a's directory")
-            self.spawn(["cargo", "build", "--lib", "--release", "--manifest-path", str(ROOT / "Cargo.toml")])
+            self.spawn(["cargo", "build", "--lib", "--release", "--no-default-features",
+                        "--manifest-path", str(ROOT / "Cargo.toml")])
             lib_dir = str(ROOT / "target" / "release")
         lib = Path(lib_dir) / "libwhefs.a"
         if not lib.is_file():

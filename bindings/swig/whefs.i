@@ -497,6 +497,17 @@ WHEFS_PHP_HANDLE_OUT(whefs_txn)
 %include "whefs.h"
 %mutable;
 
+/* Test builds only (swig -DWHEFS_TEST_HOOKS, library built with the cargo
+ * feature `test-hooks`): an entry point that panics inside the library, so
+ * the tests can show a panic becomes an exception, not a crash. The
+ * installed header does not declare it. */
+#ifdef WHEFS_TEST_HOOKS
+%{
+int whefs_test_panic(void);
+%}
+int whefs_test_panic(void);
+#endif
+
 /* ======================================================================== */
 #ifdef SWIGPYTHON
 

@@ -21,8 +21,27 @@ use crate::format::records::{
     self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Key, Kind, SYSTEM_INO,
 };
 use crate::format::{NodeBody, PagePtr, Superblock};
-use crate::fs::CheckReport;
 use crate::lock::RESERVE_SPAN;
+
+/// What `Fs::check` looked at. A check that finds a problem returns
+/// [`crate::Error::Corrupt`] instead.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Generation checked.
+    pub generation: u64,
+    /// Tree pages visited and verified.
+    pub tree_pages: u64,
+    /// Data pages verified.
+    pub data_pages: u64,
+    /// Files found.
+    pub files: u64,
+    /// Directories found.
+    pub dirs: u64,
+    /// Free pages.
+    pub free_pages: u64,
+    /// Pending-free pages.
+    pub pending_pages: u64,
+}
 
 /// Sorts page ranges and merges adjacent ones.
 pub fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {

@@ -26,7 +26,22 @@ use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Ki
 use crate::format::{node, page_checksum, Node, PagePtr, Superblock, SUPERBLOCK_SLOT};
 use crate::lock::{FileGuard, LockMap, Owner, Pin, RESERVE_SPAN};
 use crate::storage::{read_exact_at, Storage};
-use crate::Durability;
+
+pub use alloc::CheckReport;
+
+/// How hard a commit works to survive power loss (DESIGN §5 step 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Sync before and after writing the superblock: an acknowledged commit
+    /// survives power loss. The default.
+    #[default]
+    Full,
+    /// Skip the last sync: a crash may lose the latest commits, never
+    /// corrupts the container.
+    Normal,
+    /// No syncs: safe against process crashes, not against power loss.
+    Off,
+}
 
 /// Test-only switches that break the commit protocol on purpose, so the
 /// crash tests can prove they notice (DESIGN §6).

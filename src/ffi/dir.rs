@@ -9,8 +9,8 @@ use std::sync::Mutex;
 
 use super::boundary::{self, handle, out_param, put, str_arg};
 use super::fs::{kind_code, whefs_fs};
-use crate::dir::ReadDir;
 use crate::error::{Error, Result};
+use crate::fs::dir::ReadDir;
 
 /// One directory entry, from `whefs_dir_next()` or `whefs_ls()`.
 #[repr(C)]

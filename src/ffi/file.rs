@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::boundary::{self, bytes_in, bytes_out, handle, out_param, put, str_arg};
 use super::fs::{whefs_fs, whefs_stat_t};
 use crate::error::{Error, Result};
-use crate::file::{File, Mode};
+use crate::fs::file::{File, Mode};
 
 /// An open pseudofile. Create with `whefs_file_open()`, free with
 /// `whefs_file_close()`. Any thread may use it; calls on one handle are

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::boundary::{self, bytes_in, bytes_out, handle, os_path_arg, out_param, put, str_arg};
+use crate::engine::Durability;
 use crate::error::{Error, Result};
-use crate::fs::{Durability, FileType, Fs, FsOptions, Metadata};
+use crate::fs::{FileType, Fs, FsOptions, Metadata};
 use crate::storage::MemoryStorage;
 
 /// Open for reading only.

@@ -8,8 +8,8 @@ use std::ops::ControlFlow;
 use super::boundary::{self, handle, str_arg};
 use super::dir::{c_name, whefs_dirent};
 use super::fs::{kind_code, whefs_fs};
-use crate::dir::DirEntry;
 use crate::error::Error;
+use crate::fs::dir::DirEntry;
 
 /// Called by `whefs_ls()` once per match with its path from the root
 /// (no leading `/`), its entry (`entry->name` is the path's last

@@ -5,8 +5,9 @@
 //! One module per C "class" — [`fs`] (`whefs_fs` and the namespace calls),
 //! [`file`] (`whefs_file`), [`dir`] (`whefs_dir`), [`glob`] (`whefs_ls`),
 //! [`txn`] (`whefs_txn`) —
-//! plus [`error`] (codes, `whefs_errmsg`), [`library`] (version, test hook)
-//! and `boundary`, which every entry point goes through.
+//! plus [`error`] (codes, `whefs_errmsg`), [`library`] (version) and
+//! `boundary`, which every entry point goes through. `test_hooks` (cargo
+//! feature `test-hooks`, not in the header) lets tests provoke a panic.
 //!
 //! Invariant: nothing but a status code crosses the boundary. Every entry
 //! point catches panics (`WHEFS_ERR_INTERNAL`), checks every pointer
@@ -23,6 +24,8 @@ pub mod file;
 pub mod fs;
 pub mod glob;
 pub mod library;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 pub mod txn;
 
 // Any thread may call any function on any handle (C-API.md): the handles

@@ -10,6 +10,10 @@
 
 #include "whefs.h"
 
+/* Test-only entry point of the cargo feature `test-hooks`, which the
+ * installed header does not declare. */
+int whefs_test_panic(void);
+
 #define FAIL(...)                                                   \
     do {                                                            \
         fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);             \

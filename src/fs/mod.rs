@@ -1,33 +1,40 @@
-//! The filesystem API: [`Fs`], a cheap-to-clone handle on one open container.
-//! Every namespace operation here is one atomic commit.
+//! The filesystem API, the Rust face of whefs: [`Fs`] (a cheap-to-clone
+//! handle on one open container), [`File`], [`ReadDir`], [`OpenOptions`],
+//! [`Transaction`] and glob listing. Each operation is one atomic commit,
+//! or reads one committed state; nothing here touches pages or locks
+//! itself — that is the engine's.
+//!
+//! - `mod.rs`: `Fs`, `FsOptions`, `Metadata`, `Info`, path resolution and
+//!   the namespace changes of a `Tx` that the rest is built from;
+//! - `file.rs`: file handles and their staged writes; `dir.rs`: listings;
+//! - `options.rs`: `OpenOptions` and fopen modes; `namespace.rs`: whole-tree
+//!   operations (`remove_dir_all`, `copy`, label); `txn.rs`: transactions;
+//!   `glob.rs`: pattern listing; `path.rs`: the one path normalizer.
+
+pub(crate) mod dir;
+pub(crate) mod file;
+pub(crate) mod glob;
+mod namespace;
+mod options;
+pub(crate) mod path;
+mod txn;
+
+pub use dir::{DirEntry, ReadDir};
+pub use file::{File, Mode};
+pub use options::OpenOptions;
+pub use txn::Transaction;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::dir::ReadDir;
-use crate::engine::{self, Engine, Snapshot, Tx};
+pub use crate::engine::CheckReport;
+use crate::engine::{self, Durability, Engine, Snapshot, Tx};
 use crate::error::{Error, Result};
-use crate::file::{File, Mode};
 use crate::format;
 use crate::format::records::{self, DirentRecord, InodeKind, InodeRecord, Kind, ROOT_INO};
 use crate::lock::LockReport;
-use crate::path;
 use crate::storage::{CreateOutcome, FileStorage, LockMode, MemoryStorage, Storage};
-
-/// How hard a commit works to survive power loss (DESIGN §5 step 4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// Sync before and after writing the superblock: an acknowledged commit
-    /// survives power loss. The default.
-    #[default]
-    Full,
-    /// Skip the last sync: a crash may lose the latest commits, never
-    /// corrupts the container.
-    Normal,
-    /// No syncs: safe against process crashes, not against power loss.
-    Off,
-}
 
 /// What a path names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,26 +102,6 @@ pub struct Info {
     pub dirs: u64,
     /// The container's label.
     pub label: String,
-}
-
-/// What [`Fs::check`] looked at. A check that finds a problem returns
-/// [`crate::Error::Corrupt`] instead.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CheckReport {
-    /// Generation checked.
-    pub generation: u64,
-    /// Tree pages visited and verified.
-    pub tree_pages: u64,
-    /// Data pages verified.
-    pub data_pages: u64,
-    /// Files found.
-    pub files: u64,
-    /// Directories found.
-    pub dirs: u64,
-    /// Free pages.
-    pub free_pages: u64,
-    /// Pending-free pages.
-    pub pending_pages: u64,
 }
 
 /// How to open a container: a builder, like `std::fs::OpenOptions`.

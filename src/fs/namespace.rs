@@ -5,11 +5,11 @@ use std::collections::HashSet;
 
 use crate::engine::{self, Tx};
 use crate::error::{Error, Result};
-use crate::file::File;
 use crate::format::records::{self, DirentRecord, InodeKind, Kind, ROOT_INO};
 use crate::format::superblock::MAX_LABEL;
+use crate::fs::file::File;
+use crate::fs::path;
 use crate::fs::{self, Fs};
-use crate::path;
 
 /// Bytes copied per step by [`Fs::copy`], in pages.
 const COPY_PAGES: usize = 64;

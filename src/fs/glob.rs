@@ -12,10 +12,10 @@
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
-use crate::dir::{self, DirEntry};
 use crate::engine::Snapshot;
 use crate::error::{Error, Result};
 use crate::format::records::{self, DirentRecord, Kind, ROOT_INO};
+use crate::fs::dir::{self, DirEntry};
 use crate::fs::{self, FileType, Fs, SnapView};
 
 impl Fs {
@@ -109,7 +109,7 @@ fn parse_pattern(pattern: &str) -> Result<Vec<Segment>> {
         segments.push(match literal {
             Some(name) => {
                 // A literal is a name: ".", ".." or 256 bytes are path errors.
-                crate::path::components(&name)?;
+                crate::fs::path::components(&name)?;
                 Segment::Literal(name)
             }
             None => Segment::Glob(tokens),

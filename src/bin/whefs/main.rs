@@ -4,17 +4,13 @@
 //! change it makes is an atomic commit of the library, so `whefs` can run
 //! beside any other process using the same container.
 //!
-//! The commands live in `src/cli/`: [`commands`] (one function per
+//! The commands live beside this file in `src/bin/whefs/`: [`commands`] (one function per
 //! subcommand), [`demo`], [`failure`] (messages and exit statuses) and
 //! [`text`] (paths, times, sizes).
 
-#[path = "../cli/commands.rs"]
 mod commands;
-#[path = "../cli/demo.rs"]
 mod demo;
-#[path = "../cli/failure.rs"]
 mod failure;
-#[path = "../cli/text.rs"]
 mod text;
 
 use std::io::{self, Write};

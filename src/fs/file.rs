@@ -4,12 +4,12 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
 
+use crate::engine::Durability;
 use crate::engine::{self, tree, Snapshot, Tx};
 use crate::error::{Error, Result};
 use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Kind};
 use crate::fs::{self, Fs, Metadata, SnapView};
 use crate::lock::{FileGuard, Owner};
-use crate::Durability;
 
 /// An open mode, parsed from an `fopen`/PHP-style string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -10,12 +10,12 @@
 //! fails, nothing is published and every page written for the
 //! transaction is free again.
 
+use crate::engine::Durability;
 use crate::error::{Error, Result};
-use crate::file::File;
 use crate::format::records;
+use crate::fs::file::File;
+use crate::fs::path;
 use crate::fs::Fs;
-use crate::path;
-use crate::Durability;
 
 /// One recorded operation.
 enum Op {

@@ -3,7 +3,7 @@
 //! `File::open`, so the two can never disagree.
 
 use crate::error::{Error, Result};
-use crate::file::{File, Mode};
+use crate::fs::file::{File, Mode};
 use crate::fs::Fs;
 
 /// How to open a pseudofile, like `std::fs::OpenOptions`: a builder of
