@@ -26,7 +26,7 @@ pub mod storage;
 
 #[cfg(feature = "fault-switches")]
 pub use engine::FaultSwitches;
-pub use engine::{CheckReport, Durability};
+pub use engine::{CheckReport, Durability, IDLE_PIN_RELEASE};
 pub use error::{Error, Result};
 pub use fs::{
     DirEntry, File, FileType, Fs, FsOptions, Info, Metadata, Mode, OpenOptions, ReadDir,

@@ -175,7 +175,7 @@ fn check_image(
     hi: usize,
     second_crash: Option<u64>,
 ) -> Result<(), String> {
-    let (storage, fs) = common::open_image(image.clone(), cfg.durability)
+    let (storage, fs) = common::open_image_with(image.clone(), cfg.durability, cfg.faults)
         .map_err(|e| format!("open failed: {e}"))?;
     fs.check().map_err(|e| format!("check failed: {e}"))?;
     let got = common::dump(&fs).map_err(|e| format!("reading the container failed: {e}"))?;
@@ -199,7 +199,7 @@ fn check_image(
     // Again, losing power during the recovered container's first commits.
     let (steps, rstates) = common::recovery_steps(&got);
     let cut = seed % (storage.ops() - before).max(1);
-    let (storage, fs) = common::open_image(image, cfg.durability)
+    let (storage, fs) = common::open_image_with(image, cfg.durability, cfg.faults)
         .map_err(|e| format!("second open failed: {e}"))?;
     storage.set_crash_at(storage.ops() + cut);
     let mut session = Session::new(fs);
@@ -217,7 +217,7 @@ fn check_image(
         CrashMode::Random
     };
     let image2 = storage.crash_image(mode, seed);
-    let again = common::open_image(image2, cfg.durability)
+    let again = common::open_image_with(image2, cfg.durability, cfg.faults)
         .and_then(|(_, fs)| fs.check().and_then(|_| common::dump(&fs)))
         .map_err(|e| format!("second crash at op {cut} of the recovery: {e}"))?;
     if common::find_state(&rstates, &again, floor..=(acked + 1).min(steps.len())).is_none() {
@@ -445,6 +445,31 @@ fn sweep_catches_superblock_written_before_data_sync() {
     assert!(
         !r.violations.is_empty(),
         "the sweep did not notice the superblock written before the sync"
+    );
+}
+
+/// The one-sync commit is safe only because open verifies the pages the
+/// latest commit's manifest names: an open that trusts it blindly must be
+/// caught (a superblock durable before its pages).
+#[test]
+fn sweep_catches_an_open_that_skips_verifying_the_last_commit() {
+    let mut cfg = sweep_config(Durability::Full);
+    cfg.faults = FaultSwitches {
+        skip_commit_verify: true,
+        ..Default::default()
+    };
+    cfg.deadline = None;
+    let r = sweep(&workloads::small_files(1), &cfg);
+    eprintln!(
+        "skip_commit_verify: {} cut points, {} images, {} violations; first: {}",
+        r.cut_points,
+        r.images,
+        r.violations.len(),
+        r.violations.first().map_or("-", |s| s.as_str())
+    );
+    assert!(
+        !r.violations.is_empty(),
+        "the sweep did not notice an open that trusts a torn commit"
     );
 }
 

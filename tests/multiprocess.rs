@@ -290,10 +290,12 @@ fn pages_pinned_by_readers_in_other_processes_are_reused_once_they_close() {
         grew >= 8 * 40,
         "while readers pin the old state, nothing is reused: grew {grew} pages"
     );
-    // The readers close their handles; their processes live on.
+    // The readers close their handles; their processes live on, idle: each
+    // drops the pin it kept between operations within IDLE_PIN_RELEASE.
     for r in &mut readers {
         r.ok("close h");
     }
+    std::thread::sleep(whefs::IDLE_PIN_RELEASE * 4);
     for i in 9..=24 {
         fs.write("big", &pattern(i, 0, LEN)).unwrap();
     }
@@ -375,6 +377,8 @@ fn lock_report_of_another_process_shows_its_writer_and_its_pin() {
     a.ok("open w F r+");
     a.ok("open r G r");
     let generation = fs.info().unwrap().generation;
+    // This open has been idle long enough to hold no pin of its own.
+    std::thread::sleep(whefs::IDLE_PIN_RELEASE * 4);
     let report = fs.lock_report().unwrap();
     assert_eq!(report.file_writers, vec![ino_f], "{report:?}");
     assert!(
@@ -395,6 +399,8 @@ fn lock_report_of_another_process_shows_its_writer_and_its_pin() {
     assert!(text.contains(&format!("own_writers={ino_f}")), "{text}");
     a.ok("close w");
     a.ok("close r");
+    // A keeps its pin between operations until it has been idle a while.
+    std::thread::sleep(whefs::IDLE_PIN_RELEASE * 4);
     let report = fs.lock_report().unwrap();
     assert!(
         report.file_writers.is_empty() && report.pinned_generations.is_empty(),
@@ -614,4 +620,45 @@ fn lock_report_lists_the_pins_of_every_process() {
         2,
         "both readers' pins: {report:?}"
     );
+}
+
+/// A process keeps its pin between operations (so a read takes no lock),
+/// but not while idle: within `IDLE_PIN_RELEASE` of its last operation the
+/// pin is gone, and the pages it held back are reused by other processes'
+/// commits. The pin must be visible first, or the test proves nothing.
+#[test]
+fn an_idle_process_releases_its_kept_pin_and_page_reuse_resumes() {
+    let (_dir, path, fs) = new_container();
+    const LEN: usize = 20 * PAGE as usize;
+    fs.write("big", &pattern(0, 0, LEN)).unwrap();
+    let mut reader = Remote::start("R", &path);
+    reader.ok("openfs ro 0 full");
+    reader.ok("getcheck big 81920 0"); // one operation, no handle left open
+    let kept = fs.lock_report().unwrap();
+    assert!(
+        !kept.pinned_generations.is_empty(),
+        "right after an operation the reader keeps its pin: {kept:?}"
+    );
+    std::thread::sleep(whefs::IDLE_PIN_RELEASE * 4);
+    let idle = fs.lock_report().unwrap();
+    assert!(
+        idle.pinned_generations.is_empty(),
+        "an idle reader holds no pin: {idle:?}"
+    );
+    let before = fs.info().unwrap();
+    for i in 1..=20 {
+        fs.write("big", &pattern(i, 0, LEN)).unwrap();
+    }
+    let after = fs.info().unwrap();
+    let grew = after.pages_total - before.pages_total;
+    // Without reuse the rewrites would need 20 × 20 pages more; with it the
+    // container grows by a few rewrites' worth (freed pages become
+    // reusable one commit later, and the writer's page pool runs ahead).
+    assert!(
+        grew <= 5 * 20,
+        "20 rewrites of 20 pages reuse the freed pages once the reader is idle: +{grew} pages"
+    );
+    // The reader still works, and reads the latest state.
+    reader.ok("getcheck big 81920 20");
+    reader.finish();
 }

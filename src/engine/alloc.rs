@@ -14,14 +14,12 @@
 
 use std::collections::BTreeMap;
 
-use super::tree;
 use super::{Engine, Tx};
 use crate::error::{Error, Result};
 use crate::format::records::{
     self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Key, Kind, SYSTEM_INO,
 };
-use crate::format::{NodeBody, PagePtr, Superblock};
-use crate::lock::RESERVE_SPAN;
+use crate::format::{PagePtr, Superblock};
 
 /// What `Fs::check` looked at. A check that finds a problem returns
 /// [`crate::Error::Corrupt`] instead.
@@ -222,59 +220,12 @@ impl Tx<'_> {
         }
     }
 
-    /// Takes up to `want` free pages not reserved by another writer.
-    fn take_free(&mut self, want: u64) -> Result<Vec<u64>> {
-        let lo = records::kind_start(SYSTEM_INO, Kind::Free);
-        let hi = records::kind_end(SYSTEM_INO, Kind::Free);
-        let mut picked = Vec::new();
-        {
-            let locks = self.engine.locks();
-            let mut table = locks.reservations();
-            let mut need = want;
-            let (owner, page_count) = (self.owner, self.sb.page_count);
-            tree::visit(
-                self.engine,
-                self.tree.root(),
-                &lo,
-                Some(&hi),
-                false,
-                &mut |k, v| {
-                    let (start, len) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
-                    if start == 0 || start.checked_add(len).is_none_or(|e| e > page_count) {
-                        return Err(Error::corrupt(format!(
-                            "free extent {start}+{len} lies outside the container"
-                        )));
-                    }
-                    for r in locks.claim_pages(&mut table, start, start + len, need, owner)? {
-                        need -= r.1;
-                        picked.push(r);
-                    }
-                    Ok(need > 0)
-                },
-            )?;
-        }
-        for &(s, l) in &picked {
-            self.remove_free(s, l)?;
-        }
-        Ok(picked.iter().flat_map(|&(s, l)| s..s + l).collect())
-    }
-
-    /// Takes `want` pages past the high-water mark (and past every
-    /// reservation there, of any process).
-    fn take_tail(&mut self, want: u64) -> Result<Vec<u64>> {
-        let got = {
-            let locks = self.engine.locks();
-            let mut table = locks.reservations();
-            locks.claim_pages(
-                &mut table,
-                self.sb.page_count,
-                RESERVE_SPAN,
-                want,
-                self.owner,
-            )?
-        };
+    /// Takes `want` pages from this open's pool into use for tree pages.
+    fn take_pages(&mut self, want: u64) -> Result<Vec<u64>> {
+        let got = self.engine.take_pages(want)?;
         let mut pages = Vec::with_capacity(want as usize);
-        for (s, l) in got {
+        for &(s, l) in &got {
+            self.taken.push((s, l));
             self.mark_used(s, l)?;
             pages.extend(s..s + l);
         }
@@ -304,12 +255,7 @@ impl Tx<'_> {
                 continue;
             }
             let want = (need - pool.len()) as u64;
-            let mut got = self.take_free(want)?;
-            if (got.len() as u64) < want {
-                let rest = want - got.len() as u64;
-                got.extend(self.take_tail(rest)?);
-            }
-            pool.extend(got);
+            pool.extend(self.take_pages(want)?);
         }
         Err(Error::Internal(
             "tree page allocation did not settle".into(),
@@ -498,7 +444,7 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
 fn walk_tree(engine: &Engine, ptr: PagePtr, parent_level: Option<u8>, w: &mut Walk) -> Result<()> {
     use super::tree::PageSource;
     let node = engine.load(&ptr)?;
-    if parent_level.is_some_and(|p| node.level + 1 != p) {
+    if parent_level.is_some_and(|p| node.level() + 1 != p) {
         return Err(Error::corrupt(format!(
             "tree page {} at the wrong level",
             ptr.page
@@ -506,14 +452,14 @@ fn walk_tree(engine: &Engine, ptr: PagePtr, parent_level: Option<u8>, w: &mut Wa
     }
     w.claim(ptr.page, 1, "tree")?;
     w.report.tree_pages += 1;
-    match &node.body {
-        NodeBody::Internal(children) => {
-            for c in children {
-                walk_tree(engine, *c, Some(node.level), w)?;
+    match node.is_leaf() {
+        false => {
+            for c in node.children() {
+                walk_tree(engine, *c, Some(node.level()), w)?;
             }
         }
-        NodeBody::Leaf(vals) => {
-            for (k, v) in node.keys.iter().zip(vals) {
+        true => {
+            for (k, v) in (0..node.len()).map(|i| (node.key(i), node.value(i))) {
                 let key = Key::decode(k)?;
                 match key.kind {
                     Kind::Inode => {

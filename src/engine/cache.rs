@@ -7,7 +7,9 @@
 //! the tree stays while nodes of old generations age out.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::format::{Node, PagePtr};
 
@@ -15,20 +17,41 @@ const SHARDS: usize = 16;
 
 /// A bounded cache of decoded nodes.
 pub struct PageCache {
-    shards: Vec<Mutex<Shard>>,
+    shards: Vec<RwLock<Shard>>,
     per_shard: usize,
 }
 
 struct Slot {
     ptr: PagePtr,
     node: Arc<Node>,
-    /// Used since the clock hand last passed: spared once.
-    referenced: bool,
+    /// Used since the clock hand last passed: spared once. Atomic, so a
+    /// hit needs only the shard's read lock.
+    referenced: AtomicBool,
+}
+
+/// A multiply-rotate hash for page pointers: they are not chosen by an
+/// attacker in a way that matters (a collision costs a probe, not safety),
+/// and SipHash cost more than the lookup itself.
+#[derive(Default)]
+struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 #[derive(Default)]
 struct Shard {
-    index: HashMap<PagePtr, usize>,
+    index: HashMap<PagePtr, usize, BuildHasherDefault<PtrHasher>>,
     slots: Vec<Slot>,
     hand: usize,
 }
@@ -37,30 +60,37 @@ impl PageCache {
     /// A cache of about `capacity` nodes.
     pub fn new(capacity: usize) -> PageCache {
         PageCache {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             per_shard: (capacity / SHARDS).max(4),
         }
     }
 
-    fn shard(&self, ptr: &PagePtr) -> std::sync::MutexGuard<'_, Shard> {
-        self.shards[(ptr.page as usize) % SHARDS]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    fn shard(&self, ptr: &PagePtr) -> &RwLock<Shard> {
+        &self.shards[(ptr.page as usize) % SHARDS]
+    }
+
+    fn read(&self, ptr: &PagePtr) -> RwLockReadGuard<'_, Shard> {
+        self.shard(ptr).read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self, ptr: &PagePtr) -> RwLockWriteGuard<'_, Shard> {
+        self.shard(ptr).write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The cached node behind `ptr`.
     pub fn get(&self, ptr: &PagePtr) -> Option<Arc<Node>> {
-        let mut shard = self.shard(ptr);
-        let i = *shard.index.get(ptr)?;
-        let slot = &mut shard.slots[i];
-        slot.referenced = true;
+        let shard = self.read(ptr);
+        let slot = &shard.slots[*shard.index.get(ptr)?];
+        if !slot.referenced.load(Ordering::Relaxed) {
+            slot.referenced.store(true, Ordering::Relaxed);
+        }
         Some(Arc::clone(&slot.node))
     }
 
     /// Caches a verified node.
     pub fn insert(&self, ptr: PagePtr, node: Arc<Node>) {
         let cap = self.per_shard;
-        let mut shard = self.shard(&ptr);
+        let mut shard = self.write(&ptr);
         let shard = &mut *shard;
         if let Some(&i) = shard.index.get(&ptr) {
             shard.slots[i].node = node;
@@ -69,7 +99,7 @@ impl PageCache {
         let slot = Slot {
             ptr,
             node,
-            referenced: false,
+            referenced: AtomicBool::new(false),
         };
         if shard.slots.len() < cap {
             shard.index.insert(ptr, shard.slots.len());
@@ -81,8 +111,8 @@ impl PageCache {
             let hand = shard.hand;
             shard.hand = (hand + 1) % cap;
             let victim = &mut shard.slots[hand];
-            if victim.referenced {
-                victim.referenced = false;
+            if *victim.referenced.get_mut() {
+                *victim.referenced.get_mut() = false;
                 continue;
             }
             shard.index.remove(&victim.ptr);
@@ -96,14 +126,14 @@ impl PageCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::NodeBody;
-
     fn node() -> Arc<Node> {
-        Arc::new(Node {
-            level: 0,
-            keys: Vec::new(),
-            body: NodeBody::Leaf(Vec::new()),
-        })
+        let at = PagePtr {
+            page: 1,
+            generation: 1,
+            checksum: 0,
+        };
+        let page = crate::format::node::encode_leaf(4096, 1, 1, std::iter::empty());
+        Arc::new(crate::format::node::decode(page, &at).expect("an empty leaf decodes"))
     }
 
     fn ptr(page: u64) -> PagePtr {

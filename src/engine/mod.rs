@@ -12,22 +12,28 @@
 
 mod alloc;
 mod cache;
+mod pool;
+mod sticky;
 pub mod tree;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use cache::PageCache;
+use pool::PagePool;
+use sticky::{PinnedState, StateTable, StickyPin};
 use tree::{Child, PageSource, TxTree};
 
 use crate::error::{Error, Result};
 use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Kind, ROOT_INO};
+use crate::format::superblock::{Manifest, ManifestRun, MAX_MANIFEST_PAGES, MAX_MANIFEST_RUNS};
 use crate::format::{node, page_checksum, Node, PagePtr, Superblock, SUPERBLOCK_SLOT};
-use crate::lock::{FileGuard, LockMap, Owner, Pin, RESERVE_SPAN};
+use crate::lock::{FileGuard, LockMap, Owner, RESERVE_SPAN};
 use crate::storage::{read_exact_at, Storage};
 
 pub use alloc::CheckReport;
+pub use sticky::IDLE as IDLE_PIN_RELEASE;
 
 /// How hard a commit works to survive power loss (DESIGN §5 step 4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -43,6 +49,9 @@ pub enum Durability {
     Off,
 }
 
+/// Pending pages from which a commit looks for ones it may reuse.
+const RECLAIM_MIN: u64 = 32;
+
 /// Test-only switches that break the commit protocol on purpose, so the
 /// crash tests can prove they notice (DESIGN §6).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,6 +64,8 @@ pub struct FaultSwitches {
     pub skip_reservation_check: bool,
     /// Take snapshots without pinning their generation.
     pub skip_pin: bool,
+    /// Trust the latest commit at open without verifying its manifest.
+    pub skip_commit_verify: bool,
 }
 
 /// One open container's engine, shared by every handle of an `Fs`.
@@ -73,13 +84,44 @@ pub struct Engine {
     published: AtomicU64,
     /// Test-only fault switches as bits (an atomic: snapshots read it).
     faults: AtomicU8,
+    /// The superblock slots as last read and the state decoded from them:
+    /// when the slots' bytes have not changed, nothing is decoded again.
+    header: RwLock<HeaderCache>,
+    /// The pin this open keeps between operations.
+    sticky: StickyPin,
+    /// The states this open's readers use.
+    states: Arc<StateTable>,
+    /// Pages this open has reserved for its writers and commits.
+    pool: std::sync::Mutex<PagePool>,
+    /// A commit found torn at open: never read (the next commit overwrites
+    /// its slot).
+    torn: Option<Torn>,
+}
+
+/// Identifies a superblock slot whose commit did not verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Torn {
+    generation: u64,
+    root: PagePtr,
+}
+
+impl Torn {
+    fn is(&self, sb: &Superblock) -> bool {
+        sb.generation == self.generation && sb.root == self.root
+    }
+}
+
+/// The last superblock read: its slot bytes and what they decode to.
+struct HeaderCache {
+    raw: [u8; 2 * SUPERBLOCK_SLOT],
+    sb: Option<Arc<Superblock>>,
 }
 
 /// A pinned committed state.
 pub struct Snapshot {
     /// The superblock of the state.
-    pub sb: Superblock,
-    _pin: Option<Pin>,
+    pub sb: Arc<Superblock>,
+    _state: Option<Arc<PinnedState>>,
 }
 
 impl Snapshot {
@@ -101,7 +143,7 @@ impl PageSource for Engine {
                 ptr.page, ptr.generation
             )));
         }
-        let n = Arc::new(node::decode(&bytes, ptr)?);
+        let n = Arc::new(node::decode(bytes, ptr)?);
         self.cache.insert(*ptr, Arc::clone(&n));
         Ok(n)
     }
@@ -141,6 +183,8 @@ pub fn new_container_image(page_size: u32, label: &str, now_ns: i64) -> Vec<u8> 
         dirs: 1,
         created_ns: now_ns,
         label: label.to_string(),
+        synced_commit: true,
+        manifest: Default::default(),
     };
     let mut image = vec![0u8; ps * 2];
     let slot = Superblock::slot_offset(1) as usize;
@@ -167,15 +211,30 @@ fn durability_code(d: Durability) -> u8 {
 
 impl Engine {
     /// Opens the engine over a storage holding a valid container.
+    ///
+    /// The latest commit is trusted only once the pages its manifest names
+    /// verify; a commit torn by a crash is passed over for the one before
+    /// it (and remembered, so this open never reads it). `verify` is off
+    /// only for the test switch that proves the crash sweep notices.
     pub fn open(
         storage: Arc<dyn Storage>,
         read_only: bool,
         durability: Durability,
         busy_timeout: Duration,
+        verify: bool,
     ) -> Result<Engine> {
-        let sb = read_superblock(&*storage)?;
+        let (sb, torn) = open_state(&*storage, verify)?;
         let locks = Arc::new(LockMap::new(Arc::clone(&storage)));
+        let pool = std::sync::Mutex::new(PagePool::new(locks.new_owner(), locks.new_owner()));
         Ok(Engine {
+            torn,
+            pool,
+            header: RwLock::new(HeaderCache {
+                raw: [0; 2 * SUPERBLOCK_SLOT],
+                sb: None,
+            }),
+            sticky: StickyPin::new(),
+            states: Arc::default(),
             storage,
             locks,
             page_size: sb.page_size,
@@ -238,7 +297,8 @@ impl Engine {
         let bits = u8::from(f.superblock_before_sync)
             | u8::from(f.reuse_pages_early) << 1
             | u8::from(f.skip_reservation_check) << 2
-            | u8::from(f.skip_pin) << 3;
+            | u8::from(f.skip_pin) << 3
+            | u8::from(f.skip_commit_verify) << 4;
         self.faults.store(bits, Ordering::Relaxed);
     }
 
@@ -249,6 +309,7 @@ impl Engine {
             reuse_pages_early: bits & 2 != 0,
             skip_reservation_check: bits & 4 != 0,
             skip_pin: bits & 8 != 0,
+            skip_commit_verify: bits & 16 != 0,
         }
     }
 
@@ -326,6 +387,39 @@ impl Engine {
         Ok(())
     }
 
+    /// Reads consecutive data pages `first..` with one vectored read into
+    /// `parts` (each a whole number of pages, `checksums.len()` pages in
+    /// all) and verifies each page against its checksum.
+    pub fn read_data_parts(
+        &self,
+        first: u64,
+        checksums: &[u64],
+        parts: &mut [&mut [u8]],
+    ) -> Result<()> {
+        let ps = self.page_size as usize;
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        debug_assert_eq!(total, checksums.len() * ps);
+        let n = self
+            .storage
+            .read_vectored_at(parts, self.offset_of(first)?)?;
+        if n < total {
+            return Err(Error::corrupt(format!(
+                "container ends inside data pages {first}+{}",
+                checksums.len()
+            )));
+        }
+        let pages = parts.iter().flat_map(|p| p.chunks_exact(ps));
+        for (i, (page, &sum)) in pages.zip(checksums).enumerate() {
+            if page_checksum(first + i as u64, 0, page) != sum {
+                return Err(Error::corrupt(format!(
+                    "checksum mismatch in data page {}",
+                    first + i as u64
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes a data page that this writer has reserved; returns its checksum.
     pub fn write_data_page(&self, page: u64, bytes: &[u8]) -> Result<u64> {
         self.check_usable()?;
@@ -333,30 +427,89 @@ impl Engine {
         Ok(page_checksum(page, 0, bytes))
     }
 
-    /// The latest committed superblock.
-    pub fn latest(&self) -> Result<Superblock> {
-        let sb = read_superblock(&*self.storage)?;
+    /// The latest committed superblock. One read of the two slots; they are
+    /// decoded only when their bytes differ from the last read's.
+    pub fn latest(&self) -> Result<Arc<Superblock>> {
+        let mut raw = [0u8; 2 * SUPERBLOCK_SLOT];
+        if self.storage.read_superblocks(&mut raw)? == raw.len() {
+            {
+                let cache = self.header.read().unwrap_or_else(|p| p.into_inner());
+                if let Some(sb) = cache.sb.as_ref().filter(|_| cache.raw == raw) {
+                    return Ok(Arc::clone(sb));
+                }
+            }
+            let (a, b) = raw.split_at(SUPERBLOCK_SLOT);
+            if let Ok(sb) = choose_untorn(a, b, self.torn) {
+                let sb = Arc::new(sb);
+                self.published.fetch_max(sb.generation, Ordering::AcqRel);
+                let mut cache = self.header.write().unwrap_or_else(|p| p.into_inner());
+                cache.raw = raw;
+                cache.sb = Some(Arc::clone(&sb));
+                return Ok(sb);
+            }
+        }
+        // A short file, or no valid slot (a writer may be mid-write): the
+        // careful path, with its retries and errors.
+        let sb = Arc::new(read_superblock_untorn(&*self.storage, self.torn)?);
         self.published.fetch_max(sb.generation, Ordering::AcqRel);
         Ok(sb)
     }
 
     /// Pins and returns the latest committed state.
+    ///
+    /// Pin first, then read (DESIGN §4 "Pins"): a state g at or after the
+    /// pinned p keeps its pages, since they can only be freed by commits
+    /// after g, whose reclaim sees the pin. The pin is kept between
+    /// operations ([`StickyPin`]), so a read usually takes no lock at all;
+    /// it moves forward (new pin first, then the old one goes) once newer
+    /// states have been committed for a while, and is dropped when this open
+    /// is idle, so that it never holds back page reuse for long.
     pub fn snapshot(&self) -> Result<Snapshot> {
         self.check_usable()?;
-        // Pin first, then read (DESIGN §4 "Pins"): a state g at or after the
-        // pinned p keeps its pages, since they can only be freed by commits
-        // after g, whose reclaim sees the pin. A read that lands on an older
-        // slot (the newer one was being written) is retried.
+        if self.faults().skip_pin {
+            return Ok(Snapshot {
+                sb: self.latest()?,
+                _state: None,
+            });
+        }
+        if let Some((state, taken)) = self.sticky.current() {
+            let sb = self.latest()?;
+            if sb.generation == state.generation() {
+                self.sticky.touch();
+                return Ok(Snapshot {
+                    sb,
+                    _state: Some(state),
+                });
+            }
+            if sb.generation > state.generation() && !self.sticky.pin_is_stale(taken) {
+                // A newer state under the same pin.
+                let pin = Arc::clone(state.pin());
+                let newer = Arc::new(PinnedState::new(sb.generation, pin, &self.states));
+                self.sticky.replace(Arc::clone(&newer), taken);
+                return Ok(Snapshot {
+                    sb,
+                    _state: Some(newer),
+                });
+            }
+        }
+        // A new pin, then a read at or after it. A read that lands on an
+        // older slot (the newer one was being written) is retried.
         for _ in 0..100 {
+            // Aim the pin at the newest state known (a cheap read): the
+            // read after pinning then usually finds exactly that state, and
+            // the pin holds back no page that only older states need.
+            self.latest()?;
             let p = self.published.load(Ordering::Acquire);
-            let pin = if self.faults().skip_pin {
-                None
-            } else {
-                Some(self.locks.pin(p)?)
-            };
+            let pin = Arc::new(self.locks.pin(p)?);
+            let taken = std::time::Instant::now();
             let sb = self.latest()?;
             if sb.generation >= p {
-                return Ok(Snapshot { sb, _pin: pin });
+                let state = Arc::new(PinnedState::new(sb.generation, pin, &self.states));
+                self.sticky.replace(Arc::clone(&state), taken);
+                return Ok(Snapshot {
+                    sb,
+                    _state: Some(state),
+                });
             }
         }
         Err(Error::Busy(
@@ -370,7 +523,7 @@ impl Engine {
     /// read after locking: a committer of another process may have used
     /// them between our first read and our lock. The pages stay reserved
     /// until released.
-    pub fn reserve(&self, owner: Owner, want: u64) -> Result<Vec<(u64, u64)>> {
+    pub fn reserve(&self, owner: Owner, adopt: Owner, want: u64) -> Result<Vec<(u64, u64)>> {
         self.check_usable()?;
         // Pages that pass the check stay ours (no committer takes a locked
         // page), so each round only replaces the ones another process's
@@ -380,8 +533,9 @@ impl Engine {
         let mut kept = Vec::new();
         let mut have = 0;
         loop {
-            let got = self.claim_free(owner, want - have)?;
-            if self.faults().skip_reservation_check {
+            let got = self.claim_free(owner, adopt, want - have)?;
+            let faults = self.faults();
+            if faults.skip_reservation_check || faults.reuse_pages_early {
                 kept.extend(got);
                 return Ok(kept);
             }
@@ -409,7 +563,8 @@ impl Engine {
     }
 
     /// Claims up to `want` pages that the latest commit lists as free.
-    fn claim_free(&self, owner: Owner, want: u64) -> Result<Vec<(u64, u64)>> {
+    /// Pages of this open held under `adopt` are taken over without a lock.
+    fn claim_free(&self, owner: Owner, adopt: Owner, want: u64) -> Result<Vec<(u64, u64)>> {
         let mut table = self.locks.reservations();
         let sb = self.latest()?;
         let mut got = Vec::new();
@@ -427,13 +582,30 @@ impl Engine {
             }
             for r in self
                 .locks
-                .claim_pages(&mut table, start, start + len, need, owner)?
+                .claim_pages(&mut table, start, start + len, need, owner, adopt)?
             {
                 need -= r.1;
                 got.push(r);
             }
             Ok(need > 0)
         })?;
+        if self.faults().reuse_pages_early && need > 0 {
+            // The broken protocol: pages freed by recent commits, at once.
+            let lo = records::kind_start(records::SYSTEM_INO, Kind::Pending);
+            let hi = records::kind_end(records::SYSTEM_INO, Kind::Pending);
+            tree::visit(self, &root, &lo, Some(&hi), false, &mut |k, v| {
+                let (_, start) = Key::decode(k)?.pending()?;
+                let len = records::decode_count(v)?;
+                for r in
+                    self.locks
+                        .claim_pages(&mut table, start, start + len, need, owner, adopt)?
+                {
+                    need -= r.1;
+                    got.push(r);
+                }
+                Ok(need > 0)
+            })?;
+        }
         if need > 0 {
             got.extend(self.locks.claim_pages(
                 &mut table,
@@ -441,6 +613,7 @@ impl Engine {
                 RESERVE_SPAN,
                 need,
                 owner,
+                adopt,
             )?);
         }
         Ok(got)
@@ -470,14 +643,79 @@ impl Engine {
         Ok(covered)
     }
 
-    /// Releases reservations of `owner` over the given ranges.
-    pub fn release(&self, owner: Owner, ranges: &[(u64, u64)]) {
-        self.locks.release_pages(owner, ranges);
+    fn pool(&self) -> std::sync::MutexGuard<'_, PagePool> {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A new reservation owner.
-    pub fn new_owner(&self) -> Owner {
-        self.locks.new_owner()
+    /// Takes `want` reserved pages from this open's pool, reserving more
+    /// (in batches of at least [`pool::REFILL`]) when it runs dry. The
+    /// pages stay locked until [`Engine::pages_committed`] or
+    /// [`Engine::return_pages`].
+    pub fn take_pages(&self, want: u64) -> Result<Vec<(u64, u64)>> {
+        let mut pool = self.pool();
+        if self.faults().reuse_pages_early {
+            // The broken protocol takes recently freed pages at once.
+            return self.reserve(pool.owner, pool.held_owner, want);
+        }
+        if pool.available() < want {
+            // Batches come from free pages inside the container; past its
+            // end only what is needed (and a little), so that the pool never
+            // grows the container while freed pages wait.
+            let short = want - pool.available();
+            let free = self.latest()?.free_pages;
+            let more = if free >= pool::REFILL {
+                short.max(pool::REFILL)
+            } else {
+                short.max(pool::TAIL_REFILL)
+            };
+            let got = self.reserve(pool.owner, pool.held_owner, more)?;
+            pool.add(&got);
+        }
+        Ok(pool.take(want))
+    }
+
+    /// Gives pages back to the pool unused (their commit failed or never
+    /// came): they are still free in every committed state. Pages past the
+    /// container's end are released instead of kept, so later writers use
+    /// freed pages inside it first.
+    pub fn return_pages(&self, ranges: &[(u64, u64)]) {
+        if ranges.is_empty() {
+            return;
+        }
+        let end = self.latest().map_or(0, |sb| sb.page_count);
+        let (mut keep, mut release) = (Vec::new(), Vec::new());
+        for &(s, l) in ranges {
+            if s + l <= end {
+                keep.push((s, l));
+            } else if s >= end {
+                release.push((s, l));
+            } else {
+                keep.push((s, end - s));
+                release.push((end, s + l - end));
+            }
+        }
+        let mut pool = self.pool();
+        pool.add(&keep);
+        release.extend(pool.excess());
+        let owner = pool.owner;
+        drop(pool);
+        self.locks.release_pages(owner, &release);
+    }
+
+    /// Notes pages whose use a written superblock records; their locks go
+    /// in batches.
+    pub fn pages_committed(&self, ranges: &[(u64, u64)]) {
+        let mut pool = self.pool();
+        {
+            let mut table = self.locks.reservations();
+            for &(s, l) in ranges {
+                table.transfer(s, l, pool.owner, pool.held_owner);
+            }
+        }
+        let done = pool.committed(ranges);
+        let held = pool.held_owner;
+        drop(pool);
+        self.locks.release_pages(held, &done);
     }
 
     /// Runs `f` as one commit on the latest state (DESIGN §5). `f` changes
@@ -494,9 +732,8 @@ impl Engine {
         }
         self.check_usable()?;
         let _commit = self.locks.commit(self.busy_timeout())?;
-        let sb = self.latest()?;
-        let owner = self.new_owner();
-        let mut tx = Tx::new(self, sb, owner);
+        let sb = Superblock::clone(&*self.latest()?);
+        let mut tx = Tx::new(self, sb);
         let result = f(&mut tx).and_then(|out| {
             if !tx.changed {
                 return Ok((out, None));
@@ -505,19 +742,31 @@ impl Engine {
             self.published.fetch_max(sb.generation, Ordering::AcqRel);
             Ok((out, Some(sb)))
         });
-        // The pages are recorded as used in the new superblock (or were
-        // never published): either way the reservations may go; so may the
-        // writer locks of inodes this commit deleted.
-        self.locks.release_owner(owner);
+        // The tree pages are recorded as used in the new superblock, or
+        // were never published and are still free.
+        let taken = std::mem::take(&mut tx.taken);
+        if result.as_ref().is_ok_and(|(_, sb)| sb.is_some()) {
+            self.pages_committed(&taken);
+        } else {
+            self.return_pages(&taken);
+        }
+        // The writer locks of inodes this commit deleted go with the Tx.
         drop(tx);
         result
     }
 
     /// The oldest generation a reader of any process may still follow.
+    ///
+    /// This open's kept pin counts only while a snapshot uses it: a reader
+    /// that starts now reads `latest` or newer, never a state whose pages
+    /// this commit may reuse.
     fn reclaim_limit(&self, latest: u64) -> Result<u64> {
-        Ok(self
-            .locks
-            .oldest_pin(latest + 1)?
+        let own = self.states.oldest(self.sticky.unused_generation());
+        let other = self.locks.oldest_other_pin(latest + 1)?;
+        Ok([own, other]
+            .into_iter()
+            .flatten()
+            .min()
             .unwrap_or(latest)
             .min(latest))
     }
@@ -535,16 +784,24 @@ impl Engine {
         // Reuse pages freed by commits no reader can still see, once the
         // commit that freed them is durable (DESIGN §3 rules a and b).
         tx.reap_orphans()?;
-        let mut limit = self.reclaim_limit(latest)?;
-        if faults.reuse_pages_early {
-            limit = latest;
-        }
         // A sync just to reuse pages is worth it only once enough are waiting
         // (otherwise `off` and `normal` would sync on every commit).
         let worth_a_sync = tx.sb.pending_pages >= (tx.sb.page_count / 16).max(256);
-        if tx
-            .oldest_pending()?
-            .is_some_and(|k| k <= limit && k > self.known_durable.load(Ordering::Acquire))
+        let oldest = tx.oldest_pending()?;
+        // Finding the oldest pin costs a lock probe: made only when enough
+        // pages wait and some of them could be reused now (freed by a durable
+        // commit, or worth a sync to make it so).
+        let reusable =
+            oldest.is_some_and(|k| k <= self.known_durable.load(Ordering::Acquire) || worth_a_sync);
+        let mut limit = if tx.sb.pending_pages >= RECLAIM_MIN && reusable {
+            self.reclaim_limit(latest)?
+        } else {
+            0
+        };
+        if faults.reuse_pages_early {
+            limit = latest;
+        }
+        if oldest.is_some_and(|k| k <= limit && k > self.known_durable.load(Ordering::Acquire))
             && (worth_a_sync || faults.reuse_pages_early)
         {
             if !faults.reuse_pages_early {
@@ -561,53 +818,219 @@ impl Engine {
         tx.account_used()?;
         let pool = tx.allocate_tree_pages()?;
 
-        let mut writes: Vec<(u64, Vec<u8>)> = Vec::with_capacity(pool.len());
+        let mut nodes: Vec<(PagePtr, Node)> = Vec::with_capacity(pool.len());
         let generation = tx.generation;
         let root = tx
             .tree
             .write_out(ps, generation, &mut pool.into_iter(), &mut |p, b| {
-                writes.push((p, b));
+                nodes.push((p, b));
                 Ok(())
             })?;
+        // Data pages staged with the commit and the new tree pages go out
+        // together, one vectored write per run of consecutive pages.
+        let mut writes: Vec<(u64, &[u8])> = tx
+            .data_writes
+            .iter()
+            .map(|(p, b)| (*p, &b[..]))
+            .chain(nodes.iter().map(|(p, n)| (p.page, n.bytes())))
+            .collect();
         writes.sort_unstable_by_key(|w| w.0);
-        for (page, bytes) in &writes {
-            self.storage.write_at(bytes, self.offset_of(*page)?)?;
+        let mut i = 0;
+        while i < writes.len() {
+            let mut j = i + 1;
+            while j < writes.len() && writes[j].0 == writes[j - 1].0 + 1 {
+                j += 1;
+            }
+            let parts: Vec<&[u8]> = writes[i..j].iter().map(|w| w.1).collect();
+            self.storage
+                .write_vectored_at(&parts, self.offset_of(writes[i].0)?)?;
+            i = j;
         }
         let mut sb = tx.sb.clone();
         sb.generation = generation;
         sb.root = root;
-        let slot = sb.encode();
-        if faults.superblock_before_sync {
+        sb.synced_commit = durability == Durability::Full;
+        sb.manifest = Default::default();
+        let write_slot = |sb: &Superblock| {
             self.storage
-                .write_at(&slot, Superblock::slot_offset(generation))
-                .map_err(|e| self.poison(e))?;
+                .write_at(&sb.encode(), Superblock::slot_offset(generation))
+                .map_err(|e| self.poison(e))
+        };
+        match durability {
+            // One sync (DESIGN §5 step 5): the superblock goes out with the
+            // pages, and names in its manifest every page not yet durable,
+            // so that open can tell a commit that reached the disk whole.
+            Durability::Full => {
+                // The state this commit's slot falls back to must be durable.
+                let base_durable =
+                    self.known_durable.load(Ordering::Acquire) >= latest || tx.sb.synced_commit;
+                if !base_durable {
+                    self.storage.sync().map_err(|e| self.poison(e))?;
+                    self.known_durable.fetch_max(latest, Ordering::AcqRel);
+                }
+                let fresh = tx
+                    .fresh_data
+                    .iter()
+                    .map(|&(p, sum)| (p, true, sum))
+                    .chain(
+                        tx.data_writes
+                            .iter()
+                            .map(|(p, b)| (*p, true, page_checksum(*p, 0, b))),
+                    )
+                    .chain(nodes.iter().map(|(p, _)| (p.page, false, p.checksum)));
+                match manifest(fresh) {
+                    Some(m) if !faults.superblock_before_sync => {
+                        sb.manifest = m;
+                        write_slot(&sb)?;
+                    }
+                    // Too much to verify at open, cheaply: the pages first.
+                    None if !faults.superblock_before_sync => {
+                        self.storage.sync().map_err(|e| self.poison(e))?;
+                        write_slot(&sb)?;
+                    }
+                    // The bug the crash sweep must catch: a superblock that
+                    // names nothing to verify, before its pages are durable.
+                    _ => write_slot(&sb)?,
+                }
+                if let Err(e) = self.storage.sync() {
+                    // The commit failed, but its superblock is in the page
+                    // cache, where a later open would find and trust it
+                    // while its pages may never reach the disk: blank the
+                    // slot (the base state stays in the other one).
+                    let _ = self
+                        .storage
+                        .write_at(&[0u8; SUPERBLOCK_SLOT], Superblock::slot_offset(generation));
+                    return Err(self.poison(e));
+                }
+                self.known_durable.fetch_max(generation, Ordering::AcqRel);
+            }
+            // The pages are durable before the superblock is written; the
+            // superblock is, at the latest, with the next commit's sync.
+            Durability::Normal => {
+                if faults.superblock_before_sync {
+                    write_slot(&sb)?;
+                }
+                self.storage.sync().map_err(|e| self.poison(e))?;
+                if !faults.superblock_before_sync {
+                    write_slot(&sb)?;
+                }
+            }
+            Durability::Off => write_slot(&sb)?,
         }
-        if durability != Durability::Off {
-            self.storage.sync().map_err(|e| self.poison(e))?;
-        }
-        if !faults.superblock_before_sync {
-            self.storage
-                .write_at(&slot, Superblock::slot_offset(generation))
-                .map_err(|e| self.poison(e))?;
-        }
-        if durability == Durability::Full {
-            self.storage.sync().map_err(|e| self.poison(e))?;
-            self.known_durable.fetch_max(generation, Ordering::AcqRel);
+        // The next operation reads these nodes: keep them, verified by
+        // construction, instead of reading them back.
+        for (ptr, n) in nodes {
+            self.cache.insert(ptr, Arc::new(n));
         }
         Ok(sb)
     }
 
     /// Walks the whole latest state and verifies it (fsck).
-    pub fn check(&self) -> Result<crate::fs::CheckReport> {
+    pub fn check(&self) -> Result<CheckReport> {
         let snap = self.snapshot()?;
         alloc::check(self, &snap.sb)
     }
+}
+
+/// The manifest of the pages `(page, data?, checksum)` a commit writes with
+/// its superblock, in page order; `None` if it would be too long to
+/// verify cheaply at open (the pages are then synced first).
+fn manifest(pages: impl Iterator<Item = (u64, bool, u64)>) -> Option<Manifest> {
+    let mut pages: Vec<(u64, bool, u64)> = pages.collect();
+    pages.sort_unstable_by_key(|p| p.0);
+    if pages.len() as u64 > MAX_MANIFEST_PAGES {
+        return None;
+    }
+    let mut runs: Vec<ManifestRun> = Vec::new();
+    let mut sums = Vec::with_capacity(pages.len() * 8);
+    for &(page, data, sum) in &pages {
+        sums.extend_from_slice(&sum.to_le_bytes());
+        match runs.last_mut() {
+            Some(r) if r.data == data && r.start + u64::from(r.len) == page => r.len += 1,
+            _ => runs.push(ManifestRun {
+                start: page,
+                len: 1,
+                data,
+            }),
+        }
+    }
+    (runs.len() <= MAX_MANIFEST_RUNS).then(|| Manifest {
+        runs,
+        sum: crate::format::struct_checksum(&sums),
+    })
 }
 
 /// Reads both superblock slots and picks the state. A writer may be in the
 /// middle of writing one slot; the other then holds the previous state. If
 /// neither is valid, retry a few times before calling it corrupt.
 pub fn read_superblock(storage: &dyn Storage) -> Result<Superblock> {
+    read_superblock_untorn(storage, None)
+}
+
+/// [`Superblock::choose`], passing over a slot found torn at open.
+fn choose_untorn(a: &[u8], b: &[u8], torn: Option<Torn>) -> Result<Superblock> {
+    let keep = |r: Result<Superblock>| match r {
+        Ok(sb) if torn.is_some_and(|t| t.is(&sb)) => {
+            Err(Error::corrupt("the commit in this slot is torn"))
+        }
+        other => other,
+    };
+    Superblock::choose(keep(Superblock::decode(a)), keep(Superblock::decode(b)))
+}
+
+/// Whether every page the commit's manifest names reached the disk whole:
+/// each page's checksum, in run order, hashes to the manifest's sum.
+fn commit_verifies(storage: &dyn Storage, sb: &Superblock) -> Result<bool> {
+    if sb.manifest.runs.is_empty() {
+        return Ok(true);
+    }
+    let ps = sb.page_size as usize;
+    let mut sums = Vec::new();
+    for run in &sb.manifest.runs {
+        let mut buf = vec![0u8; run.len as usize * ps];
+        let at = run.start * ps as u64;
+        if storage.read_at(&mut buf, at)? < buf.len() {
+            return Ok(false);
+        }
+        let seed = if run.data { 0 } else { sb.generation };
+        for (i, page) in buf.chunks_exact(ps).enumerate() {
+            let sum = page_checksum(run.start + i as u64, seed, page);
+            sums.extend_from_slice(&sum.to_le_bytes());
+        }
+    }
+    Ok(crate::format::struct_checksum(&sums) == sb.manifest.sum)
+}
+
+/// The state an open starts from: the latest commit whose manifest
+/// verifies. The one before a torn commit is intact by the commit
+/// protocol (its pages were durable before the torn commit's superblock
+/// was written, and that commit wrote only pages free in it).
+fn open_state(storage: &dyn Storage, verify: bool) -> Result<(Superblock, Option<Torn>)> {
+    let sb = read_superblock(storage)?;
+    if !verify || commit_verifies(storage, &sb)? {
+        return Ok((sb, None));
+    }
+    let torn = Torn {
+        generation: sb.generation,
+        root: sb.root,
+    };
+    let older = read_superblock_untorn(storage, Some(torn)).map_err(|_| {
+        Error::corrupt(format!(
+            "the latest commit ({}) is torn and no earlier one is left",
+            sb.generation
+        ))
+    })?;
+    if older.generation >= sb.generation || !commit_verifies(storage, &older)? {
+        return Err(Error::corrupt(format!(
+            "neither commit {} nor the one before it verifies",
+            sb.generation
+        )));
+    }
+    Ok((older, Some(torn)))
+}
+
+/// [`read_superblock`], passing over a slot found torn at open.
+fn read_superblock_untorn(storage: &dyn Storage, torn: Option<Torn>) -> Result<Superblock> {
     let mut last = None;
     for attempt in 0..4 {
         let mut buf = [0u8; 2 * SUPERBLOCK_SLOT];
@@ -617,13 +1040,15 @@ pub fn read_superblock(storage: &dyn Storage) -> Result<Superblock> {
                 "file of {n} bytes is too short to be a whefs container"
             )));
         }
-        let a = Superblock::decode(&buf[..SUPERBLOCK_SLOT]);
-        let b = if n >= 2 * SUPERBLOCK_SLOT {
-            Superblock::decode(&buf[SUPERBLOCK_SLOT..])
+        let choice = if n >= 2 * SUPERBLOCK_SLOT {
+            choose_untorn(&buf[..SUPERBLOCK_SLOT], &buf[SUPERBLOCK_SLOT..], torn)
         } else {
-            Err(Error::BadMagic("short".into()))
+            Superblock::choose(
+                Superblock::decode(&buf[..SUPERBLOCK_SLOT]),
+                Err(Error::BadMagic("short".into())),
+            )
         };
-        match Superblock::choose(a, b) {
+        match choice {
             Ok(sb) => return Ok(sb),
             Err(e @ Error::BadMagic(_)) => return Err(e),
             Err(e) => last = Some(e),
@@ -646,7 +1071,13 @@ pub struct Tx<'e> {
     freed: Vec<(u64, u64)>,
     /// Writer-reserved page ranges this commit takes into use.
     used: Vec<(u64, u64)>,
-    owner: Owner,
+    /// Pool pages this commit took for its tree pages.
+    taken: Vec<(u64, u64)>,
+    /// Data pages written with this commit's tree pages: (page, bytes).
+    data_writes: Vec<(u64, Vec<u8>)>,
+    /// Data pages writers wrote before this commit and did not sync:
+    /// (page, checksum), for the manifest.
+    fresh_data: Vec<(u64, u64)>,
     changed: bool,
     /// Writer locks of inodes this commit deletes, held until it is published
     /// so no writer can open them in between.
@@ -654,7 +1085,7 @@ pub struct Tx<'e> {
 }
 
 impl<'e> Tx<'e> {
-    fn new(engine: &'e Engine, sb: Superblock, owner: Owner) -> Tx<'e> {
+    fn new(engine: &'e Engine, sb: Superblock) -> Tx<'e> {
         let generation = sb.generation + 1;
         let tree = TxTree::new(Some(sb.root));
         Tx {
@@ -664,7 +1095,9 @@ impl<'e> Tx<'e> {
             generation,
             freed: Vec::new(),
             used: Vec::new(),
-            owner,
+            taken: Vec::new(),
+            data_writes: Vec::new(),
+            fresh_data: Vec::new(),
             changed: false,
             held: Vec::new(),
         }
@@ -725,6 +1158,20 @@ impl<'e> Tx<'e> {
             self.freed.push((start, len));
             self.changed = true;
         }
+    }
+
+    /// Writes a data page (reserved by its writer) with this commit's tree
+    /// pages, before the superblock; returns its checksum.
+    pub fn write_data_page(&mut self, page: u64, bytes: Vec<u8>) -> u64 {
+        let sum = page_checksum(page, 0, &bytes);
+        self.data_writes.push((page, bytes));
+        sum
+    }
+
+    /// Notes a data page a writer wrote before this commit and has not
+    /// synced: the manifest names it.
+    pub fn note_unsynced_data(&mut self, page: u64, checksum: u64) {
+        self.fresh_data.push((page, checksum));
     }
 
     /// Takes writer-reserved pages into use.

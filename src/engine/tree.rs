@@ -15,8 +15,8 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::format::node::{self, internal_entry_size, leaf_entry_size, HEADER};
-use crate::format::{Node, NodeBody, PagePtr};
+use crate::format::node::{self, HEADER};
+use crate::format::{Node, PagePtr};
 
 /// A callback over `(key, value)` records; returns whether to go on.
 pub type Visitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool> + 'a;
@@ -37,75 +37,220 @@ pub enum Child {
     Dirty(Box<DNode>),
 }
 
+/// Sorted `(key, value)` pairs packed in one buffer, as in a page: copying
+/// a committed node is one `memcpy`, and an edit appends the new pair and
+/// updates the index, with no allocation per key.
+#[derive(Clone, Default)]
+struct Entries {
+    /// Key and value bytes; entries not in `index` are garbage.
+    buf: Vec<u8>,
+    /// Per entry in key order: offset in `buf`, key length, value length.
+    index: Vec<(u32, u16, u16)>,
+    /// Key and value bytes of the live entries.
+    live: usize,
+}
+
+impl Entries {
+    /// A copy of a committed node's entries: one `memcpy` of its page and
+    /// of its index (an internal node's values, its child pointers, are
+    /// kept apart, so they count as empty here).
+    fn from_node(n: &Node) -> Entries {
+        let (bytes, index) = n.raw_parts();
+        let leaf = n.is_leaf();
+        let index: Vec<(u32, u16, u16)> = if leaf {
+            index.to_vec()
+        } else {
+            index.iter().map(|&(o, k, _)| (o, k, 0)).collect()
+        };
+        let live = index.iter().map(|&(_, k, v)| k as usize + v as usize).sum();
+        Entries {
+            buf: bytes.to_vec(),
+            index,
+            live,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn key(&self, i: usize) -> &[u8] {
+        let (off, kl, _) = self.index[i];
+        &self.buf[off as usize..off as usize + kl as usize]
+    }
+
+    fn value(&self, i: usize) -> &[u8] {
+        let (off, kl, vl) = self.index[i];
+        let start = off as usize + kl as usize;
+        &self.buf[start..start + vl as usize]
+    }
+
+    fn search(&self, key: &[u8]) -> std::result::Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match node::compare_keys(self.key(mid), key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+
+    /// Appends the bytes of a pair; returns its index entry.
+    fn stash(&mut self, key: &[u8], value: &[u8]) -> (u32, u16, u16) {
+        if self.buf.len() > 2 * self.live + 8 * 1024 {
+            self.compact();
+        }
+        let off = self.buf.len() as u32;
+        self.buf.extend_from_slice(key);
+        self.buf.extend_from_slice(value);
+        self.live += key.len() + value.len();
+        (off, key.len() as u16, value.len() as u16)
+    }
+
+    /// Appends a pair that sorts after every key here.
+    fn push(&mut self, key: &[u8], value: &[u8]) {
+        let e = self.stash(key, value);
+        self.index.push(e);
+    }
+
+    fn insert(&mut self, i: usize, key: &[u8], value: &[u8]) {
+        let e = self.stash(key, value);
+        self.index.insert(i, e);
+    }
+
+    /// Replaces value `i`; returns the old one.
+    fn set_value(&mut self, i: usize, value: &[u8]) -> Vec<u8> {
+        let old = self.value(i).to_vec();
+        let key = self.key(i).to_vec();
+        let (_, kl, vl) = self.index[i];
+        self.live -= kl as usize + vl as usize;
+        self.index[i] = self.stash(&key, value);
+        old
+    }
+
+    /// Replaces key `i` (an internal node's lower bound).
+    fn set_key(&mut self, i: usize, key: &[u8]) {
+        let value = self.value(i).to_vec();
+        let (_, kl, vl) = self.index[i];
+        self.live -= kl as usize + vl as usize;
+        self.index[i] = self.stash(key, &value);
+    }
+
+    /// Removes entry `i`; returns its key and value.
+    fn remove(&mut self, i: usize) -> (Vec<u8>, Vec<u8>) {
+        let out = (self.key(i).to_vec(), self.value(i).to_vec());
+        let (_, kl, vl) = self.index.remove(i);
+        self.live -= kl as usize + vl as usize;
+        out
+    }
+
+    /// Drops the garbage.
+    fn compact(&mut self) {
+        let mut buf = Vec::with_capacity(self.live + 1024);
+        for e in &mut self.index {
+            let (off, kl, vl) = *e;
+            let start = off as usize;
+            e.0 = buf.len() as u32;
+            buf.extend_from_slice(&self.buf[start..start + kl as usize + vl as usize]);
+        }
+        self.buf = buf;
+    }
+
+    /// Splits entries `at..` off.
+    fn split_off(&mut self, at: usize) -> Entries {
+        let mut other = Entries::default();
+        for i in at..self.len() {
+            let (k, v) = (self.key(i), self.value(i));
+            let e = (other.buf.len() as u32, k.len() as u16, v.len() as u16);
+            other.buf.extend_from_slice(k);
+            other.buf.extend_from_slice(v);
+            other.live += k.len() + v.len();
+            other.index.push(e);
+        }
+        self.live -= other.live;
+        self.index.truncate(at);
+        self.compact();
+        other
+    }
+
+    fn append(&mut self, other: &Entries) {
+        for i in 0..other.len() {
+            self.push(other.key(i), other.value(i));
+        }
+    }
+}
+
 /// A node in memory.
 pub struct DNode {
     level: u8,
-    keys: Vec<Vec<u8>>,
-    body: DBody,
+    entries: Entries,
+    /// Children of an internal node, one per key (empty for a leaf).
+    children: Vec<Child>,
 }
 
-enum DBody {
-    Leaf(Vec<Vec<u8>>),
-    Internal(Vec<Child>),
+/// Encoded overhead of one entry besides its key and value bytes.
+fn entry_overhead(leaf: bool) -> usize {
+    if leaf {
+        4
+    } else {
+        2 + PagePtr::SIZE
+    }
 }
 
 impl DNode {
     fn empty_leaf() -> DNode {
         DNode {
             level: 0,
-            keys: Vec::new(),
-            body: DBody::Leaf(Vec::new()),
+            entries: Entries::default(),
+            children: Vec::new(),
         }
     }
 
     fn from_node(n: &Node) -> DNode {
-        let body = match &n.body {
-            NodeBody::Leaf(v) => DBody::Leaf(v.clone()),
-            NodeBody::Internal(c) => DBody::Internal(c.iter().map(|p| Child::Clean(*p)).collect()),
-        };
         DNode {
-            level: n.level,
-            keys: n.keys.clone(),
-            body,
+            level: n.level(),
+            entries: Entries::from_node(n),
+            children: n.children().iter().map(|p| Child::Clean(*p)).collect(),
         }
+    }
+
+    fn is_leaf(&self) -> bool {
+        self.level == 0
     }
 
     fn len(&self) -> usize {
-        self.keys.len()
+        self.entries.len()
     }
 
     fn entry_size(&self, i: usize) -> usize {
-        match &self.body {
-            DBody::Leaf(v) => leaf_entry_size(&self.keys[i], &v[i]),
-            DBody::Internal(_) => internal_entry_size(&self.keys[i]),
-        }
+        let (_, kl, vl) = self.entries.index[i];
+        entry_overhead(self.is_leaf()) + kl as usize + vl as usize
     }
 
     fn encoded_size(&self) -> usize {
-        HEADER + (0..self.len()).map(|i| self.entry_size(i)).sum::<usize>()
+        HEADER + self.entries.live + self.len() * entry_overhead(self.is_leaf())
     }
 
     /// Splits entries `at..` off into a new node of the same level.
     fn split_off(&mut self, at: usize) -> DNode {
-        let keys = self.keys.split_off(at);
-        let body = match &mut self.body {
-            DBody::Leaf(v) => DBody::Leaf(v.split_off(at)),
-            DBody::Internal(c) => DBody::Internal(c.split_off(at)),
+        let children = if self.is_leaf() {
+            Vec::new()
+        } else {
+            self.children.split_off(at)
         };
         DNode {
             level: self.level,
-            keys,
-            body,
+            entries: self.entries.split_off(at),
+            children,
         }
     }
 
-    fn append(&mut self, mut other: DNode) {
-        self.keys.append(&mut other.keys);
-        match (&mut self.body, other.body) {
-            (DBody::Leaf(a), DBody::Leaf(mut b)) => a.append(&mut b),
-            (DBody::Internal(a), DBody::Internal(mut b)) => a.append(&mut b),
-            _ => unreachable!("siblings share a level, so they share a kind"),
-        }
+    fn append(&mut self, other: DNode) {
+        self.entries.append(&other.entries);
+        self.children.extend(other.children);
     }
 
     /// Cuts an oversized node into pieces that each fit in a page. Entries
@@ -144,13 +289,51 @@ impl DNode {
     }
 }
 
+/// Sorted keys, read in place: a committed node or a node in memory.
+trait Keys {
+    fn count(&self) -> usize;
+    fn find(&self, key: &[u8]) -> std::result::Result<usize, usize>;
+}
+
+impl Keys for Node {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn find(&self, key: &[u8]) -> std::result::Result<usize, usize> {
+        self.search(key)
+    }
+}
+
+impl Keys for DNode {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    fn find(&self, key: &[u8]) -> std::result::Result<usize, usize> {
+        self.entries.search(key)
+    }
+}
+
 /// Index of the child whose range holds `key`: the last with a lower bound ≤ key.
-fn child_index(keys: &[Vec<u8>], key: &[u8]) -> usize {
-    match keys.binary_search_by(|k| k.as_slice().cmp(key)) {
+fn child_index(keys: &dyn Keys, key: &[u8]) -> usize {
+    match keys.find(key) {
         Ok(i) => i,
         Err(0) => 0,
         Err(i) => i - 1,
     }
+}
+
+/// The children of an internal node whose ranges meet `lo..hi`.
+fn child_span(keys: &dyn Keys, lo: &[u8], hi: Option<&[u8]>) -> std::ops::Range<usize> {
+    let first = child_index(keys, lo);
+    let last = hi.map_or(keys.count(), |h| keys.find(h).unwrap_or_else(|i| i));
+    first..last.max(first + 1)
+}
+
+/// The entries of a leaf inside `lo..hi`.
+fn leaf_span(keys: &dyn Keys, lo: &[u8], hi: Option<&[u8]>) -> std::ops::Range<usize> {
+    let first = keys.find(lo).unwrap_or_else(|i| i);
+    let last = hi.map_or(keys.count(), |h| keys.find(h).unwrap_or_else(|i| i));
+    first..last.max(first)
 }
 
 /// A node seen through either a committed page or memory.
@@ -165,7 +348,7 @@ fn view<'a>(src: &dyn PageSource, child: &'a Child, parent_level: Option<u8>) ->
         Child::Dirty(n) => View::Borrowed(n),
     };
     let level = match &v {
-        View::Shared(n) => n.level,
+        View::Shared(n) => n.level(),
         View::Borrowed(n) => n.level,
     };
     if let Some(p) = parent_level {
@@ -180,34 +363,37 @@ fn view<'a>(src: &dyn PageSource, child: &'a Child, parent_level: Option<u8>) ->
 
 /// Looks up `key`.
 pub fn get(src: &dyn PageSource, root: &Child, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    get_rec(src, root, None, key)
+    get_with(src, root, key, &mut |v| v.to_vec())
 }
 
-/// One step of [`get`]: the key can only be below the child whose range holds it.
-fn get_rec(
+/// Looks up `key` and hands its value, in place, to `f`.
+pub fn get_with<T>(
+    src: &dyn PageSource,
+    root: &Child,
+    key: &[u8],
+    f: &mut dyn FnMut(&[u8]) -> T,
+) -> Result<Option<T>> {
+    get_rec(src, root, None, key, f)
+}
+
+/// One step of [`get_with`]: the key can only be below the child whose range holds it.
+fn get_rec<T>(
     src: &dyn PageSource,
     child: &Child,
     parent_level: Option<u8>,
     key: &[u8],
-) -> Result<Option<Vec<u8>>> {
-    let find = |keys: &[Vec<u8>]| keys.binary_search_by(|k| k.as_slice().cmp(key)).ok();
+    f: &mut dyn FnMut(&[u8]) -> T,
+) -> Result<Option<T>> {
     match view(src, child, parent_level)? {
-        View::Shared(n) => match &n.body {
-            NodeBody::Leaf(vals) => Ok(find(&n.keys).map(|i| vals[i].clone())),
-            NodeBody::Internal(ptrs) => {
-                let i = child_index(&n.keys, key);
-                get_rec(src, &Child::Clean(ptrs[i]), Some(n.level), key)
-            }
-        },
-        View::Borrowed(n) => match &n.body {
-            DBody::Leaf(vals) => Ok(find(&n.keys).map(|i| vals[i].clone())),
-            DBody::Internal(children) => get_rec(
-                src,
-                &children[child_index(&n.keys, key)],
-                Some(n.level),
-                key,
-            ),
-        },
+        View::Shared(n) if n.is_leaf() => Ok(n.search(key).ok().map(|i| f(n.value(i)))),
+        View::Shared(n) => {
+            let next = Child::Clean(n.child(child_index(&*n, key)));
+            get_rec(src, &next, Some(n.level()), key, f)
+        }
+        View::Borrowed(n) if n.is_leaf() => {
+            Ok(n.entries.search(key).ok().map(|i| f(n.entries.value(i))))
+        }
+        View::Borrowed(n) => get_rec(src, &n.children[child_index(n, key)], Some(n.level), key, f),
     }
 }
 
@@ -234,34 +420,33 @@ fn visit_rec(
     rev: bool,
     f: &mut Visitor,
 ) -> Result<bool> {
-    let v = view(src, child, parent_level)?;
-    let in_range = |k: &[u8]| k >= lo && hi.is_none_or(|h| k < h);
-    match &v {
-        View::Shared(n) => match &n.body {
-            NodeBody::Leaf(vals) => visit_leaf(&n.keys, vals, in_range, rev, f),
-            NodeBody::Internal(ptrs) => visit_children(child_span(&n.keys, lo, hi), rev, |i| {
-                visit_rec(src, &Child::Clean(ptrs[i]), Some(n.level), lo, hi, rev, f)
-            }),
-        },
-        View::Borrowed(n) => match &n.body {
-            DBody::Leaf(vals) => visit_leaf(&n.keys, vals, in_range, rev, f),
-            DBody::Internal(children) => visit_children(child_span(&n.keys, lo, hi), rev, |i| {
-                visit_rec(src, &children[i], Some(n.level), lo, hi, rev, f)
-            }),
-        },
+    match &view(src, child, parent_level)? {
+        View::Shared(n) if n.is_leaf() => {
+            visit_span(leaf_span(&**n, lo, hi), rev, |i| f(n.key(i), n.value(i)))
+        }
+        View::Shared(n) => visit_span(child_span(&**n, lo, hi), rev, |i| {
+            visit_rec(
+                src,
+                &Child::Clean(n.child(i)),
+                Some(n.level()),
+                lo,
+                hi,
+                rev,
+                f,
+            )
+        }),
+        View::Borrowed(n) if n.is_leaf() => visit_span(leaf_span(*n, lo, hi), rev, |i| {
+            f(n.entries.key(i), n.entries.value(i))
+        }),
+        View::Borrowed(n) => visit_span(child_span(*n, lo, hi), rev, |i| {
+            visit_rec(src, &n.children[i], Some(n.level), lo, hi, rev, f)
+        }),
     }
 }
 
-/// The children of an internal node whose ranges meet `lo..hi`.
-fn child_span(keys: &[Vec<u8>], lo: &[u8], hi: Option<&[u8]>) -> std::ops::Range<usize> {
-    let first = child_index(keys, lo);
-    let last = hi.map_or(keys.len(), |h| keys.partition_point(|k| k.as_slice() < h));
-    first..last.max(first + 1)
-}
-
-/// Calls `each` for the children in `span`, in order or reversed, until
+/// Calls `each` for the indices in `span`, in order or reversed, until
 /// one returns `false` (which is then returned).
-fn visit_children(
+fn visit_span(
     span: std::ops::Range<usize>,
     rev: bool,
     mut each: impl FnMut(usize) -> Result<bool>,
@@ -277,26 +462,6 @@ fn visit_children(
             if !each(i)? {
                 return Ok(false);
             }
-        }
-    }
-    Ok(true)
-}
-
-fn visit_leaf(
-    keys: &[Vec<u8>],
-    vals: &[Vec<u8>],
-    in_range: impl Fn(&[u8]) -> bool,
-    rev: bool,
-    f: &mut Visitor,
-) -> Result<bool> {
-    let idx: Box<dyn Iterator<Item = usize>> = if rev {
-        Box::new((0..keys.len()).rev())
-    } else {
-        Box::new(0..keys.len())
-    };
-    for i in idx {
-        if in_range(&keys[i]) && !f(&keys[i], &vals[i])? {
-            return Ok(false);
         }
     }
     Ok(true)
@@ -343,7 +508,7 @@ impl TxTree {
         key: &[u8],
         value: &[u8],
     ) -> Result<Option<Vec<u8>>> {
-        if leaf_entry_size(key, value) > src.page_size() / 3 {
+        if node::leaf_entry_size(key, value) > src.page_size() / 3 {
             return Err(Error::Internal(format!(
                 "record of {} bytes is too large for a node",
                 key.len() + value.len()
@@ -359,17 +524,19 @@ impl TxTree {
             };
             let level = n.level;
             let pieces = n.into_pieces(src.page_size());
-            let mut keys = Vec::with_capacity(pieces.len());
-            keys.push(Vec::new());
-            keys.extend(pieces[1..].iter().map(|p| p.keys[0].clone()));
+            let mut entries = Entries::default();
+            entries.push(&[], &[]);
+            for p in &pieces[1..] {
+                entries.push(p.entries.key(0), &[]);
+            }
             let children = pieces
                 .into_iter()
                 .map(|p| Child::Dirty(Box::new(p)))
                 .collect();
             self.root = Child::Dirty(Box::new(DNode {
                 level: level + 1,
-                keys,
-                body: DBody::Internal(children),
+                entries,
+                children,
             }));
         }
         Ok(old)
@@ -385,13 +552,12 @@ impl TxTree {
         let old = remove_rec(src, node, key, &mut self.freed, self.no_merge)?;
         // Collapse a root with a single child; an empty root becomes an empty leaf.
         while let Child::Dirty(n) = &mut self.root {
-            match &mut n.body {
-                DBody::Internal(c) if c.len() == 1 => {
-                    self.root = c.pop().expect("one child");
-                }
-                DBody::Internal(c) if c.is_empty() => {
-                    self.root = Child::Dirty(Box::new(DNode::empty_leaf()));
-                }
+            if n.is_leaf() {
+                break;
+            }
+            match n.children.len() {
+                1 => self.root = n.children.pop().expect("one child"),
+                0 => self.root = Child::Dirty(Box::new(DNode::empty_leaf())),
                 _ => break,
             }
         }
@@ -403,33 +569,28 @@ impl TxTree {
         fn count(c: &Child) -> usize {
             match c {
                 Child::Clean(_) => 0,
-                Child::Dirty(n) => {
-                    1 + match &n.body {
-                        DBody::Internal(cs) => cs.iter().map(count).sum(),
-                        DBody::Leaf(_) => 0,
-                    }
-                }
+                Child::Dirty(n) => 1 + n.children.iter().map(count).sum::<usize>(),
             }
         }
         count(&self.root)
     }
 
-    /// Gives each dirty node a page from `pages`, encodes it for
-    /// `generation` and hands `(page, bytes)` to `write`, children before
+    /// Gives each dirty node a page from `pages`, builds it for
+    /// `generation` and hands `(pointer, node)` to `write`, children before
     /// parents. Returns the new root pointer.
     pub fn write_out(
         &mut self,
         page_size: usize,
         generation: u64,
         pages: &mut dyn Iterator<Item = u64>,
-        write: &mut dyn FnMut(u64, Vec<u8>) -> Result<()>,
+        write: &mut dyn FnMut(PagePtr, Node) -> Result<()>,
     ) -> Result<PagePtr> {
         fn out(
             c: &mut Child,
             ps: usize,
             g: u64,
             pages: &mut dyn Iterator<Item = u64>,
-            write: &mut dyn FnMut(u64, Vec<u8>) -> Result<()>,
+            write: &mut dyn FnMut(PagePtr, Node) -> Result<()>,
         ) -> Result<PagePtr> {
             let n = match c {
                 Child::Clean(p) => return Ok(*p),
@@ -438,36 +599,30 @@ impl TxTree {
             let page = pages
                 .next()
                 .ok_or_else(|| Error::Internal("allocator handed out too few tree pages".into()))?;
-            let bytes = match &mut n.body {
-                DBody::Leaf(vals) => node::encode_leaf(
+            let built = if n.level == 0 {
+                let e = &n.entries;
+                Node::build_leaf(ps, page, g, (0..e.len()).map(|i| (e.key(i), e.value(i))))
+            } else {
+                let ptrs = n
+                    .children
+                    .iter_mut()
+                    .map(|ch| out(ch, ps, g, pages, write))
+                    .collect::<Result<Vec<_>>>()?;
+                let e = &n.entries;
+                Node::build_internal(
                     ps,
                     page,
                     g,
-                    n.keys
-                        .iter()
-                        .map(|k| &k[..])
-                        .zip(vals.iter().map(|v| &v[..])),
-                ),
-                DBody::Internal(children) => {
-                    let ptrs = children
-                        .iter_mut()
-                        .map(|ch| out(ch, ps, g, pages, write))
-                        .collect::<Result<Vec<_>>>()?;
-                    node::encode_internal(
-                        ps,
-                        page,
-                        g,
-                        n.level,
-                        n.keys.iter().map(|k| &k[..]).zip(ptrs),
-                    )
-                }
+                    n.level,
+                    (0..e.len()).map(|i| e.key(i)).zip(ptrs),
+                )
             };
             let ptr = PagePtr {
                 page,
                 generation: g,
-                checksum: crate::format::page_checksum(page, g, &bytes),
+                checksum: crate::format::page_checksum(page, g, built.bytes()),
             };
-            write(page, bytes)?;
+            write(ptr, built)?;
             *c = Child::Clean(ptr);
             Ok(ptr)
         }
@@ -485,10 +640,10 @@ fn make_dirty<'a>(
     if let Child::Clean(ptr) = c {
         let n = src.load(ptr)?;
         if let Some(p) = parent_level {
-            if n.level + 1 != p {
+            if n.level() + 1 != p {
                 return Err(Error::corrupt(format!(
                     "tree node at level {} below a node at level {p}",
-                    n.level
+                    n.level()
                 )));
             }
         }
@@ -508,42 +663,38 @@ fn insert_rec(
     value: &[u8],
     freed: &mut Vec<u64>,
 ) -> Result<Option<Vec<u8>>> {
-    let level = n.level;
-    match &mut n.body {
-        DBody::Leaf(vals) => match n.keys.binary_search_by(|k| k.as_slice().cmp(key)) {
-            Ok(i) => Ok(Some(std::mem::replace(&mut vals[i], value.to_vec()))),
+    if n.is_leaf() {
+        return Ok(match n.entries.search(key) {
+            Ok(i) => Some(n.entries.set_value(i, value)),
             Err(i) => {
-                n.keys.insert(i, key.to_vec());
-                vals.insert(i, value.to_vec());
-                Ok(None)
+                n.entries.insert(i, key, value);
+                None
             }
-        },
-        DBody::Internal(children) => {
-            let i = child_index(&n.keys, key);
-            let child = make_dirty(src, &mut children[i], Some(level), freed)?;
-            let old = insert_rec(src, child, key, value, freed)?;
-            if child.encoded_size() > src.page_size() {
-                split_child(&mut n.keys, children, i, src.page_size());
-            }
-            Ok(old)
-        }
+        });
     }
+    let i = child_index(n, key);
+    let child = make_dirty(src, &mut n.children[i], Some(n.level), freed)?;
+    let old = insert_rec(src, child, key, value, freed)?;
+    if child.encoded_size() > src.page_size() {
+        split_child(n, i, src.page_size());
+    }
+    Ok(old)
 }
 
-/// Cuts the oversized dirty child `i` into pieces that fit, in place: the
-/// first piece keeps the child's slot and bound, the others follow it with
-/// their first keys as bounds.
-fn split_child(keys: &mut Vec<Vec<u8>>, children: &mut Vec<Child>, i: usize, page_size: usize) {
-    let Child::Dirty(c) = std::mem::replace(&mut children[i], Child::Clean(PagePtr::default()))
+/// Cuts the oversized dirty child `i` of `n` into pieces that fit, in
+/// place: the first piece keeps the child's slot and bound, the others
+/// follow it with their first keys as bounds.
+fn split_child(n: &mut DNode, i: usize, page_size: usize) {
+    let Child::Dirty(c) = std::mem::replace(&mut n.children[i], Child::Clean(PagePtr::default()))
     else {
         unreachable!("only a dirty child can outgrow its page")
     };
     for (j, p) in c.into_pieces(page_size).into_iter().enumerate() {
         if j == 0 {
-            children[i] = Child::Dirty(Box::new(p));
+            n.children[i] = Child::Dirty(Box::new(p));
         } else {
-            keys.insert(i + j, p.keys[0].clone());
-            children.insert(i + j, Child::Dirty(Box::new(p)));
+            n.entries.insert(i + j, p.entries.key(0), &[]);
+            n.children.insert(i + j, Child::Dirty(Box::new(p)));
         }
     }
 }
@@ -557,46 +708,41 @@ fn remove_rec(
 ) -> Result<Option<Vec<u8>>> {
     let level = n.level;
     let page_size = src.page_size();
-    match &mut n.body {
-        DBody::Leaf(vals) => match n.keys.binary_search_by(|k| k.as_slice().cmp(key)) {
-            Ok(i) => {
-                n.keys.remove(i);
-                Ok(Some(vals.remove(i)))
-            }
-            Err(_) => Ok(None),
-        },
-        DBody::Internal(children) => {
-            let i = child_index(&n.keys, key);
-            let child = make_dirty(src, &mut children[i], Some(level), freed)?;
-            let old = remove_rec(src, child, key, freed, no_merge)?;
-            if child.len() == 0 {
-                children.remove(i);
-                let bound = n.keys.remove(i);
-                if i == 0 && !n.keys.is_empty() {
-                    // The new first child inherits the lower bound of the old one.
-                    n.keys[0] = bound;
-                }
-            } else if !no_merge && child.encoded_size() < page_size / 4 && children.len() > 1 {
-                let (l, r) = if i + 1 < children.len() {
-                    (i, i + 1)
-                } else {
-                    (i - 1, i)
-                };
-                make_dirty(src, &mut children[r], Some(level), freed)?;
-                make_dirty(src, &mut children[l], Some(level), freed)?;
-                let Child::Dirty(right) = children.remove(r) else {
-                    unreachable!("made dirty above")
-                };
-                n.keys.remove(r);
-                let Child::Dirty(left) = &mut children[l] else {
-                    unreachable!("made dirty above")
-                };
-                left.append(*right);
-                if left.encoded_size() > page_size {
-                    split_child(&mut n.keys, children, l, page_size);
-                }
-            }
-            Ok(old)
+    if n.is_leaf() {
+        return Ok(match n.entries.search(key) {
+            Ok(i) => Some(n.entries.remove(i).1),
+            Err(_) => None,
+        });
+    }
+    let i = child_index(n, key);
+    let child = make_dirty(src, &mut n.children[i], Some(level), freed)?;
+    let old = remove_rec(src, child, key, freed, no_merge)?;
+    if child.len() == 0 {
+        n.children.remove(i);
+        let (bound, _) = n.entries.remove(i);
+        if i == 0 && n.len() > 0 {
+            // The new first child inherits the lower bound of the old one.
+            n.entries.set_key(0, &bound);
+        }
+    } else if !no_merge && child.encoded_size() < page_size / 4 && n.children.len() > 1 {
+        let (l, r) = if i + 1 < n.children.len() {
+            (i, i + 1)
+        } else {
+            (i - 1, i)
+        };
+        make_dirty(src, &mut n.children[r], Some(level), freed)?;
+        make_dirty(src, &mut n.children[l], Some(level), freed)?;
+        let Child::Dirty(right) = n.children.remove(r) else {
+            unreachable!("made dirty above")
+        };
+        n.entries.remove(r);
+        let Child::Dirty(left) = &mut n.children[l] else {
+            unreachable!("made dirty above")
+        };
+        left.append(*right);
+        if left.encoded_size() > page_size {
+            split_child(n, l, page_size);
         }
     }
+    Ok(old)
 }

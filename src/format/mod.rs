@@ -9,11 +9,11 @@ pub mod node;
 pub mod records;
 pub mod superblock;
 
-pub use node::{Node, NodeBody};
+pub use node::Node;
 pub use superblock::Superblock;
 
 /// Format version written by this library.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Default page size.
 pub const DEFAULT_PAGE_SIZE: u32 = 4096;
 /// Smallest allowed page size (a node must hold several 255-byte names).
@@ -97,6 +97,11 @@ impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Reader<'a> {
         Reader { bytes, pos: 0 }
     }
+    /// How many bytes have been read.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
     /// Takes the next `n` bytes.
     pub fn take(&mut self, n: usize) -> crate::Result<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());

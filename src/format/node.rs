@@ -22,34 +22,100 @@ pub const HEADER: usize = 24;
 /// Deepest tree accepted; far beyond any real tree, it bounds hostile input.
 pub const MAX_LEVEL: u8 = 40;
 
-/// What a node holds besides its keys.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NodeBody {
-    /// Values, one per key.
-    Leaf(Vec<Vec<u8>>),
-    /// Child pointers, one per key.
-    Internal(Vec<PagePtr>),
-}
-
-/// A decoded tree node.
+/// A verified tree node, used in place: its page bytes plus an index of
+/// where each entry's key and value lie in them. Lookups binary-search the
+/// keys as slices of the page; no key or value is copied out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
+    bytes: Box<[u8]>,
+    level: u8,
+    /// Per entry: offset of its key in `bytes`, key length, value length
+    /// (the value follows the key; for internal nodes it is a `PagePtr`).
+    index: Box<[(u32, u16, u16)]>,
+    /// Child pointers of an internal node (empty for a leaf).
+    children: Box<[PagePtr]>,
+}
+
+// A node is never used as a collection, so no `is_empty`.
+#[allow(clippy::len_without_is_empty)]
+impl Node {
     /// 0 for leaves; a parent is one level above its children.
-    pub level: u8,
-    /// Sorted keys.
-    pub keys: Vec<Vec<u8>>,
-    /// Values or children.
-    pub body: NodeBody,
+    pub fn level(&self) -> u8 {
+        self.level
+    }
+
+    /// Whether this is a leaf.
+    pub fn is_leaf(&self) -> bool {
+        self.level == 0
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Key `i`.
+    pub fn key(&self, i: usize) -> &[u8] {
+        let (off, klen, _) = self.index[i];
+        &self.bytes[off as usize..off as usize + klen as usize]
+    }
+
+    /// Value `i` of a leaf.
+    pub fn value(&self, i: usize) -> &[u8] {
+        let (off, klen, vlen) = self.index[i];
+        let start = off as usize + klen as usize;
+        &self.bytes[start..start + vlen as usize]
+    }
+
+    /// Child `i` of an internal node.
+    pub fn child(&self, i: usize) -> PagePtr {
+        self.children[i]
+    }
+
+    /// The child pointers of an internal node.
+    pub fn children(&self) -> &[PagePtr] {
+        &self.children
+    }
+
+    /// The page bytes and the entry index into them (key offset, key
+    /// length, value length), for copying a node wholesale.
+    pub fn raw_parts(&self) -> (&[u8], &[(u32, u16, u16)]) {
+        (&self.bytes, &self.index)
+    }
+
+    /// Binary search for `key` among the keys.
+    pub fn search(&self, key: &[u8]) -> std::result::Result<usize, usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match compare_keys(self.key(mid), key) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(lo)
+    }
+}
+
+/// Orders keys as byte strings, comparing the leading 8 bytes (a key's
+/// inode number, big-endian) as one integer first: most comparisons in a
+/// tree walk are settled there without a `memcmp` call.
+#[inline]
+pub fn compare_keys(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    if let (Some(x), Some(y)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        match u64::from_be_bytes(*x).cmp(&u64::from_be_bytes(*y)) {
+            std::cmp::Ordering::Equal => a[8..].cmp(&b[8..]),
+            other => other,
+        }
+    } else {
+        a.cmp(b)
+    }
 }
 
 /// Encoded size of one leaf entry.
 pub fn leaf_entry_size(key: &[u8], value: &[u8]) -> usize {
     4 + key.len() + value.len()
-}
-
-/// Encoded size of one internal entry.
-pub fn internal_entry_size(key: &[u8]) -> usize {
-    2 + key.len() + PagePtr::SIZE
 }
 
 /// Starts a page: writes the header.
@@ -62,6 +128,77 @@ fn header(out: &mut Vec<u8>, kind: u8, level: u8, count: usize, page: u64, gener
     out.extend_from_slice(&generation.to_le_bytes());
 }
 
+impl Node {
+    /// Builds a leaf as a full page in one pass, indexed as it is written
+    /// (no decode afterwards). The caller has checked that it fits.
+    pub fn build_leaf<'a>(
+        page_size: usize,
+        page: u64,
+        generation: u64,
+        entries: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
+    ) -> Node {
+        let mut out = Vec::with_capacity(page_size);
+        let mut index = Vec::with_capacity(entries.len());
+        header(&mut out, LEAF, 0, entries.len(), page, generation);
+        for (k, v) in entries {
+            out.extend_from_slice(&(k.len() as u16).to_le_bytes());
+            out.extend_from_slice(&(v.len() as u16).to_le_bytes());
+            index.push((out.len() as u32, k.len() as u16, v.len() as u16));
+            out.extend_from_slice(k);
+            out.extend_from_slice(v);
+        }
+        assert!(
+            out.len() <= page_size,
+            "leaf overflows its page: engine split bug"
+        );
+        out.resize(page_size, 0);
+        Node {
+            bytes: out.into_boxed_slice(),
+            level: 0,
+            index: index.into_boxed_slice(),
+            children: Box::new([]),
+        }
+    }
+
+    /// Builds an internal node as a full page in one pass. The caller has
+    /// checked that it fits.
+    pub fn build_internal<'a>(
+        page_size: usize,
+        page: u64,
+        generation: u64,
+        level: u8,
+        entries: impl ExactSizeIterator<Item = (&'a [u8], PagePtr)>,
+    ) -> Node {
+        let mut out = Vec::with_capacity(page_size);
+        let mut index = Vec::with_capacity(entries.len());
+        let mut children = Vec::with_capacity(entries.len());
+        header(&mut out, INTERNAL, level, entries.len(), page, generation);
+        for (k, ptr) in entries {
+            out.extend_from_slice(&(k.len() as u16).to_le_bytes());
+            index.push((out.len() as u32, k.len() as u16, PagePtr::SIZE as u16));
+            out.extend_from_slice(k);
+            ptr.encode(&mut out);
+            children.push(ptr);
+        }
+        assert!(
+            out.len() <= page_size,
+            "internal node overflows its page: engine split bug"
+        );
+        out.resize(page_size, 0);
+        Node {
+            bytes: out.into_boxed_slice(),
+            level,
+            index: index.into_boxed_slice(),
+            children: children.into_boxed_slice(),
+        }
+    }
+
+    /// The page bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// Encodes a leaf into a full page. The caller has checked that it fits.
 pub fn encode_leaf<'a>(
     page_size: usize,
@@ -69,23 +206,13 @@ pub fn encode_leaf<'a>(
     generation: u64,
     entries: impl ExactSizeIterator<Item = (&'a [u8], &'a [u8])>,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(page_size);
-    header(&mut out, LEAF, 0, entries.len(), page, generation);
-    for (k, v) in entries {
-        out.extend_from_slice(&(k.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(v.len() as u16).to_le_bytes());
-        out.extend_from_slice(k);
-        out.extend_from_slice(v);
-    }
-    assert!(
-        out.len() <= page_size,
-        "leaf overflows its page: engine split bug"
-    );
-    out.resize(page_size, 0);
-    out
+    Node::build_leaf(page_size, page, generation, entries)
+        .bytes
+        .into_vec()
 }
 
 /// Encodes an internal node into a full page. The caller has checked that it fits.
+#[cfg(test)]
 pub fn encode_internal<'a>(
     page_size: usize,
     page: u64,
@@ -93,24 +220,15 @@ pub fn encode_internal<'a>(
     level: u8,
     entries: impl ExactSizeIterator<Item = (&'a [u8], PagePtr)>,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(page_size);
-    header(&mut out, INTERNAL, level, entries.len(), page, generation);
-    for (k, ptr) in entries {
-        out.extend_from_slice(&(k.len() as u16).to_le_bytes());
-        out.extend_from_slice(k);
-        ptr.encode(&mut out);
-    }
-    assert!(
-        out.len() <= page_size,
-        "internal node overflows its page: engine split bug"
-    );
-    out.resize(page_size, 0);
-    out
+    Node::build_internal(page_size, page, generation, level, entries)
+        .bytes
+        .into_vec()
 }
 
-/// Decodes a node page read through `ptr`. The caller has verified the checksum.
-pub fn decode(bytes: &[u8], ptr: &PagePtr) -> Result<Node> {
-    let mut r = Reader::new(bytes);
+/// Checks a node page read through `ptr` and indexes it; takes the page
+/// bytes over. The caller has verified the checksum.
+pub fn decode(bytes: Vec<u8>, ptr: &PagePtr) -> Result<Node> {
+    let mut r = Reader::new(&bytes);
     if r.u32()? != NODE_MAGIC {
         return Err(Error::corrupt(format!(
             "page {} is not a tree node",
@@ -136,28 +254,33 @@ pub fn decode(bytes: &[u8], ptr: &PagePtr) -> Result<Node> {
             "page {page}: impossible entry count {count}"
         )));
     }
-    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(count);
-    let body = if kind == LEAF {
-        let mut vals = Vec::with_capacity(count);
-        for _ in 0..count {
-            let (kl, vl) = (r.u16()? as usize, r.u16()? as usize);
-            keys.push(r.take(kl)?.to_vec());
-            vals.push(r.take(vl)?.to_vec());
+    let mut index = Vec::with_capacity(count);
+    let mut children = Vec::with_capacity(if kind == LEAF { 0 } else { count });
+    let mut prev: Option<&[u8]> = None;
+    for _ in 0..count {
+        let (kl, vl) = if kind == LEAF {
+            (r.u16()?, r.u16()?)
+        } else {
+            (r.u16()?, PagePtr::SIZE as u16)
+        };
+        let off = r.position();
+        let key = r.take(kl as usize)?;
+        let value = r.take(vl as usize)?;
+        if prev.is_some_and(|p| p >= key) {
+            return Err(Error::corrupt(format!("page {page}: keys out of order")));
         }
-        NodeBody::Leaf(vals)
-    } else {
-        let mut children = Vec::with_capacity(count);
-        for _ in 0..count {
-            let kl = r.u16()? as usize;
-            keys.push(r.take(kl)?.to_vec());
-            children.push(PagePtr::decode(r.take(PagePtr::SIZE)?)?);
+        prev = Some(key);
+        if kind == INTERNAL {
+            children.push(PagePtr::decode(value)?);
         }
-        NodeBody::Internal(children)
-    };
-    if keys.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(Error::corrupt(format!("page {page}: keys out of order")));
+        index.push((off as u32, kl, vl));
     }
-    Ok(Node { level, keys, body })
+    Ok(Node {
+        bytes: bytes.into_boxed_slice(),
+        level,
+        index: index.into_boxed_slice(),
+        children: children.into_boxed_slice(),
+    })
 }
 
 #[cfg(test)]
@@ -179,9 +302,11 @@ mod tests {
             2,
             keys.iter().map(|k| &k[..]).zip(vals.iter().map(|v| &v[..])),
         );
-        let node = decode(&page, &ptr).unwrap();
-        assert_eq!(node.keys, keys);
-        assert_eq!(node.body, NodeBody::Leaf(vals.to_vec()));
+        let node = decode(page, &ptr).unwrap();
+        assert!(node.is_leaf());
+        assert_eq!((node.key(0), node.key(1)), (&b"a"[..], &b"b"[..]));
+        assert_eq!((node.value(0), node.value(1)), (&b"1"[..], &b"22"[..]));
+        assert_eq!((node.search(b"b"), node.search(b"ab")), (Ok(1), Err(1)));
         let child = PagePtr {
             page: 9,
             generation: 1,
@@ -194,16 +319,16 @@ mod tests {
             1,
             [(&b""[..], child), (&b"m"[..], child)].into_iter(),
         );
-        let node = decode(&page, &ptr).unwrap();
-        assert_eq!(node.level, 1);
-        assert_eq!(node.body, NodeBody::Internal(vec![child, child]));
+        let node = decode(page, &ptr).unwrap();
+        assert_eq!(node.level(), 1);
+        assert_eq!(node.children(), &[child, child]);
     }
 
     #[test]
     fn misdirected_or_garbled_pages_are_corrupt() {
         let page = encode_leaf(4096, 5, 2, std::iter::empty());
         assert!(decode(
-            &page,
+            page,
             &PagePtr {
                 page: 6,
                 generation: 2,
@@ -212,7 +337,7 @@ mod tests {
         )
         .is_err());
         assert!(decode(
-            &[0xAB; 4096],
+            vec![0xAB; 4096],
             &PagePtr {
                 page: 5,
                 generation: 2,

@@ -3,7 +3,9 @@
 //!
 //! Invariant: commit *g* writes slot *g mod 2*; the valid slot with the
 //! higher generation is the container's state. A slot is valid only if its
-//! magic, version and checksum all match.
+//! magic, version and checksum all match — and, at open, if the pages its
+//! [`Manifest`] names verify (a commit made with one sync may have reached
+//! the disk only in part: docs/format.md §7).
 
 use super::{
     struct_checksum, valid_page_size, PagePtr, Reader, FORMAT_VERSION, MAX_CONTAINER_BYTES,
@@ -15,6 +17,34 @@ use crate::error::{Error, Result};
 pub const MAGIC: [u8; 8] = [0x89, b'W', b'H', b'E', b'F', b'S', b'\r', b'\n'];
 /// Longest container label, in bytes.
 pub const MAX_LABEL: usize = 64;
+/// Most page runs one manifest lists.
+pub const MAX_MANIFEST_RUNS: usize = 20;
+/// Most pages one manifest covers (so verifying a commit at open is cheap).
+pub const MAX_MANIFEST_PAGES: u64 = 256;
+
+/// A run of pages a commit wrote and did not sync before its superblock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ManifestRun {
+    /// First page.
+    pub start: u64,
+    /// Pages in the run.
+    pub len: u32,
+    /// Data pages (checksummed with generation 0) rather than tree pages
+    /// (checksummed with the commit's generation).
+    pub data: bool,
+}
+
+/// What open verifies before it trusts a commit made with one sync: the
+/// pages written with the superblock and the checksum of their checksums,
+/// in run order. Empty when every page was durable before the superblock
+/// was written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// The runs.
+    pub runs: Vec<ManifestRun>,
+    /// `struct_checksum` over the pages' checksums (little-endian u64 each).
+    pub sum: u64,
+}
 
 /// One committed state of the container.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +72,11 @@ pub struct Superblock {
     pub created_ns: i64,
     /// A label for people.
     pub label: String,
+    /// The committer syncs after writing this slot (durability full): a
+    /// later committer may take this state as durable without a sync.
+    pub synced_commit: bool,
+    /// The pages open must verify before trusting this state.
+    pub manifest: Manifest,
 }
 
 impl Superblock {
@@ -68,6 +103,14 @@ impl Superblock {
         let n = label.len().min(MAX_LABEL);
         b.push(n as u8);
         b.extend_from_slice(&label[..n]);
+        b.push(u8::from(self.synced_commit));
+        let runs = &self.manifest.runs[..self.manifest.runs.len().min(MAX_MANIFEST_RUNS)];
+        b.push(runs.len() as u8);
+        for r in runs {
+            b.extend_from_slice(&r.start.to_le_bytes());
+            b.extend_from_slice(&(r.len | if r.data { 1 << 31 } else { 0 }).to_le_bytes());
+        }
+        b.extend_from_slice(&self.manifest.sum.to_le_bytes());
         b.resize(SUPERBLOCK_SLOT - 8, 0);
         let sum = struct_checksum(&b);
         b.extend_from_slice(&sum.to_le_bytes());
@@ -111,6 +154,30 @@ impl Superblock {
             return Err(Error::corrupt("superblock label too long"));
         }
         let label = String::from_utf8_lossy(r.take(n)?).into_owned();
+        let flags = r.u8()?;
+        if flags > 1 {
+            return Err(Error::corrupt(format!(
+                "superblock flags {flags:#x} unknown"
+            )));
+        }
+        let count = r.u8()? as usize;
+        if count > MAX_MANIFEST_RUNS {
+            return Err(Error::corrupt("superblock manifest too long"));
+        }
+        let mut runs = Vec::with_capacity(count);
+        let mut covered = 0u64;
+        for _ in 0..count {
+            let start = r.u64()?;
+            let word = r.u32()?;
+            let run = ManifestRun {
+                start,
+                len: word & !(1 << 31),
+                data: word >> 31 == 1,
+            };
+            covered += u64::from(run.len);
+            runs.push(run);
+        }
+        let sum = r.u64()?;
         // Bounds that keep every later computation in range: a forged
         // counter is corruption here, not an overflow somewhere else.
         let max_pages = MAX_CONTAINER_BYTES / page_size as u64;
@@ -124,6 +191,15 @@ impl Superblock {
                 "superblock page count {page_count} or root page {} out of range",
                 root.page
             )));
+        }
+        if covered > MAX_MANIFEST_PAGES
+            || runs.iter().any(|run| {
+                run.len == 0
+                    || run.start == 0
+                    || run.start.saturating_add(run.len.into()) > page_count
+            })
+        {
+            return Err(Error::corrupt("superblock manifest out of range"));
         }
         if next_ino > MAX_INO
             || free_pages
@@ -144,6 +220,8 @@ impl Superblock {
             dirs,
             created_ns,
             label,
+            synced_commit: flags & 1 == 1,
+            manifest: Manifest { runs, sum },
         })
     }
 
@@ -186,6 +264,22 @@ mod tests {
             dirs: 1,
             created_ns: 123,
             label: "demo".into(),
+            synced_commit: true,
+            manifest: Manifest {
+                runs: vec![
+                    ManifestRun {
+                        start: 3,
+                        len: 1,
+                        data: false,
+                    },
+                    ManifestRun {
+                        start: 5,
+                        len: 2,
+                        data: true,
+                    },
+                ],
+                sum: 42,
+            },
         }
     }
 
@@ -201,6 +295,18 @@ mod tests {
                 Superblock::decode(&bad).is_err(),
                 "bit {bit} flip went unnoticed"
             );
+        }
+    }
+
+    #[test]
+    fn a_slot_of_format_version_1_is_refused_with_a_clear_error() {
+        let mut slot = sample().encode();
+        slot[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let sum = struct_checksum(&slot[..SUPERBLOCK_SLOT - 8]);
+        slot[SUPERBLOCK_SLOT - 8..].copy_from_slice(&sum.to_le_bytes());
+        match Superblock::decode(&slot) {
+            Err(Error::BadMagic(m)) => assert!(m.contains("version 1"), "{m}"),
+            other => panic!("a version 1 slot decoded as {other:?}"),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::engine::{self, tree, Snapshot, Tx};
 use crate::error::{Error, Result};
 use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Kind};
 use crate::fs::{self, Fs, Metadata, SnapView};
-use crate::lock::{FileGuard, Owner};
+use crate::lock::FileGuard;
 
 /// An open mode, parsed from an `fopen`/PHP-style string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +68,9 @@ impl Mode {
 
 /// Pages a writer keeps in memory before writing them to reserved pages.
 const BUFFERED_PAGES: usize = 64;
+/// Buffered pages at most that a commit writes itself, with its tree pages
+/// (more are written before the commit lock is taken: DESIGN §4 "Ordering").
+const DEFERRED_PAGES: usize = 16;
 /// Pages written by a handle from which it syncs them before committing.
 const PRESYNC_PAGES: u64 = 64;
 /// Largest reservation batch, in pages.
@@ -79,6 +82,8 @@ struct Base {
     rec: InodeRecord,
     /// The last extent looked up, to make sequential reads cheap.
     last_extent: std::cell::RefCell<Option<(u64, ExtentRecord)>>,
+    /// Room for the partial first and last page of a read.
+    scratch: std::cell::RefCell<Vec<u8>>,
 }
 
 impl Base {
@@ -87,6 +92,7 @@ impl Base {
             snap,
             rec,
             last_extent: Default::default(),
+            scratch: Default::default(),
         }
     }
 
@@ -122,6 +128,75 @@ impl Base {
             }
             _ => Ok(None),
         }
+    }
+
+    /// Reads the committed bytes `at..end` of the file as far as one extent
+    /// holds them, with one vectored read: whole pages go straight into
+    /// `out`, a partial first or last page through scratch room (every page
+    /// is verified whole). Returns the bytes read, or `None` when `at` lies
+    /// in a hole or in inline data (the page-by-page path serves those).
+    /// `usable` caps the pages taken (those this handle has not changed).
+    fn read_span(
+        &self,
+        fs: &Fs,
+        ino: u64,
+        at: u64,
+        end: u64,
+        out: &mut [u8],
+        usable: impl FnOnce(u64, u64) -> u64,
+    ) -> Result<Option<usize>> {
+        let ps = fs.engine().page_size() as u64;
+        if self.rec.inline.is_some() || at >= end {
+            return Ok(None);
+        }
+        let index = at / ps;
+        if self.locate(fs, ino, index)?.is_none() {
+            return Ok(None);
+        }
+        let cached = self.last_extent.borrow();
+        let (start, ext) = cached.as_ref().expect("locate caches the extent it found");
+        let i = index - start;
+        let n = (ext.count() - i).min((end - 1) / ps - index + 1);
+        let n = usable(index, n);
+        if n == 0 {
+            return Ok(None);
+        }
+        let within = (at % ps) as usize;
+        // A hostile extent may sit near the end of the u64 range.
+        let span_end = end.min(index.saturating_add(n).saturating_mul(ps));
+        let served = (span_end - at) as usize;
+        let ps = ps as usize;
+        let head = usize::from(within > 0);
+        let tail = usize::from(span_end % ps as u64 != 0 && n as usize > head);
+        let middle = n as usize - head - tail;
+        let mut scratch = self.scratch.borrow_mut();
+        scratch.resize(2 * ps, 0);
+        let (head_room, tail_room) = scratch.split_at_mut(ps);
+        let (head_out, rest) = out[..served].split_at_mut(if head == 1 {
+            (ps - within).min(served)
+        } else {
+            0
+        });
+        let (middle_out, tail_out) = rest.split_at_mut(middle * ps);
+        {
+            let mut parts: Vec<&mut [u8]> = Vec::with_capacity(3);
+            if head == 1 {
+                parts.push(&mut head_room[..]);
+            }
+            if middle > 0 {
+                parts.push(&mut middle_out[..]);
+            }
+            if tail == 1 {
+                parts.push(&mut tail_room[..]);
+            }
+            let first = ext.first.saturating_add(i);
+            let sums = &ext.checksums[i as usize..(i + n) as usize];
+            fs.engine().read_data_parts(first, sums, &mut parts)?;
+        }
+        head_out.copy_from_slice(&head_room[within..within + head_out.len()]);
+        let t = tail_out.len();
+        tail_out.copy_from_slice(&tail_room[..t]);
+        Ok(Some(served))
     }
 
     /// Reads committed file pages from `index` on into `out` (whole pages)
@@ -168,16 +243,17 @@ impl Base {
 /// reservations they live in.
 struct Writer {
     _guard: Option<FileGuard>,
-    owner: Owner,
     /// Reserved pages not yet handed out.
     batch: VecDeque<(u64, u64)>,
     batch_size: u64,
-    /// Pages handed out since the last commit (released after it).
+    /// Pages handed out since the last stage.
     consumed: Vec<(u64, u64)>,
     /// File pages held in memory.
     buffered: BTreeMap<u64, Vec<u8>>,
     /// File pages written to reserved pages: index → (page, checksum).
     written: BTreeMap<u64, (u64, u64)>,
+    /// File pages the commit writes: (index, reserved page, bytes).
+    deferred: Vec<(u64, u64, Vec<u8>)>,
     size: u64,
     /// Committed pages from this index on are gone (truncation).
     drop_from: Option<u64>,
@@ -290,7 +366,7 @@ impl File {
                 Ok((now, rec)) if now == ino => {
                     let size = rec.size;
                     let base = Base::new(snap, rec);
-                    let writer = Writer::new(fs, Some(guard), size);
+                    let writer = Writer::new(Some(guard), size);
                     let mut f = File {
                         fs: fs.clone(),
                         path: path.to_string(),
@@ -333,7 +409,7 @@ impl File {
             ctime_ns: now,
             inline: None,
         };
-        let mut writer = Writer::new(fs, None, 0);
+        let mut writer = Writer::new(None, 0);
         writer.link_at = Some(path.to_string());
         writer.changed = true;
         let mode = Mode::parse("w")?;
@@ -388,10 +464,20 @@ impl File {
         let want = buf
             .len()
             .min((size - offset).min(usize::MAX as u64) as usize);
-        let mut page = vec![0u8; ps as usize];
+        let mut page = Vec::new();
         let mut done = 0;
         while done < want {
             let at = offset + done as u64;
+            let end = offset + want as u64;
+            let usable = |index, n| self.committed_run(index, n);
+            if let Some(n) =
+                self.base
+                    .read_span(&self.fs, self.ino, at, end, &mut buf[done..want], usable)?
+            {
+                done += n;
+                continue;
+            }
+            page.resize(ps as usize, 0);
             let (index, within) = (at / ps, (at % ps) as usize);
             let n = (ps as usize - within).min(want - done);
             if within == 0 && n == ps as usize {
@@ -506,6 +592,22 @@ impl File {
         Ok(())
     }
 
+    /// Gives the buffered pages their reserved pages now but leaves the
+    /// writing to the commit, which writes them with its tree pages in one
+    /// call (a small file's commit is then one write plus the superblock).
+    fn defer_buffered(&mut self) -> Result<()> {
+        let engine = self.fs.engine();
+        let w = self.writer.as_mut().expect("only writers buffer pages");
+        for (index, bytes) in std::mem::take(&mut w.buffered) {
+            let page = match w.written.remove(&index) {
+                Some((page, _)) => page,
+                None => w.next_page(engine)?,
+            };
+            w.deferred.push((index, page, bytes));
+        }
+        Ok(())
+    }
+
     /// The file's size as this handle sees it.
     pub fn len(&self) -> u64 {
         self.writer.as_ref().map_or(self.base.rec.size, |w| w.size)
@@ -601,11 +703,11 @@ impl File {
         self.writer.as_mut().expect("checked").broken = false;
         let engine = self.fs.engine();
         let w = self.writer.as_mut().expect("checked above");
-        // Committed or discarded, the pages handed out since the last
-        // commit are either recorded as used or still free: release them.
-        engine.release(w.owner, &w.consumed);
-        w.consumed.clear();
+        // Pages handed out but never staged (a failed write or stage) are
+        // still free in every committed state.
+        engine.return_pages(&std::mem::take(&mut w.consumed));
         w.buffered.clear();
+        w.deferred.clear();
         w.written.clear();
         w.drop_from = None;
         w.changed = false;
@@ -651,9 +753,10 @@ impl File {
             engine.durability()
         };
         let staged = self.stage(durability)?;
-        engine
-            .commit(force_durable, |tx| staged.apply(tx))
-            .map(|(ino, _)| ino)
+        let pages = staged.pages.clone();
+        let result = engine.commit(force_durable, |tx| staged.apply(tx));
+        settle_pages(engine, result.is_ok(), &pages);
+        result.map(|(ino, _)| ino)
     }
 
     /// Writes this handle's data pages (synced at `durability`, before the
@@ -690,20 +793,36 @@ impl File {
                     .buffered
                     .insert(0, page);
             }
-            self.write_buffered()?;
+            let few = self
+                .writer
+                .as_ref()
+                .is_some_and(|w| w.buffered.len() <= DEFERRED_PAGES);
+            if few {
+                self.defer_buffered()?;
+            } else {
+                self.write_buffered()?;
+            }
             None
         };
         let w = self.writer.as_mut().expect("writer");
         // Many pages: write them back before taking the commit lock (DESIGN §4
         // "Ordering"). A few ride on the commit's own sync.
+        let mut synced = false;
         if w.wrote_since_sync >= PRESYNC_PAGES && durability != Durability::Off && inline.is_none()
         {
             engine.sync_or_poison()?;
+            synced = true;
         }
         if durability != Durability::Off {
             w.wrote_since_sync = 0;
         }
+        // Unused reserved pages go back before the commit, so its tree pages
+        // follow this file's data instead of leaving a gap.
+        engine.return_pages(&std::mem::take(&mut w.batch).into_iter().collect::<Vec<_>>());
         Ok(Staged {
+            pages: std::mem::take(&mut w.consumed),
+            deferred: std::mem::take(&mut w.deferred),
+            synced,
             link_at: w.link_at.clone(),
             ino: self.ino,
             inline,
@@ -750,11 +869,19 @@ impl File {
         let ino = self.ino;
         let engine = self.fs.engine();
         let w = self.writer.take().expect("checked above");
-        let mut all: Vec<(u64, u64)> = w.batch.iter().copied().collect();
-        all.extend(w.consumed.iter().copied());
-        engine.release(w.owner, &all);
+        let mut unused: Vec<(u64, u64)> = w.batch.iter().copied().collect();
+        unused.extend(w.consumed.iter().copied());
+        engine.return_pages(&unused);
         drop(w); // releases the writer lock: an orphan is now free to delete
-        if ino != 0 {
+                 // Freed here if it was unlinked while this handle wrote it. A look
+                 // at the latest state first: usually there is no orphan, and no
+                 // commit is needed (one made after this look is reaped by any later
+                 // commit, since its writer lock is free now).
+        let orphaned = ino != 0 && {
+            let snap = engine.snapshot()?;
+            tree::get(engine, &snap.root(), &records::orphan_key(ino))?.is_some()
+        };
+        if orphaned {
             let freed = engine.commit(false, |tx| {
                 if tx.get(&records::orphan_key(ino))?.is_none() {
                     return Ok(());
@@ -772,12 +899,21 @@ impl File {
 /// A writer's changes with their data pages written: applying them under
 /// the commit lock changes tree records only.
 pub(crate) struct Staged {
+    /// Reserved pages this handle took since it last staged: used once the
+    /// commit applying this is published, still free if it is not
+    /// ([`settle_pages`]).
+    pub(crate) pages: Vec<(u64, u64)>,
     /// A detached file ([`Fs::write`]): linked at this path by the commit.
     link_at: Option<String>,
     ino: u64,
     inline: Option<Vec<u8>>,
     /// File pages written to reserved pages: index → (page, checksum).
     written: BTreeMap<u64, (u64, u64)>,
+    /// File pages for the commit to write: (index, reserved page, bytes).
+    deferred: Vec<(u64, u64, Vec<u8>)>,
+    /// The pages in `written` were synced before the commit (else the
+    /// commit's manifest names them).
+    pub(crate) synced: bool,
     drop_from: Option<u64>,
     size: u64,
 }
@@ -802,7 +938,17 @@ impl Staged {
                     drop_pages_from(tx, ino, d)?;
                 }
                 let ps = tx.engine().page_size() as u64;
-                apply_written(tx, ino, &self.written, ps)?;
+                if !self.synced {
+                    for &(page, sum) in self.written.values() {
+                        tx.note_unsynced_data(page, sum);
+                    }
+                }
+                let mut written = self.written;
+                for (index, page, bytes) in self.deferred {
+                    let sum = tx.write_data_page(page, bytes);
+                    written.insert(index, (page, sum));
+                }
+                apply_written(tx, ino, &written, ps)?;
             }
         }
         rec.size = self.size;
@@ -813,16 +959,26 @@ impl Staged {
     }
 }
 
+/// After the commit that applied staged changes: their pages are used
+/// (published) or still free (the commit failed), and go accordingly.
+pub(crate) fn settle_pages(engine: &crate::engine::Engine, published: bool, pages: &[(u64, u64)]) {
+    if published {
+        engine.pages_committed(pages);
+    } else {
+        engine.return_pages(pages);
+    }
+}
+
 impl Writer {
-    fn new(fs: &Fs, guard: Option<FileGuard>, size: u64) -> Writer {
+    fn new(guard: Option<FileGuard>, size: u64) -> Writer {
         Writer {
             _guard: guard,
-            owner: fs.engine().new_owner(),
             batch: VecDeque::new(),
-            batch_size: 16,
+            batch_size: 1,
             consumed: Vec::new(),
             buffered: BTreeMap::new(),
             written: BTreeMap::new(),
+            deferred: Vec::new(),
             size,
             drop_from: None,
             changed: false,
@@ -837,7 +993,7 @@ impl Writer {
     /// current one is used up (streaming writers reserve in big steps).
     fn next_page(&mut self, engine: &crate::engine::Engine) -> Result<u64> {
         if self.batch.is_empty() {
-            let got = engine.reserve(self.owner, self.batch_size)?;
+            let got = engine.take_pages(self.batch_size)?;
             self.batch.extend(got);
             self.batch_size = (self.batch_size * 2).min(MAX_BATCH);
         }

@@ -114,6 +114,8 @@ pub struct FsOptions {
     pub(crate) page_size: u32,
     pub(crate) busy_timeout: Duration,
     pub(crate) label: String,
+    #[cfg(feature = "fault-switches")]
+    pub(crate) faults: crate::engine::FaultSwitches,
 }
 
 impl Default for FsOptions {
@@ -126,6 +128,8 @@ impl Default for FsOptions {
             page_size: crate::format::DEFAULT_PAGE_SIZE,
             busy_timeout: Duration::from_millis(5000),
             label: String::new(),
+            #[cfg(feature = "fault-switches")]
+            faults: Default::default(),
         }
     }
 }
@@ -174,6 +178,15 @@ impl FsOptions {
         self.label = label.to_string();
         self
     }
+
+    /// Test-only switches that break the protocol on purpose, in force from
+    /// the open on (some act at open: `skip_commit_verify`).
+    #[cfg(feature = "fault-switches")]
+    pub fn fault_switches(&mut self, f: crate::engine::FaultSwitches) -> &mut Self {
+        self.faults = f;
+        self
+    }
+
     /// Opens the container file at `path` (`":memory:"` opens a new one in RAM).
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Fs> {
         let path = path.as_ref();
@@ -234,12 +247,19 @@ impl FsOptions {
             )?;
             storage.sync()?;
         }
+        #[cfg(feature = "fault-switches")]
+        let verify = !self.faults.skip_commit_verify;
+        #[cfg(not(feature = "fault-switches"))]
+        let verify = true;
         let engine = Engine::open(
             Arc::clone(&storage),
             !self.write,
             self.durability,
             self.busy_timeout,
+            verify,
         )?;
+        #[cfg(feature = "fault-switches")]
+        engine.set_fault_switches(self.faults);
         // Every open shares the container region; only the seed's mode
         // (a read-write open with the container lock) holds it alone.
         let mode = if self.write && self.container_lock {
@@ -321,10 +341,15 @@ pub(crate) fn resolve_parts(
     seen: &mut dyn FnMut(u64),
 ) -> Result<(u64, InodeRecord)> {
     let mut ino = ROOT_INO;
-    let mut rec = inode(r, ino)?;
     seen(ino);
+    // The root is a directory by construction (check() verifies it), so a
+    // path below it starts with the first entry: one lookup fewer.
+    let mut rec = None;
     for (i, name) in parts.iter().enumerate() {
-        if rec.kind != InodeKind::Dir {
+        if rec
+            .as_ref()
+            .is_some_and(|r: &InodeRecord| r.kind != InodeKind::Dir)
+        {
             return Err(Error::NotDir(format!(
                 "{:?} in {full:?}",
                 parts[..i].join("/")
@@ -332,10 +357,13 @@ pub(crate) fn resolve_parts(
         }
         let d = lookup(r, ino, name)?.ok_or_else(|| Error::NotFound(full.to_string()))?;
         ino = d.ino;
-        rec = inode(r, ino)?;
+        rec = Some(inode(r, ino)?);
         seen(ino);
     }
-    Ok((ino, rec))
+    match rec {
+        Some(rec) => Ok((ino, rec)),
+        None => Ok((ino, inode(r, ino)?)),
+    }
 }
 
 /// Resolves a whole path.
@@ -675,7 +703,7 @@ impl Fs {
             pages_pending: sb.pending_pages,
             files: sb.files,
             dirs: sb.dirs,
-            label: sb.label,
+            label: sb.label.clone(),
         })
     }
 

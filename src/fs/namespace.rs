@@ -128,7 +128,7 @@ impl Fs {
 
     /// The container's label, as of the latest commit.
     pub fn label(&self) -> Result<String> {
-        Ok(self.engine().latest()?.label)
+        Ok(self.engine().latest()?.label.clone())
     }
 
     /// Sets the container's label (at most 64 bytes), in one commit.

@@ -13,7 +13,7 @@
 use crate::engine::Durability;
 use crate::error::{Error, Result};
 use crate::format::records;
-use crate::fs::file::File;
+use crate::fs::file::{settle_pages, File};
 use crate::fs::path;
 use crate::fs::Fs;
 
@@ -193,19 +193,37 @@ impl Transaction {
         // Data first, synced once for all files, outside the commit lock.
         let limit = records::inline_limit(engine.page_size()) as u64;
         let mut staged = Vec::new();
+        let mut pages = Vec::new();
         let mut paged = false;
+        let mut failed = None;
         for op in &mut self.ops {
             if let Op::Write(f) = op {
                 paged |= f.len() > limit;
-                staged.push(f.stage(Durability::Off)?);
+                match f.stage(Durability::Off) {
+                    Ok(s) => {
+                        pages.extend_from_slice(&s.pages);
+                        staged.push(s);
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
             }
         }
-        if paged && engine.durability() != Durability::Off {
-            engine.sync_or_poison()?;
+        if failed.is_none() && paged && engine.durability() != Durability::Off {
+            failed = engine.sync_or_poison().err();
+            for s in &mut staged {
+                s.synced = true;
+            }
+        }
+        if let Some(e) = failed {
+            settle_pages(engine, false, &pages);
+            return Err(e);
         }
         let mut staged = staged.into_iter();
         let ops = &self.ops;
-        engine.commit(false, |tx| {
+        let result = engine.commit(false, |tx| {
             for op in ops {
                 match op {
                     Op::Write(_) => {
@@ -222,8 +240,9 @@ impl Transaction {
                 }
             }
             Ok(())
-        })?;
-        Ok(())
+        });
+        settle_pages(engine, result.is_ok(), &pages);
+        result.map(|_| ())
     }
 }
 

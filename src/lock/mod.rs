@@ -61,20 +61,36 @@ pub struct LockMap {
 
 /// A mutex-protected value with a condition variable for timed waits.
 struct Gate<T> {
-    state: Mutex<T>,
+    state: Mutex<(T, usize)>,
     changed: Condvar,
+}
+
+/// The value of a [`Gate`], with how many threads wait on it.
+struct GateGuard<'a, T>(MutexGuard<'a, (T, usize)>);
+
+impl<T> std::ops::Deref for GateGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0 .0
+    }
+}
+
+impl<T> std::ops::DerefMut for GateGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0 .0
+    }
 }
 
 impl<T> Gate<T> {
     fn new(v: T) -> Gate<T> {
         Gate {
-            state: Mutex::new(v),
+            state: Mutex::new((v, 0)),
             changed: Condvar::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, T> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> GateGuard<'_, T> {
+        GateGuard(self.state.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Waits until `free(state)` holds, then runs `take(state)`; `false` at the deadline.
@@ -84,25 +100,34 @@ impl<T> Gate<T> {
         free: impl Fn(&T) -> bool,
         take: impl FnOnce(&mut T),
     ) -> bool {
-        let mut g = self.lock();
-        while !free(&g) {
+        let mut g = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        while !free(&g.0) {
             let now = Instant::now();
             if now >= deadline {
                 return false;
             }
+            g.1 += 1;
             g = self
                 .changed
                 .wait_timeout(g, deadline - now)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
+            g.1 -= 1;
         }
-        take(&mut g);
+        take(&mut g.0);
         true
     }
 
+    /// Changes the value and wakes the waiters, if there are any (a wake-up
+    /// is a syscall even when nobody waits).
     fn release(&self, f: impl FnOnce(&mut T)) {
-        f(&mut self.lock());
-        self.changed.notify_all();
+        let mut g = self.lock();
+        f(&mut g);
+        let waiting = g.0 .1 > 0;
+        drop(g);
+        if waiting {
+            self.changed.notify_all();
+        }
     }
 }
 
@@ -201,7 +226,14 @@ pub struct Reservations {
 
 impl Reservations {
     /// The first range of another owner overlapping `start..start+len`.
+    #[cfg(test)]
     pub fn first_overlap(&self, start: u64, len: u64, me: Owner) -> Option<(u64, u64)> {
+        self.first_overlap_owned(start, len, me)
+            .map(|(s, l, _)| (s, l))
+    }
+
+    /// [`Reservations::first_overlap`], with the owner of the range found.
+    fn first_overlap_owned(&self, start: u64, len: u64, me: Owner) -> Option<(u64, u64, Owner)> {
         let end = start.saturating_add(len);
         // A range starting before `start` may still reach into it.
         let before = self
@@ -213,7 +245,15 @@ impl Reservations {
             .into_iter()
             .chain(self.ranges.range(start..end).map(|(&s, &v)| (s, v)))
             .find(|&(s, (l, o))| o != me && s + l > start && s < end)
-            .map(|(s, (l, _))| (s, l))
+            .map(|(s, (l, o))| (s, l, o))
+    }
+
+    /// Hands `from`'s reservation of `start..start+len` to `to` (the OFD
+    /// lock stays as it is: both owners are this open).
+    pub fn transfer(&mut self, start: u64, len: u64, from: Owner, to: Owner) {
+        for (s, l) in self.release_range(start, len, from) {
+            self.insert(s, l, to);
+        }
     }
 
     fn insert(&mut self, start: u64, len: u64, owner: Owner) {
@@ -246,6 +286,7 @@ impl Reservations {
     }
 
     /// Every range `owner` holds.
+    #[cfg(test)]
     fn of_owner(&self, owner: Owner) -> Vec<(u64, u64)> {
         self.ranges
             .iter()
@@ -403,21 +444,13 @@ impl LockMap {
         })
     }
 
-    /// The oldest generation below `below` pinned by any reader of any
-    /// process (`F_OFD_GETLK` reports the lowest-starting conflicting lock,
-    /// never this open's own, so this open's table is asked too).
-    pub fn oldest_pin(&self, below: u64) -> Result<Option<u64>> {
-        let own = self
-            .pins
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .next()
-            .copied();
-        let other = self
+    /// The oldest generation below `below` pinned by a reader of another
+    /// open (`F_OFD_GETLK` never reports this open's own locks; this open's
+    /// readers are known to the engine's state table).
+    pub fn oldest_other_pin(&self, below: u64) -> Result<Option<u64>> {
+        Ok(self
             .lowest_conflict(PIN, PIN + below)?
-            .map(|(s, _)| s.saturating_sub(PIN));
-        Ok([own, other].into_iter().flatten().min())
+            .map(|(s, _)| s.saturating_sub(PIN)))
     }
 
     /// The lowest-starting lock of another open that conflicts with an
@@ -459,7 +492,9 @@ impl LockMap {
 
     /// Reserves up to `need` pages inside `start..end` for `owner`, skipping
     /// pages another writer of any process holds; returns the ranges taken.
-    /// Only try-locks: safe under the commit lock.
+    /// Pages this open holds under `adopt` (committed pages whose lock is
+    /// not released yet) are taken over without a lock call. Only
+    /// try-locks: safe under the commit lock.
     pub fn claim_pages(
         &self,
         table: &mut Reservations,
@@ -467,18 +502,27 @@ impl LockMap {
         end: u64,
         need: u64,
         owner: Owner,
+        adopt: Owner,
     ) -> Result<Vec<(u64, u64)>> {
         let end = end.min(RESERVE_SPAN);
         let (mut s, mut need) = (start, need);
         let mut got = Vec::new();
         while s < end && need > 0 {
             // Writers of this open first (they share the descriptor's locks).
-            let stop = match table.first_overlap(s, end - s, ANYONE) {
-                Some((os, ol)) if os <= s => {
+            let stop = match table.first_overlap_owned(s, end - s, ANYONE) {
+                Some((os, ol, o)) if os <= s && o == adopt && adopt != ANYONE => {
+                    let n = (os + ol).min(end).min(s + need) - s;
+                    table.transfer(s, n, adopt, owner);
+                    got.push((s, n));
+                    need -= n;
+                    s += n;
+                    continue;
+                }
+                Some((os, ol, _)) if os <= s => {
                     s = os + ol;
                     continue;
                 }
-                Some((os, _)) => os,
+                Some((os, _, _)) => os,
                 None => end,
             };
             let n = (stop - s).min(need);
@@ -515,23 +559,39 @@ impl LockMap {
         Ok(got)
     }
 
-    /// Releases `owner`'s reservations of the given page ranges.
+    /// Releases `owner`'s reservations of the given page ranges. Dropped
+    /// ranges with nothing of this open's between them are unlocked with
+    /// one call.
     pub fn release_pages(&self, owner: Owner, ranges: &[(u64, u64)]) {
-        if self.is_stale() {
+        if self.is_stale() || ranges.is_empty() {
             return;
         }
         let mut table = self.reservations();
-        for &(s, l) in ranges {
-            for (ds, dl) in table.release_range(s, l, owner) {
-                let _ = self.storage.unlock(RESERVE + ds, dl);
-            }
+        let mut dropped: Vec<(u64, u64)> = ranges
+            .iter()
+            .flat_map(|&(s, l)| table.release_range(s, l, owner))
+            .collect();
+        dropped.sort_unstable();
+        let mut span: Option<(u64, u64)> = None;
+        for (s, l) in dropped {
+            span = match span {
+                Some((a, e))
+                    if table
+                        .first_overlap_owned(e, s.saturating_sub(e), ANYONE)
+                        .is_none() =>
+                {
+                    Some((a, e.max(s + l)))
+                }
+                Some((a, e)) => {
+                    let _ = self.storage.unlock(RESERVE + a, e - a);
+                    Some((s, s + l))
+                }
+                None => Some((s, s + l)),
+            };
         }
-    }
-
-    /// Releases every reservation of `owner`.
-    pub fn release_owner(&self, owner: Owner) {
-        let held = self.reservations().of_owner(owner);
-        self.release_pages(owner, &held);
+        if let Some((a, e)) = span {
+            let _ = self.storage.unlock(RESERVE + a, e - a);
+        }
     }
 
     /// Lists what other opens hold (by probing each region) and what this open holds.

@@ -64,6 +64,81 @@ pub struct FileStorage {
     writable: bool,
     /// The path given at open, for error messages.
     path: PathBuf,
+    /// A read-only shared mapping of the superblock slots.
+    header: Option<HeaderMap>,
+}
+
+/// The superblock slots (the file's first [`HEADER_BYTES`]) mapped shared
+/// and read-only: on one host the mapping shows every process's writes as
+/// they land, so checking for a new commit is a memory read, not a
+/// syscall. whefs never shrinks a container below its first page; a
+/// foreign truncation of an open container below this range would fault.
+#[derive(Debug)]
+struct HeaderMap {
+    ptr: std::ptr::NonNull<u64>,
+}
+
+/// Bytes of the file that [`HeaderMap`] covers: both superblock slots.
+const HEADER_BYTES: usize = 1024;
+
+// SAFETY: the mapping is read-only and only read with volatile loads; it
+// is unmapped once, on drop.
+unsafe impl Send for HeaderMap {}
+// SAFETY: as above: no `&mut` access exists.
+unsafe impl Sync for HeaderMap {}
+
+impl HeaderMap {
+    /// Maps the slots of `file`, or `None` (reads then use `pread`).
+    fn new(file: &File) -> Option<HeaderMap> {
+        if file.metadata().ok()?.len() < HEADER_BYTES as u64 {
+            return None;
+        }
+        // SAFETY: a fresh read-only shared mapping of an open descriptor;
+        // the kernel picks the address.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                HEADER_BYTES,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return None;
+        }
+        // A mapping holds the open file description, and with it the OFD
+        // locks: a forked child must not inherit it, or it would keep the
+        // parent's locks alive (DESIGN §4 "fork").
+        // SAFETY: `p` is the mapping just made, of this length.
+        if unsafe { libc::madvise(p, HEADER_BYTES, libc::MADV_DONTFORK) } != 0 {
+            // SAFETY: as above; the mapping is not used.
+            unsafe { libc::munmap(p, HEADER_BYTES) };
+            return None;
+        }
+        std::ptr::NonNull::new(p.cast()).map(|ptr| HeaderMap { ptr })
+    }
+
+    /// Copies the slots into `buf` (at most [`HEADER_BYTES`]). Another
+    /// process may be writing them: the slots' checksums catch a torn copy.
+    fn copy(&self, buf: &mut [u8]) -> usize {
+        let n = buf.len().min(HEADER_BYTES) / 8 * 8;
+        for (i, chunk) in buf[..n].chunks_exact_mut(8).enumerate() {
+            // SAFETY: i < HEADER_BYTES / 8, inside the live mapping; a
+            // volatile load, since another process may store concurrently.
+            let word = unsafe { std::ptr::read_volatile(self.ptr.as_ptr().add(i)) };
+            chunk.copy_from_slice(&word.to_ne_bytes());
+        }
+        n
+    }
+}
+
+impl Drop for HeaderMap {
+    fn drop(&mut self) {
+        // SAFETY: mapped in `new` with this length, unmapped only here.
+        unsafe { libc::munmap(self.ptr.as_ptr().cast(), HEADER_BYTES) };
+    }
 }
 
 /// What [`FileStorage::create_new`] found.
@@ -175,12 +250,14 @@ impl FileStorage {
 
     fn from_file(file: File, writable: bool, path: &Path) -> FileStorage {
         let fork_slot = super::fork::register(file.as_raw_fd());
+        let header = HeaderMap::new(&file);
         FileStorage {
             file: ManuallyDrop::new(file),
             epoch: super::fork::epoch(),
             fork_slot,
             writable,
             path: path.to_path_buf(),
+            header,
         }
     }
 
@@ -247,6 +324,32 @@ impl FileStorage {
     }
 }
 
+impl FileStorage {
+    /// The plain way of `read_vectored_at`: one positional read per part.
+    fn read_parts(&self, bufs: &mut [&mut [u8]], offset: u64) -> Result<usize> {
+        self.read_rest(bufs, offset, 0)
+    }
+
+    /// Continues a vectored read after its first `done` bytes.
+    fn read_rest(&self, bufs: &mut [&mut [u8]], offset: u64, mut done: usize) -> Result<usize> {
+        let mut skip = done;
+        for b in bufs.iter_mut() {
+            if skip >= b.len() {
+                skip -= b.len();
+                continue;
+            }
+            let part = &mut b[skip..];
+            skip = 0;
+            let n = self.read_at(part, offset + done as u64)?;
+            done += n;
+            if n < part.len() {
+                break;
+            }
+        }
+        Ok(done)
+    }
+}
+
 impl Storage for FileStorage {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         let file = self.file()?;
@@ -264,6 +367,126 @@ impl Storage for FileStorage {
             }
         }
         Ok(done)
+    }
+
+    fn read_superblocks(&self, buf: &mut [u8]) -> Result<usize> {
+        self.file()?;
+        match &self.header {
+            Some(map) if buf.len() <= HEADER_BYTES && buf.len() % 8 == 0 => Ok(map.copy(buf)),
+            _ => self.read_at(buf, 0),
+        }
+    }
+
+    fn read_vectored_at(&self, bufs: &mut [&mut [u8]], offset: u64) -> Result<usize> {
+        let file = self.file()?;
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        const MAX_PARTS: usize = 8;
+        if bufs.len() > MAX_PARTS
+            || offset
+                .checked_add(total as u64)
+                .is_none_or(|e| e > i64::MAX as u64)
+        {
+            return self.read_parts(bufs, offset);
+        }
+        let mut iov = [libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        }; MAX_PARTS];
+        for (v, b) in iov.iter_mut().zip(bufs.iter_mut()) {
+            v.iov_base = b.as_mut_ptr().cast();
+            v.iov_len = b.len();
+        }
+        let iov = &iov[..bufs.len()];
+        loop {
+            // SAFETY: each iovec points into a live, exclusively borrowed
+            // buffer of its length; the descriptor is open.
+            let n = unsafe {
+                libc::preadv(
+                    file.as_raw_fd(),
+                    iov.as_ptr(),
+                    iov.len() as libc::c_int,
+                    offset as libc::off_t,
+                )
+            };
+            if n >= 0 {
+                let n = n as usize;
+                if n == total {
+                    return Ok(n);
+                }
+                // Short: finish part by part from where it stopped.
+                return self.read_rest(bufs, offset, n);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(self.io_error("reading", e));
+            }
+        }
+    }
+
+    fn write_vectored_at(&self, bufs: &[&[u8]], offset: u64) -> Result<()> {
+        const MAX_PARTS: usize = 64;
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if bufs.len() > MAX_PARTS || bufs.len() < 2 {
+            let mut at = offset;
+            for b in bufs {
+                self.write_at(b, at)?;
+                at += b.len() as u64;
+            }
+            return Ok(());
+        }
+        let file = self.writable_file("writing")?;
+        if offset
+            .checked_add(total as u64)
+            .is_none_or(|end| end > i64::MAX as u64)
+        {
+            return Err(Error::Full(format!(
+                "writing {total} bytes at {offset} passes the largest file offset"
+            )));
+        }
+        let mut iov = [libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        }; MAX_PARTS];
+        for (v, b) in iov.iter_mut().zip(bufs) {
+            v.iov_base = b.as_ptr() as *mut libc::c_void;
+            v.iov_len = b.len();
+        }
+        let mut done = 0usize;
+        while done < total {
+            // Skip what is written; the first part may be cut.
+            let mut skip = done;
+            let mut first = 0;
+            while skip >= iov[first].iov_len {
+                skip -= iov[first].iov_len;
+                first += 1;
+            }
+            let mut part = iov;
+            // SAFETY: `skip` < the part's length, so the pointer stays in it.
+            part[first].iov_base = unsafe { part[first].iov_base.cast::<u8>().add(skip) }.cast();
+            part[first].iov_len -= skip;
+            // SAFETY: every iovec points into a live buffer of its length
+            // (`bufs` outlives the call); the descriptor is open.
+            let n = unsafe {
+                libc::pwritev(
+                    file.as_raw_fd(),
+                    part[first..bufs.len()].as_ptr(),
+                    (bufs.len() - first) as libc::c_int,
+                    (offset + done as u64) as libc::off_t,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(self.io_error("writing", e));
+            }
+            if n == 0 {
+                return Err(self.io_error("writing", io::Error::from(io::ErrorKind::WriteZero)));
+            }
+            done += n as usize;
+        }
+        Ok(())
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<()> {

@@ -34,8 +34,38 @@ pub trait Storage: Send + Sync + 'static {
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read
     /// (fewer only at the end of the container).
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize>;
+    /// Reads the superblock slots at the start of the container into `buf`
+    /// (as `read_at(buf, 0)`). A backend may serve it from memory it shares
+    /// with other processes, so checking for a new commit costs no syscall.
+    fn read_superblocks(&self, buf: &mut [u8]) -> Result<usize> {
+        self.read_at(buf, 0)
+    }
+    /// Fills `bufs` in order from the bytes at `offset` on, as one read where
+    /// the backend can (`preadv`); returns how many bytes were read (fewer
+    /// only at the end of the container).
+    fn read_vectored_at(&self, bufs: &mut [&mut [u8]], offset: u64) -> Result<usize> {
+        let mut done = 0;
+        for b in bufs.iter_mut() {
+            let n = self.read_at(b, offset + done as u64)?;
+            done += n;
+            if n < b.len() {
+                break;
+            }
+        }
+        Ok(done)
+    }
     /// Writes all of `buf` at `offset`, growing the container if needed.
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<()>;
+    /// Writes `bufs` one after another from `offset` on, as one write where
+    /// the backend can (`pwritev`).
+    fn write_vectored_at(&self, bufs: &[&[u8]], offset: u64) -> Result<()> {
+        let mut at = offset;
+        for b in bufs {
+            self.write_at(b, at)?;
+            at += b.len() as u64;
+        }
+        Ok(())
+    }
     /// Makes every completed write durable (`fdatasync`).
     fn sync(&self) -> Result<()>;
     /// The container's length in bytes.

@@ -486,8 +486,8 @@ impl Session {
                 self.fs = Fs::options()
                     .write(true)
                     .durability(*d)
+                    .fault_switches(faults)
                     .open_storage(storage)?;
-                self.fs.set_fault_switches(faults);
                 Ok(())
             }
             Step::OpenReader(path) => {
@@ -594,10 +594,21 @@ pub fn open_image(
     image: Vec<u8>,
     durability: Durability,
 ) -> whefs::Result<(Arc<FaultStorage>, Fs)> {
+    open_image_with(image, durability, FaultSwitches::default())
+}
+
+/// Opens an existing container image read-write with fault switches in
+/// force from the open on (`skip_commit_verify` acts at open).
+pub fn open_image_with(
+    image: Vec<u8>,
+    durability: Durability,
+    faults: FaultSwitches,
+) -> whefs::Result<(Arc<FaultStorage>, Fs)> {
     let storage = Arc::new(FaultStorage::from_image(image));
     let fs = Fs::options()
         .write(true)
         .durability(durability)
+        .fault_switches(faults)
         .open_storage(storage.clone())?;
     Ok((storage, fs))
 }
