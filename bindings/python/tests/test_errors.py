@@ -17,7 +17,7 @@ BUILTIN_FOR_CODE = [
     (c.WHEFS_ERR_NOMEM, whefs.OutOfMemoryError, MemoryError, None),
     (c.WHEFS_ERR_BAD_MAGIC, whefs.BadMagicError, OSError, errno.EINVAL),
     (c.WHEFS_ERR_INTERNAL, whefs.InternalError, RuntimeError, None),
-    (c.WHEFS_ERR_RANGE, whefs.RangeError, ValueError, None),
+    (c.WHEFS_ERR_RANGE, whefs.RangeError, OSError, errno.EINVAL),  # and a ValueError
     (c.WHEFS_ERR_FULL, whefs.FullError, OSError, errno.ENOSPC),
     (c.WHEFS_ERR_ACCESS, whefs.AccessError, PermissionError, errno.EACCES),
     (c.WHEFS_ERR_CORRUPT, whefs.CorruptError, OSError, errno.EIO),
@@ -46,6 +46,11 @@ def test_every_code_maps_to_a_builtin_exception(code, cls, builtin, err):
         assert str(exc) == "the message"
     again = pickle.loads(pickle.dumps(exc))  # crosses multiprocessing
     assert type(again) is cls and str(again) == str(exc)
+
+
+def test_range_error_is_also_a_value_error():
+    exc = whefs._errors.error_for(c.WHEFS_ERR_RANGE, "seek before 0")
+    assert isinstance(exc, ValueError) and isinstance(exc, OSError) and exc.errno == errno.EINVAL
 
 
 def test_unknown_code_is_a_plain_error():

@@ -82,10 +82,14 @@ class InternalError(Error, RuntimeError):
     code, name = _c.WHEFS_ERR_INTERNAL, _c.whefs_rc_name(_c.WHEFS_ERR_INTERNAL)
 
 
-class RangeError(Error, ValueError):
-    """Value out of range: a seek before 0, a size too large (WHEFS_ERR_RANGE)."""
+class RangeError(Error, OSError, ValueError):
+    """Value out of range: a seek before 0, a size too large (WHEFS_ERR_RANGE).
 
-    code, name = _c.WHEFS_ERR_RANGE, _c.whefs_rc_name(_c.WHEFS_ERR_RANGE)
+    An ``OSError`` with errno EINVAL, as the builtin files raise for a seek
+    before 0 or a negative truncate, and a ``ValueError`` as well (like
+    ``io.UnsupportedOperation``), for code that caught it as one."""
+
+    code, name, _errno = _c.WHEFS_ERR_RANGE, _c.whefs_rc_name(_c.WHEFS_ERR_RANGE), _errno.EINVAL
 
 
 class FullError(Error, OSError):

@@ -16,7 +16,7 @@ import threading
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from . import whefs_c as _c
 from ._errors import ExistsError, NotFoundError, closed_error
@@ -25,6 +25,8 @@ from ._handle import Handle
 
 if TYPE_CHECKING:
     from ._txn import Transaction
+
+_R = TypeVar("_R")
 
 _DURABILITY = {
     "full": _c.WHEFS_DURABLE_FULL,
@@ -35,10 +37,8 @@ _DURABILITY = {
 
 def _path(path: Any) -> str:
     """A container path from str, bytes (UTF-8) or os.PathLike."""
-    path = os.fspath(path)
-    if isinstance(path, bytes):
-        path = path.decode("utf-8")
-    return path
+    p: str | bytes = os.fspath(path)
+    return p.decode("utf-8") if isinstance(p, bytes) else p
 
 
 def _timeout_ms(seconds: float) -> int:
@@ -239,7 +239,7 @@ class Fs:
         state = "closed" if self.closed else ("read-only" if self.readonly else "read-write")
         return f"<whefs.Fs {self.path!r} {state}>"
 
-    def _call(self, fn: Any, *args: Any) -> Any:
+    def _call(self, fn: Callable[..., _R], *args: Any) -> _R:
         return self._h.call(fn, *args)
 
     def _adopt(self, child: Any) -> None:
@@ -459,7 +459,8 @@ class Fs:
         """``os.walk`` top-down: (dirpath, dirnames, filenames); prune
         ``dirnames`` in place to skip subtrees."""
         top = _path(top)
-        dirs, files = [], []
+        dirs: list[str] = []
+        files: list[str] = []
         with self.scandir(top) as it:
             for entry in it:
                 (dirs if entry.is_dir() else files).append(entry.name)
