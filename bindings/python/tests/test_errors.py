@@ -12,7 +12,7 @@ import whefs
 from whefs import whefs_c as c
 
 BUILTIN_FOR_CODE = [
-    (c.WHEFS_ERR_ARG, whefs.ArgumentError, ValueError, None),
+    (c.WHEFS_ERR_ARG, whefs.ArgumentError, OSError, errno.EINVAL),  # and a ValueError
     (c.WHEFS_ERR_IO, whefs.InputOutputError, OSError, errno.EIO),
     (c.WHEFS_ERR_NOMEM, whefs.OutOfMemoryError, MemoryError, None),
     (c.WHEFS_ERR_BAD_MAGIC, whefs.BadMagicError, OSError, errno.EINVAL),
@@ -48,8 +48,9 @@ def test_every_code_maps_to_a_builtin_exception(code, cls, builtin, err):
     assert type(again) is cls and str(again) == str(exc)
 
 
-def test_range_error_is_also_a_value_error():
-    exc = whefs._errors.error_for(c.WHEFS_ERR_RANGE, "seek before 0")
+@pytest.mark.parametrize("code", [c.WHEFS_ERR_RANGE, c.WHEFS_ERR_ARG])
+def test_range_and_argument_errors_are_also_value_errors(code):
+    exc = whefs._errors.error_for(code, "seek before 0")
     assert isinstance(exc, ValueError) and isinstance(exc, OSError) and exc.errno == errno.EINVAL
 
 
