@@ -51,6 +51,18 @@ def find_program(*names: str) -> str:
     raise SystemExit(f"serve.py: none of {', '.join(names)} found (Debian: apt-get install nginx php-fpm php-cgi)")
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started it
+    dies (prctl PR_SET_PDEATHSIG), so that no server outlives serve.py or
+    a test killed halfway."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -203,12 +215,13 @@ http {{
             cgi = find_program(f"php-cgi{php_version()}", "php-cgi")
             cmd = [cgi, "-b", str(self.socket), "-c", str(p["conf"] / "php.ini")]
             env.update(PHP_FCGI_CHILDREN=str(self.workers), PHP_FCGI_MAX_REQUESTS="0")
-        self.php = subprocess.Popen(cmd, env=env, stdout=logs, stderr=subprocess.STDOUT)
+        self.php = subprocess.Popen(cmd, env=env, stdout=logs, stderr=subprocess.STDOUT,
+                                    preexec_fn=_die_with_parent)
         self._wait_for(lambda: self.socket.exists(), "the PHP socket", self.php)
         nginx = find_program("nginx")
         self.nginx = subprocess.Popen(
             [nginx, "-p", str(self.workdir), "-c", str(p["conf"] / "nginx.conf"), "-g", "daemon off;"],
-            stdout=logs, stderr=subprocess.STDOUT)
+            stdout=logs, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
         self._wait_for(self._answers, f"{self.url}/", self.nginx)
         return self
 
