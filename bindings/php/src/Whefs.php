@@ -978,8 +978,9 @@ final class Transaction
  *     file_put_contents('whefs://data/hello.txt', 'hi');
  *
  * A URL is whefs://NAME/path/in/container, NAME a name given to
- * register(); whefs:///path is whefs://default/path. The path is taken as
- * is (no percent-decoding, no query).
+ * register(); whefs:///path is whefs://default/path. The path is not
+ * percent-decoded (no query either), and is read as a plain path: see
+ * resolve().
  *
  * One container is open per name per process, shared by every stream on
  * that name; a container given by path is opened at its first use (so a

@@ -102,6 +102,11 @@ def wait_for_download(folder: Path, name: str, timeout: float = 20) -> bytes:
 def test_browser_uploads_through_the_form_sees_it_listed_and_downloads_the_same_bytes(
         whefs_server: Server, browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def arrives_at(url: str) -> None:
+        WebDriverWait(browser, 20).until(ec.url_to_be(url))
 
     browser.get(whefs_server.url + "/")
     assert browser.title == "Files · filedrop"
@@ -112,13 +117,14 @@ def test_browser_uploads_through_the_form_sees_it_listed_and_downloads_the_same_
     upload.write_bytes(data)
     browser.find_element(By.ID, "file").send_keys(str(upload))
     browser.find_element(By.ID, "upload").click()
-    assert browser.current_url == whefs_server.url + "/view/holiday_photo.bin"  # the name made safe
+    arrives_at(whefs_server.url + "/view/holiday_photo.bin")  # the name made safe
     assert "Binary file" in browser.page_source
 
     browser.get(whefs_server.url + "/")
     browser.find_element(By.NAME, "text").send_keys("hello from the browser\n<b>not bold</b>\n")
     browser.find_elements(By.NAME, "name")[1].send_keys("note.txt")
     browser.find_element(By.ID, "paste").click()
+    arrives_at(whefs_server.url + "/view/note.txt")
     assert browser.find_element(By.ID, "content").text == "hello from the browser\n<b>not bold</b>"
 
     browser.get(whefs_server.url + "/")
@@ -136,6 +142,7 @@ def test_browser_uploads_through_the_form_sees_it_listed_and_downloads_the_same_
     assert wait_for_download(browser.downloads, "holiday_photo.bin") == data
 
     browser.find_element(By.CSS_SELECTOR, "form[action='/delete/note.txt'] button").click()
+    WebDriverWait(browser, 20).until(ec.staleness_of(link))  # the list page again
     rows = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#files tbody tr")]
     assert len(rows) == 1 and rows[0].startswith("holiday_photo.bin"), rows
 
