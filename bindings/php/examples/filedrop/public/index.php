@@ -58,7 +58,7 @@ function page(string $title, string $body): void
         'textarea{width:100%;height:6rem;font-family:ui-monospace,monospace;box-sizing:border-box}',
         'input[type=text]{width:14rem}button{padding:.3rem .9rem;cursor:pointer}',
         'table{border-collapse:collapse;width:100%;margin-top:1rem}th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid #e3e7ee}',
-        'td.num{text-align:right;font-variant-numeric:tabular-nums}form.inline{display:inline;margin:0}',
+        '.num{text-align:right;font-variant-numeric:tabular-nums}form.inline{display:inline;margin:0}',
         'pre{background:#f7f9fc;border:1px solid #d5dae3;border-radius:8px;padding:1rem;overflow:auto}',
         '.error{color:#b00020}.empty{color:#667;font-style:italic}',
         '</style></head><body><h1><a href="/">filedrop</a></h1>', $body, '</body></html>';
