@@ -19,8 +19,9 @@ demo: build
 
 # Every test: Rust (unit, integration, doctests; tests/ffi.rs builds and runs
 # the C tests under AddressSanitizer and valgrind), the installed C library,
-# the Python and PHP bindings. Each suite's output is kept in build/logs/ and
-# the last line counts every test that ran: "N passed, N failed".
+# the Python and PHP bindings, and the PHP example application served by
+# nginx + php-fpm (browser, load test). Each suite's output is kept in
+# build/logs/ and the last line counts every test that ran: "N passed, N failed".
 LOGS := build/logs
 test: deps
 	@mkdir -p $(LOGS)
@@ -30,6 +31,7 @@ test: deps
 	$(MAKE) --no-print-directory test-install
 	set -o pipefail; $(MAKE) --no-print-directory test-python 2>&1 | tee $(LOGS)/python.log
 	set -o pipefail; $(MAKE) --no-print-directory test-php 2>&1 | tee $(LOGS)/php.log
+	set -o pipefail; $(MAKE) --no-print-directory test-php-web 2>&1 | tee $(LOGS)/php-web.log
 	@sh tests/summary.sh $(LOGS)
 
 # ---- The C library: header, install, C tests --------------------------------
@@ -128,30 +130,46 @@ fuzz:
 
 # ---- The Python binding (bindings/python) ------------------------------------
 # make test-python   installs swig (apt) if missing, builds the debug library,
-#                    `pip install`s bindings/python into a venv under build/
-#                    (SWIG wrapper from bindings/swig/whefs.i, libwhefs.a linked
-#                    in statically) and runs pytest on bindings/python/tests.
+#                    builds the wheel with `pip wheel ./bindings/python` (SWIG
+#                    wrapper from bindings/swig/whefs.i, libwhefs.a linked in
+#                    statically), installs it into a fresh virtualenv and runs
+#                    pytest on bindings/python/tests there (the differential
+#                    test against builtin files included), then
+#                    `mypy --strict` over the package.
+# WHEFS_DIFF_EXAMPLES=2000 make test-python   a longer differential run
 PYTHON ?= python3
+# Tools: pytest, hypothesis, mypy, selenium, setuptools (also for test-php-web).
 PY_VENV := $(CURDIR)/build/python-venv
+PY_TOOLS := pytest setuptools wheel hypothesis mypy selenium
+# Where the wheel is installed for the tests: made anew each run.
+PY_WHEEL_DIR := $(CURDIR)/build/python-wheel
+PY_TEST_VENV := $(CURDIR)/build/python-test-venv
 
-.PHONY: test-python python-deps
+.PHONY: test-python python-deps python-wheel
 
 python-deps: deps
-	@command -v swig >/dev/null || (apt-get update && apt-get install -y swig)
+	@command -v swig >/dev/null || (apt-get update && apt-get install -y -o DPkg::Lock::Timeout=300 swig)
 	@test -x $(PY_VENV)/bin/python || $(PYTHON) -m venv $(PY_VENV)
-	@$(PY_VENV)/bin/python -c 'import pytest, setuptools, wheel' 2>/dev/null \
-	    || $(PY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check pytest setuptools wheel
+	@$(PY_VENV)/bin/python -c 'import pytest, setuptools, wheel, hypothesis, mypy, selenium' 2>/dev/null \
+	    || $(PY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PY_TOOLS)
 
 # The bindings build the library alone (no `cli` feature); their test builds
 # add `test-hooks` (whefs_test_panic) and tell SWIG so.
 BINDINGS_LIB_FEATURES := --no-default-features --features test-hooks
 
-test-python: python-deps
+python-wheel: python-deps
 	$(CARGO) build --lib $(BINDINGS_LIB_FEATURES)
-	rm -rf bindings/python/build
-	WHEFS_TEST_HOOKS=1 WHEFS_LIB_DIR=$(CURDIR)/target/debug $(PY_VENV)/bin/python -m pip install --quiet \
-	    --disable-pip-version-check --no-build-isolation --no-deps --force-reinstall ./bindings/python
-	cd build && $(PY_VENV)/bin/python -m pytest -q $(CURDIR)/bindings/python/tests
+	rm -rf bindings/python/build bindings/python/whefs.egg-info $(PY_WHEEL_DIR)
+	WHEFS_TEST_HOOKS=1 WHEFS_LIB_DIR=$(CURDIR)/target/debug $(PY_VENV)/bin/python -m pip wheel --quiet \
+	    --disable-pip-version-check --no-deps -w $(PY_WHEEL_DIR) ./bindings/python
+	rm -rf bindings/python/build bindings/python/whefs.egg-info
+
+test-python: python-wheel
+	rm -rf $(PY_TEST_VENV)
+	$(PYTHON) -m venv $(PY_TEST_VENV)
+	$(PY_TEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PY_WHEEL_DIR)/whefs-*.whl pytest hypothesis
+	cd build && $(PY_TEST_VENV)/bin/python -m pytest -q $(CURDIR)/bindings/python/tests
+	cd bindings/python && $(PY_VENV)/bin/python -m mypy --strict --cache-dir $(CURDIR)/build/mypy-cache whefs
 
 
 # ---- The PHP binding (bindings/php) ---------------------------------------
@@ -171,7 +189,7 @@ RUST_STATIC_SYSLIBS := -lpthread -ldl -lm -lrt -lutil -lgcc_s
 
 php-deps: deps
 	@command -v php >/dev/null && command -v php-config >/dev/null && command -v swig >/dev/null \
-	    || (apt-get update && apt-get install -y swig php-cli php-dev)
+	    || (apt-get update && apt-get install -y -o DPkg::Lock::Timeout=300 swig php-cli php-dev)
 
 php-ext: php-deps
 	$(CARGO) build --lib $(BINDINGS_LIB_FEATURES)
@@ -198,3 +216,54 @@ test-php: php-ext
 	        WHEFS_PHP_EXTENSION=$(PHP_EXT) php -n tests/run.php tests; \
 	    fi
 
+
+
+# ---- The PHP example application (bindings/php/examples/filedrop) ----------
+# make php-demo                      serves filedrop (a file drop / pastebin
+#                                    keeping everything in one whefs container)
+#                                    with nginx + php-fpm on 127.0.0.1; prints the URL
+# make php-demo-cgi                  the same with php-cgi
+# make php-demo PHP_DEMO_BACKEND=sqlite PHP_DEMO_PORT=9000   the same app on SQLite (or dir)
+# make test-php-web                  browser test (headless Chromium), both SAPIs
+#                                    on every backend, and the load test (whefs vs a
+#                                    directory vs SQLite, workers SIGKILLed)
+# WHEFS_LONG_LOAD=1 make test-php-web   the load test for 60 s per backend
+# All of it runs from build/ with its own configs, sockets and pid files
+# (bindings/php/examples/filedrop/serve.py); the extension is built against the
+# release library, as a deployment would be.
+PHP_RELEASE_BUILD := $(CURDIR)/build/php-release
+PHP_EXT_RELEASE := $(PHP_RELEASE_BUILD)/whefs.so
+PHP_DEMO_PORT ?= 8080
+PHP_DEMO_BACKEND ?= whefs
+PHP_DEMO_SAPI ?= fpm
+PHP_VERSION = $(shell php-config --version | cut -d. -f1,2)
+
+.PHONY: php-web-deps php-ext-release php-demo php-demo-cgi test-php-web
+
+# nginx, php-fpm, php-cgi, PDO SQLite; chromium and its driver for the browser test.
+php-web-deps: php-deps
+	@command -v nginx >/dev/null && command -v php-fpm$(PHP_VERSION) >/dev/null && command -v php-cgi >/dev/null \
+	    && test -f $$(php-config --extension-dir)/pdo_sqlite.so \
+	    && command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	    || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -o DPkg::Lock::Timeout=300 \
+	        nginx php$(PHP_VERSION)-fpm php$(PHP_VERSION)-cgi php$(PHP_VERSION)-sqlite3 chromium chromium-driver)
+
+php-ext-release: php-deps
+	$(CARGO) build --lib --release --no-default-features
+	mkdir -p $(PHP_RELEASE_BUILD)
+	swig -php7 -Wall -Werror -Iinclude -o $(PHP_RELEASE_BUILD)/whefs_wrap.c -outdir $(PHP_RELEASE_BUILD) bindings/swig/whefs.i
+	$(CC) -shared -fPIC -O2 -Wall -Werror -Wno-unused-label -Wno-unused-variable -Wno-unused-function \
+	    $$(php-config --includes) -Iinclude -o $(PHP_EXT_RELEASE) $(PHP_RELEASE_BUILD)/whefs_wrap.c \
+	    target/release/libwhefs.a -Wl,--exclude-libs,ALL -Wl,--gc-sections $(RUST_STATIC_SYSLIBS)
+	php -n -d extension=$(PHP_EXT_RELEASE) -r 'exit(function_exists("whefs_version") ? 0 : 1);'
+
+php-demo: php-web-deps php-ext-release
+	$(PYTHON) bindings/php/examples/filedrop/serve.py --workdir build/php-demo --port $(PHP_DEMO_PORT) \
+	    --backend $(PHP_DEMO_BACKEND) --sapi $(PHP_DEMO_SAPI) --extension $(PHP_EXT_RELEASE)
+
+php-demo-cgi:
+	$(MAKE) --no-print-directory php-demo PHP_DEMO_SAPI=cgi
+
+test-php-web: php-web-deps php-ext-release python-deps
+	cd build && WHEFS_PHP_EXTENSION=$(PHP_EXT_RELEASE) $(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider \
+	    $(CURDIR)/bindings/php/tests/web

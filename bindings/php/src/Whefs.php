@@ -978,8 +978,9 @@ final class Transaction
  *     file_put_contents('whefs://data/hello.txt', 'hi');
  *
  * A URL is whefs://NAME/path/in/container, NAME a name given to
- * register(); whefs:///path is whefs://default/path. The path is taken as
- * is (no percent-decoding, no query).
+ * register(); whefs:///path is whefs://default/path. The path is not
+ * percent-decoded (no query either), and is read as a plain path: see
+ * resolve().
  *
  * One container is open per name per process, shared by every stream on
  * that name; a container given by path is opened at its first use (so a
@@ -1084,8 +1085,17 @@ final class StreamWrapper
         return self::SCHEME . '://' . $name . '/' . \ltrim($path, '/');
     }
 
-    /** [Fs, path in the container] for a whefs:// URL. */
-    private static function resolve(string $url): array
+    /**
+     * [Fs, path in the container] for a whefs:// URL.
+     *
+     * The path is read as PHP reads a plain one: "." and empty components
+     * are dropped and ".." goes up (at the root it stays there; a
+     * container has no symbolic links, so this is what the kernel would
+     * find). A path that ends in "/" (or "/.", "/..") names a directory:
+     * for a file it is NotDirectoryException, and fopen() of it
+     * IsDirectoryException, as open(2) says ENOTDIR and EISDIR.
+     */
+    private static function resolve(string $url, bool $forOpen = false): array
     {
         $prefix = self::SCHEME . '://';
         if (\strncasecmp($url, $prefix, \strlen($prefix)) !== 0) {
@@ -1094,8 +1104,26 @@ final class StreamWrapper
         $rest = (string)\substr($url, \strlen($prefix));
         $slash = \strpos($rest, '/');
         $name = $slash === false ? $rest : \substr($rest, 0, $slash);
-        $path = $slash === false ? '/' : \substr($rest, $slash);
-        return [self::fs($name === '' ? 'default' : $name), $path];
+        $raw = $slash === false ? [] : \explode('/', \substr($rest, $slash + 1));
+        $parts = [];
+        foreach ($raw as $part) {
+            if ($part === '..') {
+                \array_pop($parts);
+            } elseif ($part !== '' && $part !== '.') {
+                $parts[] = $part;
+            }
+        }
+        $fs = self::fs($name === '' ? 'default' : $name);
+        $path = '/' . \implode('/', $parts);
+        if ($parts && \in_array(\end($raw), ['', '.', '..'], true)) {
+            if ($fs->isFile($path)) {
+                throw new NotDirectoryException("not a directory: $path/", \WHEFS_ERR_NOT_DIR);
+            }
+            if ($forOpen) {
+                throw new IsDirectoryException("is a directory: $path/", \WHEFS_ERR_IS_DIR);
+            }
+        }
+        return [$fs, $path];
     }
 
     /**
@@ -1118,12 +1146,16 @@ final class StreamWrapper
         return $array;
     }
 
-    /** The PHP filesystem convention: a warning, and false. */
-    private static function fail(string $what, string $url, \Throwable $e, bool $warn = true): bool
+    /**
+     * The PHP filesystem convention: a warning, and false. $level is
+     * E_USER_NOTICE where plain files raise a notice (a failed read or
+     * write: "read of 8192 bytes failed with errno=9").
+     */
+    private static function fail(string $what, string $url, \Throwable $e, bool $warn = true, int $level = \E_USER_WARNING): bool
     {
         if ($warn) {
             $name = $e instanceof Exception ? ' (' . $e->getName() . ')' : '';
-            \trigger_error("whefs: $what($url): {$e->getMessage()}$name", \E_USER_WARNING);
+            \trigger_error("whefs: $what($url): {$e->getMessage()}$name", $level);
         }
         return false;
     }
@@ -1133,8 +1165,12 @@ final class StreamWrapper
     public function stream_open(string $path, string $mode, int $options, ?string &$opened_path): bool
     {
         try {
-            [$fs, $inner] = self::resolve($path);
+            [$fs, $inner] = self::resolve($path, true);
             $this->file = $fs->openFile($inner, $mode);
+            if (\str_contains($mode, 'a')) {
+                // As plain files: "a+" reads from the start; writes still go to the end.
+                $this->file->seek(0);
+            }
             $this->fs = $fs;
             $this->url = $path;
             return true;
@@ -1150,7 +1186,7 @@ final class StreamWrapper
         try {
             return $this->file->read($count);
         } catch (\Throwable $e) {
-            return self::fail('fread', $this->url, $e);
+            return self::fail('fread', $this->url, $e, true, \E_USER_NOTICE);
         }
     }
 
@@ -1159,7 +1195,7 @@ final class StreamWrapper
         try {
             return $this->file->write($data);
         } catch (\Throwable $e) {
-            return self::fail('fwrite', $this->url, $e);
+            return self::fail('fwrite', $this->url, $e, true, \E_USER_NOTICE);
         }
     }
 
@@ -1173,6 +1209,8 @@ final class StreamWrapper
         try {
             $this->file->seek($offset, $whence);
             return true;
+        } catch (RangeException | ArgumentException $e) {
+            return false; // before 0, or a bad whence: -1 without a warning, as plain files
         } catch (\Throwable $e) {
             return self::fail('fseek', $this->url, $e);
         }
@@ -1207,6 +1245,8 @@ final class StreamWrapper
         try {
             $this->file->truncate($new_size);
             return true;
+        } catch (AccessException $e) {
+            return false; // a stream not open for writing: false without a warning, as plain files
         } catch (\Throwable $e) {
             return self::fail('ftruncate', $this->url, $e);
         }
@@ -1347,12 +1387,16 @@ final class StreamWrapper
 
     // -- directories ---------------------------------------------------------
 
-    /** The names as of opendir() (no "." and ".."), in name order. */
+    /**
+     * The names as of opendir(): "." and ".." first, as plain directories
+     * list them (so scandir() and array_slice(scandir($d), 2) work as
+     * there), then the entries in name order.
+     */
     public function dir_opendir(string $path, int $options): bool
     {
         try {
             [$fs, $inner] = self::resolve($path);
-            $this->listing = $fs->listdir($inner);
+            $this->listing = ['.', '..', ...$fs->listdir($inner)];
             $this->listingPos = 0;
             return true;
         } catch (\Throwable $e) {

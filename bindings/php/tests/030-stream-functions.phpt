@@ -40,7 +40,7 @@ file_put_contents('whefs://data/x/y/z/deep.txt', 'deep');
 file_put_contents('whefs://data/x/y/f.txt', 'f');
 var_dump(scandir('whefs://data/'), scandir('whefs://data/x/y'), scandir('whefs://data/x/y', SCANDIR_SORT_DESCENDING));
 $d = opendir('whefs://data/x/y');
-var_dump(readdir($d), readdir($d), readdir($d));
+var_dump(readdir($d), readdir($d), readdir($d), readdir($d), readdir($d));  // "." and ".." first, as plain directories
 rewinddir($d);
 var_dump(readdir($d));
 closedir($d);
@@ -131,34 +131,50 @@ Warning: whefs: mkdir(whefs://data/x/y/z): already exists: /x/y/z (WHEFS_ERR_EXI
 bool(false)
 bool(false)
 bool(false)
-array(5) {
+array(7) {
   [0]=>
-  string(1) "a"
+  string(1) "."
   [1]=>
-  string(7) "bin.dat"
+  string(2) ".."
   [2]=>
-  string(8) "copy.txt"
+  string(1) "a"
   [3]=>
-  string(8) "list.txt"
+  string(7) "bin.dat"
   [4]=>
+  string(8) "copy.txt"
+  [5]=>
+  string(8) "list.txt"
+  [6]=>
   string(1) "x"
 }
-array(2) {
+array(4) {
   [0]=>
-  string(5) "f.txt"
+  string(1) "."
   [1]=>
+  string(2) ".."
+  [2]=>
+  string(5) "f.txt"
+  [3]=>
   string(1) "z"
 }
-array(2) {
+array(4) {
   [0]=>
   string(1) "z"
   [1]=>
   string(5) "f.txt"
+  [2]=>
+  string(2) ".."
+  [3]=>
+  string(1) "."
 }
+string(1) "."
+string(2) ".."
 string(5) "f.txt"
 string(1) "z"
 bool(false)
-string(5) "f.txt"
+string(1) "."
+. dir
+.. dir
 f.txt file
 z dir
 

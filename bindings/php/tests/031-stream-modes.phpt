@@ -101,9 +101,9 @@ w    existing pos 0 read false write 2 -> AB
 w    missing  pos 0 read false write 2 -> AB
 w+   existing pos 0 read '' write 2 -> AB
 w+   missing  pos 0 read '' write 2 -> AB
-a    existing pos 10 read false write 2 -> 0123456789AB
+a    existing pos 0 read false write 2 -> 0123456789AB
 a    missing  pos 0 read false write 2 -> AB
-a+   existing pos 10 read '' write 2 -> 0123456789AB
+a+   existing pos 0 read '0123' write 2 -> 0123456789AB
 a+   missing  pos 0 read '' write 2 -> AB
 c    existing pos 0 read false write 2 -> AB23456789
 c    missing  pos 0 read false write 2 -> AB
@@ -134,8 +134,6 @@ bool(true)
 int(0)
 int(12)
 bool(false)
-
-Warning: whefs: fseek(whefs://m/s): out of range: seek to 0 + -88 is outside 0..2^64 (WHEFS_ERR_RANGE) in %s on line %d
 int(-1)
 int(12)
 int(2)

@@ -30,6 +30,6 @@ unlink("$dir/example.php");
 hello, whefs
 not found: missing.txt (WHEFS_ERR_NOT_FOUND)
 8
-blob.bin hello.txt log.txt
+. .. blob.bin hello.txt log.txt
 exit 0
 bool(true)

@@ -12,12 +12,12 @@ import whefs
 from whefs import whefs_c as c
 
 BUILTIN_FOR_CODE = [
-    (c.WHEFS_ERR_ARG, whefs.ArgumentError, ValueError, None),
+    (c.WHEFS_ERR_ARG, whefs.ArgumentError, OSError, errno.EINVAL),  # and a ValueError
     (c.WHEFS_ERR_IO, whefs.InputOutputError, OSError, errno.EIO),
     (c.WHEFS_ERR_NOMEM, whefs.OutOfMemoryError, MemoryError, None),
     (c.WHEFS_ERR_BAD_MAGIC, whefs.BadMagicError, OSError, errno.EINVAL),
     (c.WHEFS_ERR_INTERNAL, whefs.InternalError, RuntimeError, None),
-    (c.WHEFS_ERR_RANGE, whefs.RangeError, ValueError, None),
+    (c.WHEFS_ERR_RANGE, whefs.RangeError, OSError, errno.EINVAL),  # and a ValueError
     (c.WHEFS_ERR_FULL, whefs.FullError, OSError, errno.ENOSPC),
     (c.WHEFS_ERR_ACCESS, whefs.AccessError, PermissionError, errno.EACCES),
     (c.WHEFS_ERR_CORRUPT, whefs.CorruptError, OSError, errno.EIO),
@@ -46,6 +46,12 @@ def test_every_code_maps_to_a_builtin_exception(code, cls, builtin, err):
         assert str(exc) == "the message"
     again = pickle.loads(pickle.dumps(exc))  # crosses multiprocessing
     assert type(again) is cls and str(again) == str(exc)
+
+
+@pytest.mark.parametrize("code", [c.WHEFS_ERR_RANGE, c.WHEFS_ERR_ARG])
+def test_range_and_argument_errors_are_also_value_errors(code):
+    exc = whefs._errors.error_for(code, "seek before 0")
+    assert isinstance(exc, ValueError) and isinstance(exc, OSError) and exc.errno == errno.EINVAL
 
 
 def test_unknown_code_is_a_plain_error():

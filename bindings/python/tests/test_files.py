@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import random
@@ -109,16 +110,43 @@ def test_seek_tell_truncate(fs):
     assert fs.read_bytes("s.bin") == b"0123"
 
 
-def test_seek_before_start_is_value_error(fs):
-    fs.write_bytes("s", b"abc")
-    with fs.open("s", "rb") as f:
-        with pytest.raises(ValueError):
-            f.seek(-1)
-        with pytest.raises(ValueError):
-            f.seek(-10, os.SEEK_END)
-        with pytest.raises(ValueError):
-            f.seek(0, 3)
-        assert f.read() == b"abc"
+@pytest.mark.parametrize("buffering", [-1, 0])
+def test_seek_before_start_is_os_error_einval_as_for_host_files(fs, buffering):
+    fs.write_bytes("s", b"x" * 100)
+    with fs.open("s", "rb", buffering=buffering) as f:
+        f.seek(10)
+        for offset, whence in ((-1, os.SEEK_SET), (-170, os.SEEK_END), (-11, os.SEEK_CUR)):
+            with pytest.raises(OSError) as info:
+                f.seek(offset, whence)
+            assert info.value.errno == errno.EINVAL
+            assert isinstance(info.value, whefs.RangeError) and isinstance(info.value, ValueError)
+            assert f.tell() == 10  # a failed seek leaves the position
+        raw = f if buffering == 0 else f.raw
+        with pytest.raises(OSError) as info:
+            raw.seek(0, 99)  # no such whence: EINVAL, as lseek()
+        assert info.value.errno == errno.EINVAL
+        assert f.read() == b"x" * 90
+
+
+def test_negative_truncate_is_os_error_einval(fs):
+    with fs.open("t", "wb", buffering=0) as f:
+        with pytest.raises(OSError) as info:
+            f.truncate(-1)
+        assert info.value.errno == errno.EINVAL
+
+
+@pytest.mark.parametrize("buffering", [-1, 0])
+def test_seek_data_and_hole_treat_the_whole_file_as_data(fs, buffering):
+    """lseek's SEEK_DATA / SEEK_HOLE, as on a filesystem without holes."""
+    fs.write_bytes("h", b"0123456789")
+    with fs.open("h", "rb", buffering=buffering) as f:
+        assert f.seek(3, os.SEEK_DATA) == 3 and f.read(2) == b"34"
+        assert f.seek(3, os.SEEK_HOLE) == 10 and f.read() == b""
+        for whence in (os.SEEK_DATA, os.SEEK_HOLE):
+            for offset in (10, 11, -1):
+                with pytest.raises(OSError) as info:
+                    f.seek(offset, whence)
+                assert info.value.errno == errno.ENXIO
 
 
 def test_modes_r_plus_append_and_exclusive(fs):

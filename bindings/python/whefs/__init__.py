@@ -40,6 +40,7 @@ from ._errors import (
     NotFoundError,
     OutOfMemoryError,
     RangeError,
+    SameFileError,
     UnsupportedError,
 )
 from ._files import BufferedRandom, BufferedReader, BufferedWriter, RawFile
@@ -79,6 +80,7 @@ __all__ = [
     "NotFoundError",
     "OutOfMemoryError",
     "RangeError",
+    "SameFileError",
     "UnsupportedError",
 ]
 

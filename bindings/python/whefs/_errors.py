@@ -13,6 +13,7 @@ The low-level module raises them: its status typemap calls
 from __future__ import annotations
 
 import errno as _errno
+import shutil
 
 from . import whefs_c as _c
 
@@ -36,6 +37,7 @@ __all__ = [
     "NotEmptyError",
     "ClosedError",
     "NameTooLongError",
+    "SameFileError",
 ]
 
 
@@ -52,10 +54,15 @@ class Error(Exception):
     _errno: int | None = None
 
 
-class ArgumentError(Error, ValueError):
-    """Bad argument: bad mode string, bad flags, malformed path (WHEFS_ERR_ARG)."""
+class ArgumentError(Error, OSError, ValueError):
+    """Bad argument: bad flags, malformed path, a directory moved into
+    itself (WHEFS_ERR_ARG).
 
-    code, name = _c.WHEFS_ERR_ARG, _c.whefs_rc_name(_c.WHEFS_ERR_ARG)
+    An ``OSError`` with errno EINVAL, as ``os.rename`` raises for a
+    directory moved into itself, and a ``ValueError``, as Python raises for
+    a bad argument."""
+
+    code, name, _errno = _c.WHEFS_ERR_ARG, _c.whefs_rc_name(_c.WHEFS_ERR_ARG), _errno.EINVAL
 
 
 class InputOutputError(Error, OSError):
@@ -82,10 +89,14 @@ class InternalError(Error, RuntimeError):
     code, name = _c.WHEFS_ERR_INTERNAL, _c.whefs_rc_name(_c.WHEFS_ERR_INTERNAL)
 
 
-class RangeError(Error, ValueError):
-    """Value out of range: a seek before 0, a size too large (WHEFS_ERR_RANGE)."""
+class RangeError(Error, OSError, ValueError):
+    """Value out of range: a seek before 0, a size too large (WHEFS_ERR_RANGE).
 
-    code, name = _c.WHEFS_ERR_RANGE, _c.whefs_rc_name(_c.WHEFS_ERR_RANGE)
+    An ``OSError`` with errno EINVAL, as the builtin files raise for a seek
+    before 0 or a negative truncate, and a ``ValueError`` as well (like
+    ``io.UnsupportedOperation``), for code that caught it as one."""
+
+    code, name, _errno = _c.WHEFS_ERR_RANGE, _c.whefs_rc_name(_c.WHEFS_ERR_RANGE), _errno.EINVAL
 
 
 class FullError(Error, OSError):
@@ -150,6 +161,12 @@ class NotEmptyError(Error, OSError):
     """Directory not empty (WHEFS_ERR_NOT_EMPTY)."""
 
     code, name, _errno = _c.WHEFS_ERR_NOT_EMPTY, _c.whefs_rc_name(_c.WHEFS_ERR_NOT_EMPTY), _errno.ENOTEMPTY
+
+
+class SameFileError(Error, shutil.SameFileError):
+    """``Fs.copy`` of a file onto itself, as ``shutil.copyfile`` (WHEFS_ERR_ARG)."""
+
+    code, name = _c.WHEFS_ERR_ARG, _c.whefs_rc_name(_c.WHEFS_ERR_ARG)
 
 
 class ClosedError(Error, ValueError):

@@ -15,17 +15,21 @@ commits too, and its error (say ``TimeoutError``, ``OSError``) is raised.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import whefs_c as _c
-from ._errors import closed_error
+from ._errors import RangeError, closed_error
 from ._handle import Handle
 
 if TYPE_CHECKING:
     from ._fs import Fs, StatResult
+
+_SEEK_DATA = getattr(os, "SEEK_DATA", 3)
+_SEEK_DATA_HOLE = (_SEEK_DATA, getattr(os, "SEEK_HOLE", 4))
 
 #: The buffer size of buffered files (``buffering=-1``).
 DEFAULT_BUFFER_SIZE = 64 * 1024
@@ -116,8 +120,11 @@ class RawFile(io.RawIOBase):
     def write(self, data: Any) -> int:
         self._check(self._writable, "writing")
         n = self._h.call(_c.whefs_file_pwrite, data, self._pos)
-        if self._append:  # the library wrote at the end, wherever we were
-            self._pos = self._h.call(_c.whefs_file_size)
+        if self._append:
+            # The library wrote at the end, wherever we were; as write(2)
+            # with O_APPEND, an empty write leaves the position.
+            if n:
+                self._pos = self._h.call(_c.whefs_file_size)
         else:
             self._pos += n
         return n
@@ -133,8 +140,8 @@ class RawFile(io.RawIOBase):
         if size is None:
             size = self._pos
         size = size.__index__()
-        if size < 0:
-            raise ValueError(f"negative size value {size}")
+        if size < 0:  # OSError(EINVAL), as os.truncate
+            raise RangeError(errno.EINVAL, f"negative size value {size}")
         self._h.call(_c.whefs_file_truncate, size)
         return size
 
@@ -161,11 +168,23 @@ class RawFile(io.RawIOBase):
             target, whence = self._pos + offset, os.SEEK_SET
         elif whence == os.SEEK_END:
             target = offset  # the library knows this handle's size
-        else:
-            raise ValueError(f"invalid whence ({whence}, should be 0, 1 or 2)")
-        # The library checks the result (before 0: RangeError, a ValueError).
+        elif whence in _SEEK_DATA_HOLE:
+            self._pos = self._seek_data_hole(offset, whence)
+            return self._pos
+        else:  # OSError(EINVAL) as lseek(); also a ValueError, as the buffered layers raise
+            raise RangeError(errno.EINVAL, f"invalid whence ({whence}, should be 0, 1, 2, 3 or 4)")
+        # The library checks the result (before 0: RangeError, an OSError(EINVAL)).
         self._pos = self._h.call(_c.whefs_file_seek, target, whence)
         return self._pos
+
+    def _seek_data_hole(self, offset: int, whence: int) -> int:
+        """SEEK_DATA / SEEK_HOLE as lseek() on a filesystem that keeps no
+        holes: all of the file is data, and the only hole is at its end."""
+        size = self._h.call(_c.whefs_file_size)
+        if offset < 0 or offset >= size:
+            raise RangeError(errno.ENXIO, f"{'SEEK_DATA' if whence == _SEEK_DATA else 'SEEK_HOLE'}"
+                             f" from {offset}: no data there (size {size})")
+        return offset if whence == _SEEK_DATA else size
 
     def tell(self) -> int:
         self._check_open()
@@ -205,16 +224,19 @@ class _CommitOnFlush:
     """Makes ``flush()`` of a buffered file commit: write out the buffer,
     then ``raw.flush()``."""
 
-    raw: RawFile
-
     def flush(self) -> None:
         super().flush()  # type: ignore[misc]
-        self.raw.flush()
+        _raw_of(self).flush()
 
     def sync(self) -> None:
         """Writes out the buffer and commits durably."""
         super().flush()  # type: ignore[misc]
-        self.raw.sync()
+        _raw_of(self).sync()
+
+
+def _raw_of(buffered: object) -> RawFile:
+    """The RawFile under one of the buffered classes here."""
+    return cast(RawFile, buffered.raw)  # type: ignore[attr-defined]
 
 
 class BufferedWriter(_CommitOnFlush, io.BufferedWriter):
@@ -245,7 +267,8 @@ def parse_mode(mode: str) -> tuple[str, str, bool, bool, bool, bool]:
     first = kind[0]
     plus = "+" in chars
     c_mode = first + ("+" if plus else "")
-    raw_mode = {"r": "rb", "w": "wb", "a": "ab", "x": "xb"}[first] + ("+" if plus else "")
+    # As io.FileIO names its mode: "w+" reads back as "rb+".
+    raw_mode = {"r": "rb", "w": "rb" if plus else "wb", "a": "ab", "x": "xb"}[first] + ("+" if plus else "")
     readable = first == "r" or plus
     writable = first != "r" or plus
     return c_mode, raw_mode, readable, writable, first == "a", "b" not in chars
@@ -274,7 +297,7 @@ def open_file(fs: Fs, path: str, mode: str, buffering: int, encoding: str | None
         line_buffering = text and buffering == 1
         size = buffering if buffering > 1 else DEFAULT_BUFFER_SIZE
         if readable and writable:
-            buffer: io.BufferedIOBase = BufferedRandom(raw, size)
+            buffer: BufferedRandom | BufferedWriter | BufferedReader = BufferedRandom(raw, size)
         elif writable:
             buffer = BufferedWriter(raw, size)
         else:

@@ -16,15 +16,25 @@ import threading
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
 
 from . import whefs_c as _c
-from ._errors import ExistsError, NotFoundError, closed_error
+from ._errors import (
+    ExistsError,
+    IsADirError,
+    NotADirError,
+    NotFoundError,
+    SameFileError,
+    closed_error,
+    error_for,
+)
 from ._files import RawFile, open_file
 from ._handle import Handle
 
 if TYPE_CHECKING:
     from ._txn import Transaction
+
+_R = TypeVar("_R")
 
 _DURABILITY = {
     "full": _c.WHEFS_DURABLE_FULL,
@@ -35,10 +45,8 @@ _DURABILITY = {
 
 def _path(path: Any) -> str:
     """A container path from str, bytes (UTF-8) or os.PathLike."""
-    path = os.fspath(path)
-    if isinstance(path, bytes):
-        path = path.decode("utf-8")
-    return path
+    p: str | bytes = os.fspath(path)
+    return p.decode("utf-8") if isinstance(p, bytes) else p
 
 
 def _timeout_ms(seconds: float) -> int:
@@ -239,7 +247,7 @@ class Fs:
         state = "closed" if self.closed else ("read-only" if self.readonly else "read-write")
         return f"<whefs.Fs {self.path!r} {state}>"
 
-    def _call(self, fn: Any, *args: Any) -> Any:
+    def _call(self, fn: Callable[..., _R], *args: Any) -> _R:
         return self._h.call(fn, *args)
 
     def _adopt(self, child: Any) -> None:
@@ -298,7 +306,8 @@ class Fs:
         """Opens a pseudofile like the builtin ``open()``: modes ``r w a x``,
         ``+``, ``b``/``t``; text mode decodes UTF-8 unless told otherwise.
         ``flush()`` and ``close()`` commit."""
-        return open_file(self, _path(path), mode, buffering, encoding, errors, newline)
+        creating = isinstance(mode, str) and any(c in mode for c in "wax")
+        return open_file(self, self._file_path(path, creating=creating), mode, buffering, encoding, errors, newline)
 
     def _open_raw(self, path: str, c_mode: str, raw_mode: str, *, readable: bool,
                   writable: bool, append: bool) -> RawFile:
@@ -319,13 +328,13 @@ class Fs:
 
     def read_bytes(self, path: Any) -> bytes:
         """The whole file, as of the latest commit."""
-        return self._call(_c.whefs_read_file, _path(path))
+        return self._call(_c.whefs_read_file, self._file_path(path))
 
     def write_bytes(self, path: Any, data: Any) -> int:
         """Creates or replaces the file with ``data`` (any bytes-like object)
         in one atomic commit; returns the number of bytes."""
         view = memoryview(data)
-        self._call(_c.whefs_write_file, _path(path), view)
+        self._call(_c.whefs_write_file, self._file_path(path, creating=True), view)
         return view.nbytes
 
     def read_text(self, path: Any, encoding: str = "utf-8", errors: str | None = None) -> str:
@@ -347,22 +356,43 @@ class Fs:
     # -- namespace ---------------------------------------------------------
     def stat(self, path: Any) -> StatResult:
         """``stat`` of a file or directory in the latest commit."""
-        return StatResult._from_c(self._call(_c.whefs_stat, _path(path)))
+        return StatResult._from_c(self._call(_c.whefs_stat, self._file_path(path)))
 
     def exists(self, path: Any) -> bool:
-        return self._call(_c.whefs_exists, _path(path))
+        """As ``os.path.exists``: False also when a component is a file."""
+        try:
+            return self._call(_c.whefs_exists, self._file_path(path))
+        except NotADirError:
+            return False
 
     def is_dir(self, path: Any) -> bool:
         try:
             return self.stat(path).is_dir()
-        except NotFoundError:
+        except (NotFoundError, NotADirError):
             return False
 
     def is_file(self, path: Any) -> bool:
         try:
             return self.stat(path).is_file()
-        except NotFoundError:
+        except (NotFoundError, NotADirError):
             return False
+
+    def _file_path(self, path: Any, *, creating: bool = False) -> str:
+        """A path checked as the host checks a trailing "/" (the library
+        itself reads "f/" as "f"): it names a directory, so creating a file
+        there is IsADirectoryError, and for a file it is NotADirectoryError
+        (open(2)'s EISDIR and ENOTDIR)."""
+        p = _path(path)
+        if p.endswith("/") and p.strip("/"):
+            if creating:
+                raise error_for(_c.WHEFS_ERR_IS_DIR, f"is a directory: {p}")
+            try:
+                is_file = self._call(_c.whefs_stat, p).kind == _c.WHEFS_KIND_FILE
+            except NotFoundError:
+                is_file = False
+            if is_file:
+                raise error_for(_c.WHEFS_ERR_NOT_DIR, f"not a directory: {p}")
+        return p
 
     def mkdir(self, path: Any, parents: bool = False, exist_ok: bool = False) -> None:
         """Creates a directory, as ``pathlib.Path.mkdir``: with ``parents``
@@ -371,7 +401,12 @@ class Fs:
         p = _path(path)
         try:
             if parents and exist_ok:
-                self._call(_c.whefs_mkdir_all, p)
+                try:
+                    self._call(_c.whefs_mkdir_all, p)
+                except NotADirError:
+                    if self.is_file(p.rstrip("/")):  # os.makedirs: the file is in the way
+                        raise error_for(_c.WHEFS_ERR_EXISTS, f"already exists, not a directory: {p}") from None
+                    raise
                 return
             try:
                 self._call(_c.whefs_mkdir, p)
@@ -392,7 +427,7 @@ class Fs:
     def remove(self, path: Any) -> None:
         """Removes a file (IsADirectoryError for a directory). Open handles
         keep their snapshot."""
-        self._call(_c.whefs_unlink, _path(path))
+        self._call(_c.whefs_unlink, self._file_path(path))
 
     unlink = remove
 
@@ -402,7 +437,10 @@ class Fs:
 
     def rename(self, src: Any, dst: Any) -> None:
         """Renames atomically; replaces a file (not a directory) at ``dst``."""
-        self._call(_c.whefs_rename, _path(src), _path(dst))
+        s, d = self._file_path(src), self._file_path(dst)
+        if d.endswith("/") and d.strip("/") and self.is_file(s):  # rename(2): a file cannot become "g/"
+            raise error_for(_c.WHEFS_ERR_NOT_DIR, f"not a directory: {d}")
+        self._call(_c.whefs_rename, s, d)
 
     replace = rename
 
@@ -410,7 +448,16 @@ class Fs:
         """Copies the file ``src`` to ``dst`` (replacing a file there) in one
         commit, as ``shutil.copyfile``; returns the number of bytes copied.
         Readers of ``dst`` see the old file or the whole copy."""
-        return self._call(_c.whefs_copy, _path(src), _path(dst))
+        s = self._file_path(src)
+        try:
+            d = self._file_path(dst, creating=True)
+        except IsADirError:
+            if not self.exists(dst):  # as shutil.copyfile says for "new/"
+                raise NotFoundError(f"directory does not exist: {dst}") from None
+            raise
+        if s.strip("/") == d.strip("/"):
+            raise SameFileError(f"{s!r} and {d!r} are the same file")
+        return self._call(_c.whefs_copy, s, d)
 
     def rmtree(self, path: Any) -> None:
         """Removes a directory and everything below it in one commit, as
@@ -459,7 +506,8 @@ class Fs:
         """``os.walk`` top-down: (dirpath, dirnames, filenames); prune
         ``dirnames`` in place to skip subtrees."""
         top = _path(top)
-        dirs, files = [], []
+        dirs: list[str] = []
+        files: list[str] = []
         with self.scandir(top) as it:
             for entry in it:
                 (dirs if entry.is_dir() else files).append(entry.name)

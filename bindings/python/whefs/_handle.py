@@ -12,9 +12,11 @@ Calls themselves run in parallel: the library serializes what it must.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ._errors import closed_error
+
+_R = TypeVar("_R")
 
 
 class Handle:
@@ -43,7 +45,7 @@ class Handle:
             if self._users == 0:
                 self._cond.notify_all()
 
-    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def call(self, fn: Callable[..., _R], *args: Any) -> _R:
         """``fn(ptr, *args)`` with the pointer held open for the call."""
         ptr = self.enter()
         try:
