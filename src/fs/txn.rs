@@ -326,7 +326,10 @@ fn stream_into(f: &mut File, reader: &mut dyn io::Read, page_size: usize) -> Res
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from_io(e)),
+                Err(e) if e.get_ref().is_some_and(|i| i.is::<Error>()) => {
+                    return Err(Error::from_io(e))
+                }
+                Err(e) => return Err(Error::io("reading the data to write", e)),
             }
         }
         for (i, page) in buf[..filled].chunks(page_size).enumerate() {
