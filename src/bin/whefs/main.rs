@@ -36,6 +36,7 @@ struct Cli {
 /// The options every command takes: how to open the container, and how
 /// much to say.
 #[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Open the container read-only: commands that would change it fail
     /// (status 8). Reading commands always open read-only.

@@ -16,7 +16,7 @@ use tar::{Archive, EntryType};
 
 use crate::cmd::cat::COPY_BUFFER;
 use crate::container::{open, Access};
-use crate::failure::Failure;
+use crate::failure::{Exit, Failure};
 use crate::printer::{Printer, Totals};
 use crate::text::{is_root, join, normalize, parent};
 use crate::Global;
@@ -60,7 +60,7 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
     } else {
         args.file.display().to_string()
     };
-    let host = |e: io::Error| Failure::host(format!("import {what}"), e);
+    let host = |e: io::Error| archive_failure(&what, e);
     // The bar counts archive bytes read (its size is known for a FILE).
     let progress = printer.progress("import", size.map(|bytes| Totals { bytes, files: 0 }));
     let mut archive = Archive::new(progress.meter(BufReader::with_capacity(COPY_BUFFER, input)));
@@ -150,6 +150,20 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
     drop(archive);
     progress.finish();
     Ok(())
+}
+
+/// An error while reading the archive: the operating system's (reading
+/// the file or stdin), the container's, or the archive's own format.
+fn archive_failure(what: &str, e: io::Error) -> Failure {
+    if e.raw_os_error().is_some() || e.get_ref().is_some_and(|i| i.is::<whefs::Error>()) {
+        return Failure::host(format!("import {what}"), e);
+    }
+    // The tar crate's messages may quote the bad bytes: keep them printable.
+    let message: String = e.to_string().escape_debug().take(200).collect();
+    Failure::new(
+        Exit::Generic,
+        format!("import {what}: not a tar archive, or a damaged one: {message}"),
+    )
 }
 
 /// A member's mtime in ns: the pax `mtime` record (with its fraction) if
