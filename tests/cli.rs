@@ -1,12 +1,8 @@
 //! Tests of the `whefs` command-line tool: each runs the built binary in a
 //! fresh temporary directory and checks what matters to a user or a script —
-//! the bytes that come back, the output, and the exit status.
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-use tempfile::TempDir;
+//! the bytes that come back, the output, and the exit status. Trees and
+//! globs are in `cli_trees.rs`, archives and embed in `cli_archive.rs`,
+//! JSON, progress bars and help in `cli_output.rs`.
 
 mod cli_common;
 
