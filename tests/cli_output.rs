@@ -149,6 +149,24 @@ fn progress_bars_are_drawn_only_on_a_terminal_and_not_with_quiet() {
     assert!(shown.contains("export ["), "no bar: {shown:?}");
     let shown = under_terminal(&s, "import --tar c.whefs /two -f one.tar");
     assert!(shown.contains("import ["), "no bar: {shown:?}");
+    // An archive is never written to a terminal.
+    let out = Command::new("script")
+        .args([
+            "-q",
+            "-e",
+            "-c",
+            "\"$WHEFS\" export --tar c.whefs",
+            "/dev/null",
+        ])
+        .env("WHEFS", whefs_bin())
+        .current_dir(s.path("."))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script(1)");
+    assert_eq!(out.status.code(), Some(USAGE));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("refusing to write an archive to a terminal")
+    );
     // --quiet: nothing at all, even on a terminal.
     let quiet = under_terminal(&s, "put -q -r c.whefs big /three");
     assert_eq!(quiet, "", "--quiet drew something");

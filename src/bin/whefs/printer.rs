@@ -100,6 +100,17 @@ impl Printer {
         progress
     }
 
+    /// Starts a spinner for work that is not bytes (a scan, a check),
+    /// under the same conditions as [`Printer::progress`].
+    pub fn spinner(&self, what: &str, message: String) -> Progress {
+        let progress = self.progress(what, None);
+        if let Some(bar) = &progress.bar {
+            bar.set_style(style("{prefix} {spinner} {msg} ({elapsed})"));
+            bar.set_message(message);
+        }
+        progress
+    }
+
     /// Flushes stdout; call at the end of a command.
     pub fn finish(mut self) -> Result<(), Failure> {
         self.out.flush().map_err(stdout_failure)

@@ -53,8 +53,7 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
     let container = &args.container;
     let mut printer = Printer::new(global, args.json);
     let what = format!("check {}", container.display());
-    let progress = printer.progress("check", None);
-    progress.set_message(format!("verifying {}", container.display()));
+    let progress = printer.spinner("check", format!("verifying {}", container.display()));
     let fs = options(global).open(container);
     let report = fs.and_then(|fs| fs.check());
     drop(progress);

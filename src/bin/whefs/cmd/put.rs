@@ -87,8 +87,7 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
             src.display()
         )));
     }
-    let scanning = printer.progress("put", None);
-    scanning.set_message(format!("scanning {}", src.display()));
+    let scanning = printer.spinner("put", format!("scanning {}", src.display()));
     let entries = scan(
         src,
         &ScanRules {
