@@ -608,6 +608,31 @@ impl File {
         Ok(())
     }
 
+    /// Ends the writing of a detached file held by a transaction: a file too
+    /// large to be inline has its buffered pages written out, and the
+    /// reserved pages it did not use are given back, so that a transaction
+    /// holding many files keeps neither their data in memory nor spare
+    /// pages reserved. Writing more afterwards works, at a new reservation.
+    pub(crate) fn finish_writing(&mut self) -> Result<()> {
+        let fs = self.fs.clone();
+        let limit = records::inline_limit(fs.engine().page_size()) as u64;
+        if self.len() > limit {
+            self.write_buffered()?;
+        }
+        let w = self.writer()?;
+        let unused: Vec<(u64, u64)> = w.batch.drain(..).collect();
+        fs.engine().return_pages(&unused);
+        Ok(())
+    }
+
+    /// Buffered pages and spare reserved ranges of a writer, for tests.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> (usize, usize) {
+        self.writer
+            .as_ref()
+            .map_or((0, 0), |w| (w.buffered.len(), w.batch.len()))
+    }
+
     /// The file's size as this handle sees it.
     pub fn len(&self) -> u64 {
         self.writer.as_ref().map_or(self.base.rec.size, |w| w.size)

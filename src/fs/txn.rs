@@ -8,9 +8,14 @@
 //! only; every operation's precondition is checked under the commit lock
 //! on the latest tree, in order, each seeing the ones before it; if any
 //! fails, nothing is published and every page written for the
-//! transaction is free again.
+//! transaction is free again. A write streamed in with
+//! [`Transaction::write_from`] leaves only its page list (and a small
+//! file's few bytes) in memory, so a transaction may hold more data than
+//! fits in memory.
 
-use crate::engine::Durability;
+use std::io;
+
+use crate::engine::{self, Durability, Tx};
 use crate::error::{Error, Result};
 use crate::format::records;
 use crate::fs::file::{settle_pages, File};
@@ -28,7 +33,16 @@ enum Op {
     RemoveDirAll(String),
     Rename(String, String),
     SetLabel(String),
+    /// Permission bits and/or modification time of an existing path.
+    SetAttrs {
+        path: String,
+        mode: Option<u32>,
+        mtime_ns: Option<i64>,
+    },
 }
+
+/// Bytes [`Transaction::write_from`] reads at a time, in pages.
+const STREAM_PAGES: usize = 64;
 
 /// The operations of one transaction, recorded between [`Fs::begin`] and
 /// [`Transaction::commit`] (or by the closure given to
@@ -117,6 +131,71 @@ impl Transaction {
             return Err(e);
         }
         self.ops.push(Op::Write(Box::new(f)));
+        Ok(self)
+    }
+
+    /// Creates or replaces the file `path` with everything `reader` yields,
+    /// and returns the number of bytes. The data is streamed to reserved
+    /// pages as it is read; what the transaction keeps in memory is the
+    /// file's page list, or for a small file (up to the inline size, a
+    /// quarter page) its bytes, so a transaction can hold many files of
+    /// any size. Whole pages of zeros become holes, which read back as
+    /// zeros and use no pages. If `reader` fails, its error is returned
+    /// ([`Error::Io`], or the whefs error an `io::Error` wraps) and
+    /// nothing is recorded for this call.
+    ///
+    /// ```
+    /// let fs = whefs::Fs::memory().unwrap();
+    /// let mut t = fs.begin().unwrap();
+    /// let mut input: &[u8] = b"streamed";
+    /// assert_eq!(t.write_from("log", &mut input).unwrap(), 8);
+    /// t.commit().unwrap();
+    /// assert_eq!(fs.read("log").unwrap(), b"streamed");
+    /// ```
+    pub fn write_from(&mut self, path: &str, reader: &mut dyn io::Read) -> Result<u64> {
+        path::parent_and_name(path)?;
+        let mut f = File::create_detached(&self.fs, path)?;
+        match stream_into(&mut f, reader, self.fs.engine().page_size() as usize) {
+            Ok(len) => {
+                self.ops.push(Op::Write(Box::new(f)));
+                Ok(len)
+            }
+            Err(e) => {
+                let _ = f.abort();
+                Err(e)
+            }
+        }
+    }
+
+    /// Sets the permission bits (at most `0o7777`) of the file or directory
+    /// `path`, as it is at this point of the transaction.
+    pub fn set_mode(&mut self, path: &str, mode: u32) -> Result<&mut Self> {
+        if mode > 0o7777 {
+            return Err(Error::Arg(format!(
+                "mode {mode:o} has bits beyond the permission bits 7777"
+            )));
+        }
+        path::components(path)?;
+        self.ops.push(Op::SetAttrs {
+            path: path.to_string(),
+            mode: Some(mode),
+            mtime_ns: None,
+        });
+        Ok(self)
+    }
+
+    /// Sets the modification time (nanoseconds since the Unix epoch) of the
+    /// file or directory `path`, as it is at this point of the transaction.
+    /// Later operations in the same transaction that change a directory's
+    /// entries update its time again, so set a directory's time after
+    /// filling it.
+    pub fn set_mtime(&mut self, path: &str, mtime_ns: i64) -> Result<&mut Self> {
+        path::components(path)?;
+        self.ops.push(Op::SetAttrs {
+            path: path.to_string(),
+            mode: None,
+            mtime_ns: Some(mtime_ns),
+        });
         Ok(self)
     }
 
@@ -237,6 +316,11 @@ impl Transaction {
                     Op::RemoveDirAll(p) => tx.remove_dir_all(p)?,
                     Op::Rename(from, to) => tx.rename(from, to)?,
                     Op::SetLabel(label) => tx.set_label(label)?,
+                    Op::SetAttrs {
+                        path,
+                        mode,
+                        mtime_ns,
+                    } => set_attrs(tx, path, *mode, *mtime_ns)?,
                 }
             }
             Ok(())
@@ -244,6 +328,57 @@ impl Transaction {
         settle_pages(engine, result.is_ok(), &pages);
         result.map(|_| ())
     }
+}
+
+/// Copies everything `reader` yields into the new file `f`, skipping whole
+/// pages of zeros (they stay holes), then ends its writing
+/// ([`File::finish_writing`]). Returns the bytes copied.
+fn stream_into(f: &mut File, reader: &mut dyn io::Read, page_size: usize) -> Result<u64> {
+    let mut buf = vec![0u8; page_size * STREAM_PAGES];
+    let mut at = 0u64;
+    loop {
+        // Fill the buffer (short reads are normal for pipes), so that
+        // pages are whole except at the end.
+        let mut filled = 0;
+        while filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.get_ref().is_some_and(|i| i.is::<Error>()) => {
+                    return Err(Error::from_io(e))
+                }
+                Err(e) => return Err(Error::io("reading the data to write", e)),
+            }
+        }
+        for (i, page) in buf[..filled].chunks(page_size).enumerate() {
+            if page.iter().any(|&b| b != 0) {
+                f.write_at(page, at + (i * page_size) as u64)?;
+            }
+        }
+        at += filled as u64;
+        if filled < buf.len() {
+            break;
+        }
+    }
+    f.set_len(at)?;
+    f.finish_writing()?;
+    Ok(at)
+}
+
+/// Sets `path`'s permission bits and/or modification time (its status
+/// change time becomes now).
+fn set_attrs(tx: &mut Tx, path: &str, mode: Option<u32>, mtime_ns: Option<i64>) -> Result<()> {
+    let (ino, mut rec) = crate::fs::resolve(tx, path)?;
+    if let Some(mode) = mode {
+        rec.mode = mode;
+    }
+    if let Some(mtime) = mtime_ns {
+        rec.mtime_ns = mtime;
+    }
+    rec.ctime_ns = engine::now_ns();
+    tx.insert(&records::inode_key(ino), &rec.encode())?;
+    Ok(())
 }
 
 impl Drop for Transaction {
@@ -256,5 +391,110 @@ impl Drop for Transaction {
                 let _ = (*f).abort();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that yields `len` bytes in odd-sized pieces, then fails if
+    /// `fail` is set.
+    struct Pieces {
+        data: Vec<u8>,
+        at: usize,
+        fail: bool,
+    }
+
+    impl io::Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.data.len() {
+                return if self.fail {
+                    Err(io::Error::other("source went away"))
+                } else {
+                    Ok(0)
+                };
+            }
+            let n = buf.len().min(777).min(self.data.len() - self.at);
+            buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    fn content(len: usize) -> Vec<u8> {
+        // Non-zero pages around a run of zero pages (a hole).
+        (0..len)
+            .map(|i| {
+                if (3 * 4096..6 * 4096).contains(&i) {
+                    0
+                } else {
+                    (i % 251) as u8 + 1
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn write_from_streams_many_pages_and_keeps_no_data_in_memory() {
+        let fs = Fs::memory().unwrap();
+        let data = content(300 * 1024 + 5);
+        let mut t = fs.begin().unwrap();
+        let mut src = Pieces {
+            data: data.clone(),
+            at: 0,
+            fail: false,
+        };
+        assert_eq!(t.write_from("big", &mut src).unwrap(), data.len() as u64);
+        let mut small: &[u8] = b"tiny";
+        t.write_from("small", &mut small).unwrap();
+        match &t.ops[0] {
+            Op::Write(f) => assert_eq!(f.held(), (0, 0), "buffered pages, spare ranges"),
+            _ => panic!("the first op is the write"),
+        }
+        assert!(!fs.exists("big").unwrap());
+        t.commit().unwrap();
+        assert_eq!(fs.read("big").unwrap(), data);
+        assert_eq!(fs.read("small").unwrap(), b"tiny");
+        fs.check().unwrap();
+    }
+
+    #[test]
+    fn a_failing_reader_records_nothing_and_frees_its_pages() {
+        let fs = Fs::memory().unwrap();
+        let mut t = fs.begin().unwrap();
+        let mut src = Pieces {
+            data: content(100 * 1024),
+            at: 0,
+            fail: true,
+        };
+        let err = t.write_from("broken", &mut src).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert!(t.is_empty());
+        t.commit().unwrap();
+        assert!(!fs.exists("broken").unwrap());
+        let report = fs.check().unwrap();
+        assert_eq!(report.data_pages, 0);
+    }
+
+    #[test]
+    fn set_mode_and_mtime_apply_in_order_within_the_commit() {
+        let fs = Fs::memory().unwrap();
+        fs.transaction(|t| {
+            t.create_dir("d")?;
+            t.write("d/f", b"x")?;
+            t.set_mode("d/f", 0o600)?;
+            t.set_mtime("d/f", 1_000_000_007)?;
+            t.set_mtime("d", -5)?;
+            Ok(())
+        })
+        .unwrap();
+        let f = fs.metadata("d/f").unwrap();
+        assert_eq!((f.mode, f.mtime_ns), (0o600, 1_000_000_007));
+        assert_eq!(fs.metadata("d").unwrap().mtime_ns, -5);
+        let mut t = fs.begin().unwrap();
+        assert!(matches!(t.set_mode("d", 0o10000), Err(Error::Arg(_))));
+        t.set_mode("missing", 0o644).unwrap();
+        assert!(matches!(t.commit(), Err(Error::NotFound(_))));
     }
 }

@@ -1,26 +1,27 @@
 //! `whefs`: the command-line tool for whefs containers, as `sqlite3` is for
 //! SQLite databases — for people inspecting containers and for scripts.
 //! Each invocation opens the container, does one thing and exits; every
-//! change it makes is an atomic commit of the library, so `whefs` can run
+//! change it makes is one atomic commit of the library, so `whefs` can run
 //! beside any other process using the same container.
 //!
-//! The commands live beside this file in `src/bin/whefs/`: [`commands`] (one function per
-//! subcommand), [`demo`], [`failure`] (messages and exit statuses) and
-//! [`text`] (paths, times, sizes).
+//! Beside this file in `src/bin/whefs/`: [`cmd`] (one module per
+//! subcommand, its clap arguments next to the code that runs it),
+//! [`container`] (opening, globs, walking a container tree), [`host`]
+//! (host trees: scanning for `put -r`, writing safely for `get -r`),
+//! [`printer`] (stdout, `--json`, warnings, progress bars), [`failure`]
+//! (messages and exit statuses) and [`text`] (paths, times, sizes).
 
-mod commands;
-mod demo;
+mod cmd;
+mod container;
 mod failure;
+mod host;
+mod printer;
 mod text;
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-
-use commands::Access;
-use failure::Failure;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 /// Inspect and script whefs containers: a whole filesystem in one file.
 #[derive(Parser, Debug)]
@@ -29,11 +30,13 @@ struct Cli {
     #[command(flatten)]
     global: Global,
     #[command(subcommand)]
-    command: Command,
+    command: cmd::Command,
 }
 
-/// The options every command takes: how to open the container.
+/// The options every command takes: how to open the container, and how
+/// much to say.
 #[derive(Args, Clone, Debug)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Open the container read-only: commands that would change it fail
     /// (status 8). Reading commands always open read-only.
@@ -46,6 +49,10 @@ pub struct Global {
     /// How hard each commit works to survive power loss.
     #[arg(long, value_enum, value_name = "LEVEL", global = true, default_value_t = DurabilityArg::Full)]
     pub durability: DurabilityArg,
+    /// No progress bars and no warnings (errors are still printed).
+    /// Bars are drawn only when stderr is a terminal anyway.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 /// `--durability`: the library's [`whefs::Durability`] on the command line.
@@ -69,261 +76,28 @@ impl From<DurabilityArg> for whefs::Durability {
     }
 }
 
-/// The subcommands. Paths inside a container are `/`-separated; a leading
-/// `/` is allowed.
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Create a new, empty container (fails if the file exists).
-    Create {
-        /// The container file to create.
-        container: PathBuf,
-        /// Page size in bytes: a power of two from 4096 to 65536 (`8k` and
-        /// `8KiB` work too) [default: 4096].
-        #[arg(long, value_name = "BYTES", value_parser = parse_page_size)]
-        page_size: Option<u32>,
-        /// A label stored in the container (at most 64 bytes).
-        #[arg(long, value_name = "TEXT")]
-        label: Option<String>,
-    },
-    /// Copy a host file (or `-` for stdin) into the container, streaming.
-    ///
-    /// DEST defaults to the source's name in the root directory; when DEST
-    /// is a directory or ends with `/`, the file goes inside it. An existing
-    /// file is replaced atomically when the copy commits.
-    Put {
-        /// The container file.
-        container: PathBuf,
-        /// The host file to copy, or `-` for stdin.
-        src: PathBuf,
-        /// Where to put it in the container.
-        dest: Option<String>,
-        /// Create missing parent directories of DEST.
-        #[arg(short, long)]
-        parents: bool,
-    },
-    /// Copy a file out of the container to a host file, or to stdout.
-    Get {
-        /// The container file.
-        container: PathBuf,
-        /// The file in the container.
-        path: String,
-        /// The host file to write (a directory: the file goes inside it);
-        /// stdout when omitted or `-`.
-        dest: Option<PathBuf>,
-    },
-    /// Print files to stdout, one after the other.
-    Cat {
-        /// The container file.
-        container: PathBuf,
-        /// The files to print.
-        #[arg(required = true)]
-        paths: Vec<String>,
-    },
-    /// List a directory (the root by default).
-    Ls {
-        /// The container file.
-        container: PathBuf,
-        /// The directory (or file) to list.
-        #[arg(default_value = "/")]
-        path: String,
-        /// Long format: kind, size, mtime (UTC), inode, name.
-        #[arg(short = 'l')]
-        long: bool,
-        /// List everything below, as full paths, depth first.
-        #[arg(short = 'R', long)]
-        recursive: bool,
-    },
-    /// Create directories.
-    Mkdir {
-        /// The container file.
-        container: PathBuf,
-        /// Create missing parents too; an existing directory is fine.
-        #[arg(short, long)]
-        parents: bool,
-        /// The directories to create.
-        #[arg(required = true)]
-        paths: Vec<String>,
-    },
-    /// Remove files (with -r, directories and everything in them).
-    Rm {
-        /// The container file.
-        container: PathBuf,
-        /// Remove directories and their contents.
-        #[arg(short, long)]
-        recursive: bool,
-        /// Ignore paths that do not exist.
-        #[arg(short, long)]
-        force: bool,
-        /// The paths to remove.
-        #[arg(required = true)]
-        paths: Vec<String>,
-    },
-    /// Remove empty directories.
-    Rmdir {
-        /// The container file.
-        container: PathBuf,
-        /// The directories to remove.
-        #[arg(required = true)]
-        paths: Vec<String>,
-    },
-    /// Rename or move a file or directory, atomically.
-    ///
-    /// When TO is a directory, FROM moves into it; an existing file at TO
-    /// is replaced.
-    Mv {
-        /// The container file.
-        container: PathBuf,
-        /// The path to move.
-        from: String,
-        /// The new path, or a directory to move into.
-        to: String,
-    },
-    /// Show kind, size, inode, mode and times of paths.
-    Stat {
-        /// The container file.
-        container: PathBuf,
-        /// The paths to describe.
-        #[arg(required = true)]
-        paths: Vec<String>,
-    },
-    /// Show container-wide figures: page size, generation, pages, files.
-    Info {
-        /// The container file.
-        container: PathBuf,
-    },
-    /// Show the locks other processes hold on the container: file writers,
-    /// pinned generations, reserved pages, a commit in progress (regions as
-    /// the kernel reports them; it does not say which process holds them).
-    Locks {
-        /// The container file.
-        container: PathBuf,
-    },
-    /// Verify every checksum and the page accounting (fsck).
-    ///
-    /// Exit status 0: clean; 1: corrupt (the problem goes to stderr); other
-    /// statuses as for any command (e.g. 3: no such container, 7: not a
-    /// whefs container).
-    Check {
-        /// The container file.
-        container: PathBuf,
-    },
-    /// Show the filesystem working, step by step, verifying as it goes.
-    ///
-    /// Without CONTAINER it uses ./demo.whefs, removing an old one first; a
-    /// CONTAINER given must not exist yet (`:memory:` runs in RAM). Exits
-    /// non-zero if any verification fails.
-    Demo {
-        /// Where to build the demo container.
-        container: Option<PathBuf>,
-    },
-}
-
-/// Parses a page size: digits, optionally followed by `k`, `K` or `KiB`.
-fn parse_page_size(arg: &str) -> Result<u32, String> {
-    let lower = arg.to_ascii_lowercase();
-    let (digits, scale) = match lower
-        .strip_suffix("kib")
-        .or_else(|| lower.strip_suffix('k'))
-    {
-        Some(digits) => (digits, 1024),
-        None => (lower.as_str(), 1),
-    };
-    digits
-        .parse::<u32>()
-        .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .ok_or_else(|| format!("not a size in bytes: {arg:?}"))
-}
-
 /// The long help text: what the tool is, and the exit statuses.
 fn long_about() -> String {
     format!(
         "Inspect and script whefs containers: a whole filesystem in one file.\n\n\
-         Each command opens the container, does one thing and exits; every change is an atomic \
-         commit, safe beside other processes using the same container. Paths inside a container \
-         are `/`-separated (a leading `/` is allowed). Errors go to stderr as `whefs: <message>`.\n\n\
+         Every command is `whefs COMMAND CONTAINER ...`. Each opens the container, does one thing \
+         and exits; every change is one atomic commit, safe beside other processes using the same \
+         container. Paths inside a container are `/`-separated (a leading `/` is allowed); `ls`, \
+         `cat`, `get`, `rm` and `stat` also take glob patterns ('*.txt', 'src/**/*.c'; quote them \
+         from the shell). `-` means stdin or stdout. Errors go to stderr as `whefs: <message>`.\n\n\
          {}\n\
          Examples:\n\
-         \x20 whefs create notes.whefs\n\
-         \x20 whefs put -p notes.whefs report.pdf /docs/2024/\n\
-         \x20 tar c src | whefs put notes.whefs - /backup/src.tar\n\
-         \x20 whefs ls -l -R notes.whefs\n\
-         \x20 whefs get notes.whefs /docs/2024/report.pdf copy.pdf\n\
-         \x20 whefs check notes.whefs && echo clean",
+         \x20 whefs create box.whefs\n\
+         \x20 whefs put -r box.whefs ./project /backup/    # a whole tree, in one commit\n\
+         \x20 whefs ls -lR box.whefs /backup\n\
+         \x20 whefs get -r box.whefs /backup/project restored\n\
+         \x20 whefs export --tar box.whefs /backup | tar tv\n\
+         \x20 tar c docs | whefs import --tar box.whefs /imported\n\
+         \x20 whefs embed box.whefs -o box.c --header --name box\n\
+         \x20 whefs stat --json box.whefs '/backup/**/*.rs'\n\
+         \x20 whefs check box.whefs && echo clean",
         failure::exit_code_help()
     )
-}
-
-/// Runs one parsed command line.
-fn run(cli: Cli) -> Result<(), Failure> {
-    let global = &cli.global;
-    let open = |container: &PathBuf, access| commands::open(global, container, access);
-    match &cli.command {
-        Command::Create {
-            container,
-            page_size,
-            label,
-        } => commands::create(global, container, *page_size, label.as_deref()),
-        Command::Put {
-            container,
-            src,
-            dest,
-            parents,
-        } => commands::put(
-            &open(container, Access::Write)?,
-            src,
-            dest.as_deref(),
-            *parents,
-        ),
-        Command::Get {
-            container,
-            path,
-            dest,
-        } => commands::get(&open(container, Access::Read)?, path, dest.as_deref()),
-        Command::Cat { container, paths } => commands::cat(&open(container, Access::Read)?, paths),
-        Command::Ls {
-            container,
-            path,
-            long,
-            recursive,
-        } => commands::ls(&open(container, Access::Read)?, path, *long, *recursive),
-        Command::Mkdir {
-            container,
-            parents,
-            paths,
-        } => commands::mkdir(&open(container, Access::Write)?, paths, *parents),
-        Command::Rm {
-            container,
-            recursive,
-            force,
-            paths,
-        } => commands::rm(&open(container, Access::Write)?, paths, *recursive, *force),
-        Command::Rmdir { container, paths } => {
-            commands::rmdir(&open(container, Access::Write)?, paths)
-        }
-        Command::Mv {
-            container,
-            from,
-            to,
-        } => commands::mv(&open(container, Access::Write)?, from, to),
-        Command::Stat { container, paths } => {
-            commands::stat(&open(container, Access::Read)?, paths)
-        }
-        Command::Info { container } => commands::info(
-            &open(container, Access::Read)?,
-            container,
-            &mut io::stdout().lock(),
-        ),
-        Command::Locks { container } => commands::locks(
-            &open(container, Access::Read)?,
-            container,
-            &mut io::stdout().lock(),
-        ),
-        Command::Check { container } => {
-            commands::check(global, container, &mut io::stdout().lock())
-        }
-        Command::Demo { container } => demo::run(global, container.as_deref()),
-    }
 }
 
 /// Lets a closed stdout end the process quietly, as SIGPIPE ends every Unix
@@ -346,7 +120,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => err.exit(),
     };
-    match run(cli) {
+    match cli.command.run(&cli.global) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             if let Some(message) = &failure.message {

@@ -31,6 +31,19 @@ pub fn is_root(path: &str) -> bool {
     path.trim_matches('/').is_empty()
 }
 
+/// A container path in one spelling: `/`-rooted, no empty components
+/// (`a//b/` is `/a/b`). Only for comparing paths; the library does the
+/// real validation.
+pub fn normalize(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    format!("/{}", parts.join("/"))
+}
+
+/// Whether normalized `path` is `dir` or lies below it.
+pub fn is_within(path: &str, dir: &str) -> bool {
+    path == dir || dir == "/" || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+}
+
 /// A time in nanoseconds since the Unix epoch as `2024-05-01 12:34:56Z` (UTC).
 pub fn utc(ns: i64) -> String {
     let secs = ns.div_euclid(1_000_000_000);
@@ -87,6 +100,10 @@ mod tests {
         assert_eq!(parent("/a"), "/");
         assert_eq!(parent("a"), "/");
         assert!(is_root("/") && is_root("") && is_root("//") && !is_root("/a"));
+        assert_eq!(normalize("a//b/"), "/a/b");
+        assert_eq!(normalize("/"), "/");
+        assert!(is_within("/a/b", "/a") && is_within("/a", "/a") && is_within("/a", "/"));
+        assert!(!is_within("/ab", "/a") && !is_within("/a", "/a/b"));
     }
 
     #[test]

@@ -11,8 +11,10 @@ use std::thread;
 
 use whefs::{File, Fs};
 
-use crate::commands::{self, stdout_failure};
+use crate::cmd::{info, ls, rm};
+use crate::container::{options, refuse_existing};
 use crate::failure::{Exit, Failure};
+use crate::printer::stdout_failure;
 use crate::text::human;
 use crate::Global;
 
@@ -29,8 +31,21 @@ const SPARSE_TAIL_AT: u64 = 8 * 1024 * 1024;
 /// Threads that write at once in the threads step.
 const THREADS: usize = 4;
 
-/// Runs the demo on `container`, or on [`DEFAULT_CONTAINER`] (removed first).
-pub fn run(global: &Global, container: Option<&Path>) -> Result<(), Failure> {
+/// Show the filesystem working, step by step, verifying as it goes.
+///
+/// Without CONTAINER it uses ./demo.whefs, removing an old one first; a
+/// CONTAINER given must not exist yet (`:memory:` runs in RAM). Exits
+/// non-zero if any verification fails.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Where to build the demo container.
+    container: Option<PathBuf>,
+}
+
+/// Runs the demo on the container given, or on [`DEFAULT_CONTAINER`]
+/// (removed first).
+pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
+    let container = args.container.as_deref();
     if global.read_only {
         return Err(Failure::usage(
             "demo: --read-only cannot create the demo container",
@@ -50,7 +65,7 @@ pub fn run(global: &Global, container: Option<&Path>) -> Result<(), Failure> {
     let path: PathBuf = match container {
         Some(path) => {
             if path != Path::new(":memory:") {
-                commands::refuse_existing(path)?;
+                refuse_existing(path)?;
             }
             path.to_path_buf()
         }
@@ -66,7 +81,7 @@ pub fn run(global: &Global, container: Option<&Path>) -> Result<(), Failure> {
     };
 
     demo.step("create the container")?;
-    let fs = commands::options(global)
+    let fs = options(global)
         .create(true)
         .label("whefs demo")
         .open(&path)
@@ -118,7 +133,7 @@ pub fn run(global: &Global, container: Option<&Path>) -> Result<(), Failure> {
     ))?;
 
     demo.step("list the tree (ls -l -R /)")?;
-    commands::list(&fs, "/", true, true, &mut demo.out)?;
+    ls::list(&fs, "/", true, true, &mut demo.out)?;
 
     demo.step("read everything back")?;
     for (path, text) in TEXTS {
@@ -239,16 +254,16 @@ pub fn run(global: &Global, container: Option<&Path>) -> Result<(), Failure> {
     fs.remove_file(SPARSE)
         .map_err(|e| Failure::fs(format!("rm {SPARSE}"), e))?;
     demo.say(format_args!("rm {SPARSE}"))?;
-    commands::rm(&fs, &["/docs/old-scratch".to_string()], true, false)?;
+    rm::remove(&fs, &["/docs/old-scratch".to_string()], true, false)?;
     demo.say(format_args!("rm -r /docs/old-scratch"))?;
     let gone = !exists(&fs, SPARSE)? && !exists(&fs, "/docs/old-scratch")?;
     demo.verify(gone, format_args!("removed paths are gone"))?;
 
     demo.step("list the tree again")?;
-    commands::list(&fs, "/", true, true, &mut demo.out)?;
+    ls::list(&fs, "/", true, true, &mut demo.out)?;
 
     demo.step("container info (whefs info)")?;
-    commands::info(&fs, &path, &mut demo.out)?;
+    info::print_text(&fs, &path, &mut demo.out)?;
 
     demo.step("check every checksum (whefs check)")?;
     match fs.check() {
