@@ -210,9 +210,13 @@ impl StickyPin {
 }
 
 impl Drop for StickyPin {
+    /// Drops the kept pin before the open goes: under the reaper's mutex, so
+    /// a reaper dropping it at this moment has finished (the last reference
+    /// to the container may go with it; closing must be done when the open's
+    /// drop returns, or another open could still find this one's locks).
     fn drop(&mut self) {
-        self.clear();
         let mut r = self.shared.reaper.lock().unwrap_or_else(|p| p.into_inner());
+        self.clear();
         r.closed = true;
         drop(r);
         self.shared.wake.notify_all();
