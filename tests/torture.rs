@@ -457,6 +457,9 @@ fn reader_after_overwrites(faults: &str) -> Result<(), String> {
     let path = dir.path().join("pin.whefs");
     let fs = Fs::create(&path).unwrap();
     fs.write("victim", &pattern(1, 0, LEN as usize)).unwrap();
+    // This process keeps its pin until it has been idle for a while; only
+    // the reader's pin (or its lack) may decide what the writer reuses.
+    std::thread::sleep(whefs::IDLE_PIN_RELEASE * 4);
     let mut a = Remote::start("reader", &path);
     a.ok(&format!("openfs ro 1000 full {faults}"));
     a.ok("open h victim r");

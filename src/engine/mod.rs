@@ -653,8 +653,11 @@ impl Engine {
     /// [`Engine::return_pages`].
     pub fn take_pages(&self, want: u64) -> Result<Vec<(u64, u64)>> {
         let mut pool = self.pool();
-        if self.faults().reuse_pages_early {
-            // The broken protocol takes recently freed pages at once.
+        let faults = self.faults();
+        if faults.reuse_pages_early || faults.skip_reservation_check {
+            // The broken protocols reserve for every request, as a writer
+            // without a pool would: early reuse takes recently freed pages
+            // at once; an unchecked reservation races with every commit.
             return self.reserve(pool.owner, pool.held_owner, want);
         }
         if pool.available() < want {
