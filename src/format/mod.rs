@@ -1,4 +1,4 @@
-//! On-disk format, version 1: pure encoding and decoding over byte slices —
+//! On-disk format, version 2: pure encoding and decoding over byte slices —
 //! no I/O, no locks. `docs/format.md` draws the byte layouts.
 //!
 //! Invariant: every decoder treats its input as hostile. A decoder returns
@@ -13,7 +13,7 @@ pub use node::{Node, NodeBody};
 pub use superblock::Superblock;
 
 /// Format version written by this library.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Default page size.
 pub const DEFAULT_PAGE_SIZE: u32 = 4096;
 /// Smallest allowed page size (a node must hold several 255-byte names).

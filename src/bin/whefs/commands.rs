@@ -346,7 +346,7 @@ fn remove_tree(fs: &Fs, dir: &str) -> Result<(), Failure> {
     for (path, kind) in found.iter().rev() {
         let removed = match kind {
             FileType::Dir => fs.remove_dir(path),
-            FileType::File => fs.remove_file(path),
+            FileType::File | FileType::Symlink => fs.remove_file(path),
         };
         removed.map_err(|e| Failure::fs(format!("rm {path}"), e))?;
     }
