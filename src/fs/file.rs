@@ -579,6 +579,36 @@ impl File {
         Ok(m)
     }
 
+    /// Moves a read-only handle to the latest commit, so that later reads
+    /// see what others committed since it was opened (a mount's readers
+    /// read the latest state, as POSIX readers do). A file removed
+    /// meanwhile keeps its old snapshot, so it stays readable. Returns
+    /// whether the handle moved; [`Error::Arg`] on a handle open for writing.
+    pub fn refresh(&mut self) -> Result<bool> {
+        if self.writer.is_some() {
+            return Err(Error::Arg(format!(
+                "{:?} is open for writing: it sees its own state",
+                self.path
+            )));
+        }
+        let engine = self.fs.engine();
+        if engine.latest()?.generation == self.base.snap.sb.generation {
+            return Ok(false);
+        }
+        let snap = engine.snapshot()?;
+        let view = SnapView {
+            engine,
+            snap: &snap,
+        };
+        match fs::inode_opt(&view, self.ino)? {
+            Some(rec) if rec.kind == InodeKind::File => {
+                self.base = Base::new(snap, rec);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// Commits this handle's changes at the container's durability: after
     /// it returns, every other handle and process opened later sees them.
     pub fn commit(&mut self) -> Result<()> {

@@ -11,6 +11,7 @@
 mod commands;
 mod demo;
 mod failure;
+mod mount;
 mod text;
 
 use std::io::{self, Write};
@@ -207,6 +208,14 @@ enum Command {
         /// The container file.
         container: PathBuf,
     },
+    /// Mount a container as a filesystem (FUSE), so every program can use it.
+    ///
+    /// Returns once the mount is ready; a background process serves it
+    /// until `whefs umount` (or `fusermount3 -u`) or SIGTERM. With the
+    /// global --read-only every change fails with EROFS. See docs/mount.md.
+    Mount(mount::MountArgs),
+    /// Unmount a `whefs mount`.
+    Umount(mount::UmountArgs),
     /// Show the filesystem working, step by step, verifying as it goes.
     ///
     /// Without CONTAINER it uses ./demo.whefs, removing an old one first; a
@@ -323,6 +332,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             commands::check(global, container, &mut io::stdout().lock())
         }
         Command::Demo { container } => demo::run(global, container.as_deref()),
+        Command::Mount(args) => mount::mount(global, args),
+        Command::Umount(args) => mount::umount(args),
     }
 }
 
