@@ -44,8 +44,16 @@ fn tar_extract_and_create_find_and_du_match_a_plain_directory() {
     assert_same_tree(&m.path("src"), &plain.join("src"), true, "tar -x");
     // tar -c of both, in name order: the archives are the same bytes.
     let (from_mount, from_plain) = (m.host("m.tar"), m.host("p.tar"));
-    run(&m.point, "tar", &["--sort=name", "-cf", s(&from_mount), "src"]);
-    run(&plain, "tar", &["--sort=name", "-cf", s(&from_plain), "src"]);
+    run(
+        &m.point,
+        "tar",
+        &["--sort=name", "-cf", s(&from_mount), "src"],
+    );
+    run(
+        &plain,
+        "tar",
+        &["--sort=name", "-cf", s(&from_plain), "src"],
+    );
     assert!(
         std::fs::read(&from_mount).unwrap() == std::fs::read(&from_plain).unwrap(),
         "tar -c differs:\n{}\nvs\n{}",
@@ -58,7 +66,15 @@ fn tar_extract_and_create_find_and_du_match_a_plain_directory() {
             dir,
             "find",
             &[
-                "src", "(", "-type", "d", "-printf", "%y %m %n %U:%G %P\\n", ")", "-o", "-printf",
+                "src",
+                "(",
+                "-type",
+                "d",
+                "-printf",
+                "%y %m %n %U:%G %P\\n",
+                ")",
+                "-o",
+                "-printf",
                 "%y %m %s %n %U:%G %T@ %P %l\\n",
             ],
         );
@@ -109,14 +125,23 @@ fn cp_a_and_rsync_a_match_a_plain_directory() {
     std::fs::write(src.join("d0/s0/f0.c"), b"changed").unwrap();
     std::fs::remove_file(src.join("d1/s1/f1.h")).unwrap();
     for dir in [&m.point, &plain] {
-        run(dir, "rsync", &["-a", "--delete", &format!("{}/", s(&src)), "rs/"]);
+        run(
+            dir,
+            "rsync",
+            &["-a", "--delete", &format!("{}/", s(&src)), "rs/"],
+        );
     }
     // Without times: the deletion stamps the directory after rsync set its
     // time, in a plain directory too, and rsync leaves it within the second.
     assert_same_tree(&m.path("rs"), &plain.join("rs"), false, "rsync -a --delete");
     // Copies out of the mount are faithful as well.
     run(&m.host(""), "cp", &["-a", s(&m.path("cp")), "back"]);
-    assert_same_tree(&m.host("back"), &plain.join("cp"), true, "cp -a out of the mount");
+    assert_same_tree(
+        &m.host("back"),
+        &plain.join("cp"),
+        true,
+        "cp -a out of the mount",
+    );
     m.unmount();
 }
 
@@ -157,11 +182,18 @@ fn git_init_add_commit_log_status_match_a_plain_directory() {
         git(&repo, &["init", "-q"]);
         git(&repo, &["add", "-A"]);
         git(&repo, &["commit", "-q", "-m", "import"]);
-        assert_eq!(git(&repo, &["status", "--porcelain"]), "", "clean after commit");
+        assert_eq!(
+            git(&repo, &["status", "--porcelain"]),
+            "",
+            "clean after commit"
+        );
         std::fs::write(repo.join("d2/s2/f2.txt"), b"edited\n").unwrap();
         std::fs::remove_file(repo.join("d3/s0/f3.bin")).unwrap();
         let status = git(&repo, &["status", "--porcelain"]);
-        assert_eq!(status, " M d2/s2/f2.txt\n D d3/s0/f3.bin\n", "status after edits");
+        assert_eq!(
+            status, " M d2/s2/f2.txt\n D d3/s0/f3.bin\n",
+            "status after edits"
+        );
         git(&repo, &["commit", "-q", "-am", "edit"]);
         git(&repo, &["fsck", "--full", "--no-progress"]);
         heads.push((
@@ -211,7 +243,10 @@ fn sqlite3_builds_a_database_that_passes_integrity_check() {
     }
     let dump = |dir: &Path| run(dir, "sqlite3", &["db.sqlite", ".dump"]);
     let (a, b) = (dump(&m.point), dump(&plain));
-    assert!(a == b, "sqlite3 .dump differs between the mount and a plain directory");
+    assert!(
+        a == b,
+        "sqlite3 .dump differs between the mount and a plain directory"
+    );
     let count = |dir: &Path| run(dir, "sqlite3", &["db.sqlite", "SELECT count(*) FROM t;"]);
     assert_eq!(count(&m.point), count(&plain));
     assert_eq!(count(&m.point).trim(), "2976");
@@ -260,15 +295,25 @@ fn the_mount_and_the_library_see_each_others_commits() {
     // Library → mount.
     fs.create_dir("lib").unwrap();
     fs.write("lib/a.txt", b"from the library").unwrap();
-    assert_eq!(std::fs::read(m.path("lib/a.txt")).unwrap(), b"from the library");
+    assert_eq!(
+        std::fs::read(m.path("lib/a.txt")).unwrap(),
+        b"from the library"
+    );
     fs.write("lib/a.txt", b"replaced").unwrap();
     assert_eq!(std::fs::read(m.path("lib/a.txt")).unwrap(), b"replaced");
     fs.symlink("a.txt", "lib/l").unwrap();
-    assert_eq!(std::fs::read_link(m.path("lib/l")).unwrap(), Path::new("a.txt"));
+    assert_eq!(
+        std::fs::read_link(m.path("lib/l")).unwrap(),
+        Path::new("a.txt")
+    );
     // Mount → library: a write commits at close, fsync, or flush.
     let mut f = std::fs::File::create(m.path("lib/b.txt")).unwrap();
     f.write_all(b"pending").unwrap();
-    assert_eq!(fs.read("lib/b.txt").unwrap(), b"", "not committed before fsync");
+    assert_eq!(
+        fs.read("lib/b.txt").unwrap(),
+        b"",
+        "not committed before fsync"
+    );
     f.sync_all().unwrap();
     assert_eq!(fs.read("lib/b.txt").unwrap(), b"pending", "fsync commits");
     f.write_all(b" and closed").unwrap();
@@ -318,7 +363,10 @@ fn big_files_stream_through_and_statfs_reports_the_containers_pages() {
     let mut m = Mounted::new(&[]);
     let data = pattern(24 << 20, 7);
     std::fs::write(m.path("big"), &data).unwrap();
-    assert!(std::fs::read(m.path("big")).unwrap() == data, "24 MiB round trip");
+    assert!(
+        std::fs::read(m.path("big")).unwrap() == data,
+        "24 MiB round trip"
+    );
     let info = whefs::Fs::open_read_only(&m.container)
         .unwrap()
         .info()
@@ -352,7 +400,10 @@ fn sigterm_unmounts_and_the_foreground_mount_exits_cleanly() {
         .args(["mount", "--foreground", s(&container), s(&point)])
         .spawn()
         .unwrap();
-    assert!(wait_mounted(&point, true, Duration::from_secs(10)), "mounted");
+    assert!(
+        wait_mounted(&point, true, Duration::from_secs(10)),
+        "mounted"
+    );
     std::fs::write(point.join("f"), b"before SIGTERM").unwrap();
     // SAFETY: signals a child this test started.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };

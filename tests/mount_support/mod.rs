@@ -104,7 +104,11 @@ impl Mounted {
         let point = dir.path().join("m");
         std::fs::create_dir_all(&point).expect("mount point");
         let point = point.canonicalize().expect("canonical mount point");
-        let mut args = vec!["mount", container.to_str().expect("utf-8"), point.to_str().expect("utf-8")];
+        let mut args = vec![
+            "mount",
+            container.to_str().expect("utf-8"),
+            point.to_str().expect("utf-8"),
+        ];
         args.extend_from_slice(extra);
         // The command returns once the mount answers: no waiting here.
         whefs(&args);
@@ -131,7 +135,10 @@ impl Mounted {
     pub fn unmount(&mut self) {
         whefs(&["umount", self.point.to_str().expect("utf-8")]);
         self.unmounted = true;
-        assert!(mounted_type(&self.point).is_none(), "still mounted after umount");
+        assert!(
+            mounted_type(&self.point).is_none(),
+            "still mounted after umount"
+        );
         // The daemon commits what it still holds as the session ends.
         let start = Instant::now();
         loop {
@@ -206,7 +213,8 @@ pub fn make_tree(root: &Path, files: usize) {
     std::fs::hard_link(root.join("d0/s0/f0.c"), root.join("d3/hard-f0")).expect("hard link");
     std::fs::hard_link(root.join("d0/s0/f0.c"), root.join("hard-f0-again")).expect("hard link");
     std::fs::create_dir_all(root.join("empty/dir")).expect("empty dirs");
-    std::fs::set_permissions(root.join("d4"), std::fs::Permissions::from_mode(0o750)).expect("chmod");
+    std::fs::set_permissions(root.join("d4"), std::fs::Permissions::from_mode(0o750))
+        .expect("chmod");
 }
 
 /// Sets a path's mtime (and atime) without following a final link.
@@ -257,7 +265,10 @@ pub fn view(root: &Path, times: bool) -> TreeView {
             let key = rel.to_string_lossy().into_owned();
             let kind = m.file_type();
             let what = if kind.is_symlink() {
-                format!("link -> {}", std::fs::read_link(&path).expect("readlink").display())
+                format!(
+                    "link -> {}",
+                    std::fs::read_link(&path).expect("readlink").display()
+                )
             } else if kind.is_dir() {
                 todo.push(rel.clone());
                 format!("dir nlink {}", m.nlink())
@@ -271,7 +282,12 @@ pub fn view(root: &Path, times: bool) -> TreeView {
                     m.nlink()
                 )
             };
-            let mut line = format!("{what} mode {:o} owner {}:{}", m.mode() & 0o7777, m.uid(), m.gid());
+            let mut line = format!(
+                "{what} mode {:o} owner {}:{}",
+                m.mode() & 0o7777,
+                m.uid(),
+                m.gid()
+            );
             if times && !kind.is_symlink() {
                 line.push_str(&format!(" mtime {}.{:09}", m.mtime(), m.mtime_nsec()));
             }
@@ -290,8 +306,9 @@ pub fn view(root: &Path, times: bool) -> TreeView {
 }
 
 fn checksum(data: &[u8]) -> u64 {
-    data.iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3))
+    data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 /// Asserts two trees show the same, naming the first difference.
@@ -300,6 +317,11 @@ pub fn assert_same_tree(got: &Path, want: &Path, times: bool, what: &str) {
     for (path, line) in &w.entries {
         assert_eq!(g.entries.get(path), Some(line), "{what}: {path} differs");
     }
-    assert_eq!(g.entries.len(), w.entries.len(), "{what}: extra entries in {}", got.display());
+    assert_eq!(
+        g.entries.len(),
+        w.entries.len(),
+        "{what}: extra entries in {}",
+        got.display()
+    );
     assert_eq!(g.links, w.links, "{what}: hard links differ");
 }

@@ -806,13 +806,17 @@ impl Mount {
         Ok(buf)
     }
 
-    fn do_write(&self, fh: FileHandle, offset: u64, data: &[u8]) -> Reply<u32> {
+    fn do_write(&self, fh: FileHandle, offset: u64, data: &[u8], flags: WriteFlags) -> Reply<u32> {
         let file = self.open_file(fh)?;
         if !file.writable {
             return Err(Errno::EBADF);
         }
+        // A write-back of cached pages (shared mmap) carries whichever
+        // writable handle the kernel picked: it goes where its page is,
+        // even through a handle opened with O_APPEND.
+        let append = file.append && !flags.contains(WriteFlags::FUSE_WRITE_CACHE);
         self.with_writer(file.ino, |w| {
-            let at = if file.append { w.len() } else { offset };
+            let at = if append { w.len() } else { offset };
             ok(w.write_at(data, at))?;
             Ok(data.len() as u32)
         })
@@ -1166,12 +1170,12 @@ impl Filesystem for Mount {
         fh: FileHandle,
         offset: u64,
         data: &[u8],
-        _write_flags: WriteFlags,
+        write_flags: WriteFlags,
         _flags: OpenFlags,
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
-        match self.do_write(fh, offset, data) {
+        match self.do_write(fh, offset, data, write_flags) {
             Ok(n) => reply.written(n),
             Err(e) => reply.error(e),
         }
