@@ -125,14 +125,14 @@
 /// itself (`lstat`) instead of following it.
 #define WHEFS_STAT_NOFOLLOW 1
 
-/// `whefs_utimens()`: leave this time as it is (`UTIME_OMIT`).
-#define WHEFS_TIME_OMIT INT64_MAX
+/// `whefs_utimens()`: leave this time as it is (`UTIME_OMIT`); `INT64_MAX`.
+#define WHEFS_TIME_OMIT 9223372036854775807
 
-/// `whefs_utimens()`: set this time to now (`UTIME_NOW`).
-#define WHEFS_TIME_NOW (INT64_MAX - 1)
+/// `whefs_utimens()`: set this time to now (`UTIME_NOW`); `INT64_MAX - 1`.
+#define WHEFS_TIME_NOW 9223372036854775806
 
-/// `whefs_chown()`: leave this id as it is (`-1` to `chown(2)`).
-#define WHEFS_ID_KEEP UINT32_MAX
+/// `whefs_chown()`: leave this id as it is (`-1` to `chown(2)`); `UINT32_MAX`.
+#define WHEFS_ID_KEEP 4294967295
 
 /// An open directory listing. Create with `whefs_dir_open()`, free with
 /// `whefs_dir_close()`.
@@ -727,6 +727,13 @@ int whefs_statx(struct whefs_fs *fs,
                 const char *path,
                 unsigned int flags,
                 struct whefs_statx_t *out);
+
+/// `fstat` of this handle's view of the file, with link count, owner and
+/// access time (as `whefs_file_stat()`, which has no room for them).
+///
+/// # Safety
+/// `f` is NULL or a live handle; `out` points to writable memory.
+int whefs_file_statx(struct whefs_file *f, struct whefs_statx_t *out);
 
 /// `chmod`: sets the permission bits (`07777` are kept) of what `path`
 /// names, following a symbolic link.

@@ -1,5 +1,6 @@
-//! POSIX metadata through the C ABI: `whefs_statx` (link counts, owner,
-//! access time; `lstat` with `WHEFS_STAT_NOFOLLOW`), `whefs_chmod`,
+//! POSIX metadata through the C ABI: `whefs_statx` and `whefs_file_statx`
+//! (link counts, owner, access time; `lstat` with `WHEFS_STAT_NOFOLLOW`),
+//! `whefs_chmod`,
 //! `whefs_chown`, `whefs_utimens`, `whefs_symlink`, `whefs_readlink`,
 //! `whefs_link`, `whefs_truncate` and `whefs_fs_sync`. Each change is one
 //! commit of the Rust API's ([`crate::Fs::set_attributes`] and friends).
@@ -11,6 +12,7 @@
 use std::ffi::{c_char, c_int, c_uint};
 
 use super::boundary::{self, bytes_out, handle, out_param, put, str_arg};
+use super::file::whefs_file;
 use super::fs::{kind_code, whefs_fs};
 use crate::error::Error;
 use crate::fs::Metadata;
@@ -18,12 +20,13 @@ use crate::fs::Metadata;
 /// `whefs_statx()` flag: describe a symbolic link at the end of the path
 /// itself (`lstat`) instead of following it.
 pub const WHEFS_STAT_NOFOLLOW: c_uint = 0x01;
-/// `whefs_utimens()`: leave this time as it is (`UTIME_OMIT`).
-pub const WHEFS_TIME_OMIT: i64 = i64::MAX;
-/// `whefs_utimens()`: set this time to now (`UTIME_NOW`).
-pub const WHEFS_TIME_NOW: i64 = i64::MAX - 1;
-/// `whefs_chown()`: leave this id as it is (`-1` to `chown(2)`).
-pub const WHEFS_ID_KEEP: u32 = u32::MAX;
+// Spelled as literals so that the header (and SWIG) get plain numbers.
+/// `whefs_utimens()`: leave this time as it is (`UTIME_OMIT`); `INT64_MAX`.
+pub const WHEFS_TIME_OMIT: i64 = 0x7FFF_FFFF_FFFF_FFFF;
+/// `whefs_utimens()`: set this time to now (`UTIME_NOW`); `INT64_MAX - 1`.
+pub const WHEFS_TIME_NOW: i64 = 0x7FFF_FFFF_FFFF_FFFE;
+/// `whefs_chown()`: leave this id as it is (`-1` to `chown(2)`); `UINT32_MAX`.
+pub const WHEFS_ID_KEEP: u32 = 0xFFFF_FFFF;
 
 /// What `whefs_statx()` reports: `whefs_stat_t` and the POSIX fields.
 #[repr(C)]
@@ -104,6 +107,24 @@ pub unsafe extern "C" fn whefs_statx(
         } else {
             fs.fs.metadata(path)?
         };
+        // SAFETY: checked, writable per the contract.
+        unsafe { put(out, whefs_statx_t::from(&meta)) };
+        Ok(())
+    })
+}
+
+/// `fstat` of this handle's view of the file, with link count, owner and
+/// access time (as `whefs_file_stat()`, which has no room for them).
+///
+/// # Safety
+/// `f` is NULL or a live handle; `out` points to writable memory.
+#[no_mangle]
+pub unsafe extern "C" fn whefs_file_statx(f: *mut whefs_file, out: *mut whefs_statx_t) -> c_int {
+    boundary::status(|| {
+        // SAFETY: per this function's contract.
+        let f = unsafe { handle(f, "f") }?;
+        let out = out_param(out, "out")?;
+        let meta = f.lock()?.metadata()?;
         // SAFETY: checked, writable per the contract.
         unsafe { put(out, whefs_statx_t::from(&meta)) };
         Ok(())

@@ -48,6 +48,13 @@ static void modes_owners_and_times(void)
     CHECK_RC(whefs_chmod(NULL, "f", 0600), WHEFS_ERR_ARG);
     CHECK_RC(whefs_statx(fs, "f", 0x80, &st), WHEFS_ERR_ARG);
     CHECK_RC(whefs_statx(fs, "f", 0, NULL), WHEFS_ERR_ARG);
+    {
+        whefs_file *f = NULL;
+        OK(whefs_file_open(fs, "f", "r", &f));
+        OK(whefs_file_statx(f, &st));
+        CHECK(st.uid == 1000 && st.gid == 50 && st.nlink == 1 && st.mode == 0600);
+        OK(whefs_file_close(f));
+    }
     OK(whefs_fs_sync(fs));
     OK(whefs_fs_check(fs));
     OK(whefs_fs_close(fs));
