@@ -584,10 +584,12 @@ impl Model {
             }
             Op::Rename(from, to) => self.rename(from, to)?,
             Op::HardLink(from, to) => {
-                if self.resolve(from)? == FileType::Dir {
+                // As link(2): both paths are resolved before the kinds count.
+                let kind = self.resolve(from)?;
+                self.resolve_parent(to)?;
+                if kind == FileType::Dir {
                     return Err(Outcome::IsDir);
                 }
-                self.resolve_parent(to)?;
                 if self.kind(to).is_some() {
                     return Err(Outcome::Exists);
                 }
