@@ -10,9 +10,13 @@ build:
 	$(CARGO) build --release
 
 # Tools the C tests need; present on a fresh machine of this kind, installed if not.
+# The mount tests (tests/mount*.rs) need fusermount3 (fuse3) and run rsync,
+# sqlite3 and git inside a mount.
 deps:
 	@command -v cc >/dev/null && command -v c++ >/dev/null && command -v pkg-config >/dev/null && command -v valgrind >/dev/null \
 	    || (apt-get update && apt-get install -y gcc g++ pkg-config valgrind)
+	@command -v fusermount3 >/dev/null && command -v rsync >/dev/null && command -v sqlite3 >/dev/null && command -v git >/dev/null \
+	    || (apt-get update && apt-get install -y fuse3 rsync sqlite3 git)
 
 demo: build
 	./target/release/whefs demo

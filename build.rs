@@ -18,6 +18,7 @@ const FFI_SOURCES: &[&str] = &[
     "src/ffi/dir.rs",
     "src/ffi/glob.rs",
     "src/ffi/txn.rs",
+    "src/ffi/posix.rs",
     "src/ffi/boundary.rs",
 ];
 

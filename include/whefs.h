@@ -114,8 +114,25 @@
 /// `whefs_stat_t.kind` / `whefs_dirent.kind` of a directory.
 #define WHEFS_KIND_DIR 2
 
+/// `whefs_statx_t.kind` / `whefs_dirent.kind` of a symbolic link (`whefs_stat()`
+/// follows links, so it never reports one).
+#define WHEFS_KIND_SYMLINK 3
+
 /// The busy timeout of a new handle, in milliseconds.
 #define WHEFS_DEFAULT_BUSY_TIMEOUT_MS 5000
+
+/// `whefs_statx()` flag: describe a symbolic link at the end of the path
+/// itself (`lstat`) instead of following it.
+#define WHEFS_STAT_NOFOLLOW 1
+
+/// `whefs_utimens()`: leave this time as it is (`UTIME_OMIT`); `INT64_MAX`.
+#define WHEFS_TIME_OMIT 9223372036854775807
+
+/// `whefs_utimens()`: set this time to now (`UTIME_NOW`); `INT64_MAX - 1`.
+#define WHEFS_TIME_NOW 9223372036854775806
+
+/// `whefs_chown()`: leave this id as it is (`-1` to `chown(2)`); `UINT32_MAX`.
+#define WHEFS_ID_KEEP 4294967295
 
 /// An open directory listing. Create with `whefs_dir_open()`, free with
 /// `whefs_dir_close()`.
@@ -192,6 +209,30 @@ typedef struct whefs_dirent {
 /// The callback may call whefs functions (but must not close the
 /// `whefs_fs` being listed) and must not `longjmp` out.
 typedef int (*whefs_ls_callback)(const char *path, const struct whefs_dirent *entry, void *userdata);
+
+/// What `whefs_statx()` reports: `whefs_stat_t` and the POSIX fields.
+typedef struct whefs_statx_t {
+    /// `WHEFS_KIND_FILE`, `WHEFS_KIND_DIR` or `WHEFS_KIND_SYMLINK`.
+    uint32_t kind;
+    /// Permission bits (`07777`).
+    uint32_t mode;
+    /// Inode number, stable for the file's life and never reused.
+    uint64_t ino;
+    /// Size in bytes (0 for directories; a link: its target's length).
+    uint64_t size;
+    /// Last access as recorded (creation, `whefs_utimens()`), ns since the epoch.
+    int64_t atime_ns;
+    /// Last modification, nanoseconds since the Unix epoch.
+    int64_t mtime_ns;
+    /// Last status change, nanoseconds since the Unix epoch.
+    int64_t ctime_ns;
+    /// Link count (names of a file; 2 + subdirectories of a directory).
+    uint32_t nlink;
+    /// Owner's user id.
+    uint32_t uid;
+    /// Owner's group id.
+    uint32_t gid;
+} whefs_statx_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -674,6 +715,89 @@ int whefs_txn_commit(struct whefs_txn *t);
 /// # Safety
 /// `t` is NULL or a live handle, not used again afterwards.
 int whefs_txn_abort(struct whefs_txn *t);
+
+/// `stat` (or with `WHEFS_STAT_NOFOLLOW`, `lstat`) of a path in the latest
+/// commit, with link count, owner and access time. Unknown flags are
+/// `WHEFS_ERR_ARG`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `path` a NUL-terminated string; `out`
+/// points to writable memory.
+int whefs_statx(struct whefs_fs *fs,
+                const char *path,
+                unsigned int flags,
+                struct whefs_statx_t *out);
+
+/// `fstat` of this handle's view of the file, with link count, owner and
+/// access time (as `whefs_file_stat()`, which has no room for them).
+///
+/// # Safety
+/// `f` is NULL or a live handle; `out` points to writable memory.
+int whefs_file_statx(struct whefs_file *f, struct whefs_statx_t *out);
+
+/// `chmod`: sets the permission bits (`07777` are kept) of what `path`
+/// names, following a symbolic link.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_chmod(struct whefs_fs *fs, const char *path, uint32_t mode);
+
+/// `chown`: sets the owner's user and group ids; `WHEFS_ID_KEEP` leaves
+/// one as it is. The library records owners, it does not enforce them.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_chown(struct whefs_fs *fs, const char *path, uint32_t uid, uint32_t gid);
+
+/// `utimensat`: sets the access and modification times, in nanoseconds
+/// since the Unix epoch; `WHEFS_TIME_NOW` means now, `WHEFS_TIME_OMIT`
+/// leaves a time as it is.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_utimens(struct whefs_fs *fs, const char *path, int64_t atime_ns, int64_t mtime_ns);
+
+/// Creates the symbolic link `linkpath` pointing to `target` (kept as
+/// given; relative to the link's directory, or to the container's root if
+/// it starts with `/`; it need not exist). A target longer than about a
+/// quarter page is `WHEFS_ERR_NAME_TOO_LONG`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `target` and `linkpath` NUL-terminated strings.
+int whefs_symlink(struct whefs_fs *fs, const char *target, const char *linkpath);
+
+/// Copies the target of the symbolic link at `path` into `buf` as a
+/// NUL-terminated string, its length (without the NUL) into `*len`. Not a
+/// link: `WHEFS_ERR_ARG`. If `cap` is less than the length + 1, returns
+/// `WHEFS_ERR_RANGE`, writes nothing to `buf` and still sets `*len`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `path` a NUL-terminated string; `buf` is
+/// NULL (with `cap` 0) or points to `cap` writable bytes; `len` points to
+/// writable memory.
+int whefs_readlink(struct whefs_fs *fs, const char *path, char *buf, size_t cap, size_t *len);
+
+/// `link`: gives the file (or symbolic link, not followed) at `existing`
+/// the second name `newpath`. Directories cannot be linked
+/// (`WHEFS_ERR_IS_DIR`); `newpath` must not exist (`WHEFS_ERR_EXISTS`).
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `existing` and `newpath` NUL-terminated strings.
+int whefs_link(struct whefs_fs *fs, const char *existing, const char *newpath);
+
+/// `truncate`: sets the length of the file at `path`, cutting it or
+/// extending it with a hole (zeros that take no space), in one commit.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `path` a NUL-terminated string.
+int whefs_truncate(struct whefs_fs *fs, const char *path, uint64_t size);
+
+/// Makes every commit so far durable (one `fdatasync` of the container),
+/// whatever durability they were made at.
+///
+/// # Safety
+/// `fs` is NULL or a live handle.
+int whefs_fs_sync(struct whefs_fs *fs);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -30,7 +30,7 @@ pub use engine::{CheckReport, Durability, IDLE_PIN_RELEASE};
 pub use error::{Error, Result};
 pub use fs::{
     DirEntry, File, FileType, Fs, FsOptions, Info, Metadata, Mode, OpenOptions, ReadDir,
-    Transaction,
+    SetAttributes, Transaction, MODE_BITS,
 };
 pub use lock::LockReport;
 

@@ -188,6 +188,14 @@ fn c_transaction_test_passes() {
 }
 
 #[test]
+fn c_posix_test_passes() {
+    let dir = scratch();
+    let binary = CProgram::c99(&["tests/c/test_posix.c"]).build(&dir.path().join("test_posix"));
+    let output = run_ok(&binary, &[dir.path()], dir.path());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("all C POSIX tests passed"));
+}
+
+#[test]
 fn c_threads_test_passes() {
     let dir = scratch();
     let binary = CProgram::c99(&["tests/c/test_threads.c"]).build(&dir.path().join("test_threads"));
@@ -364,4 +372,9 @@ fn c_api_test_is_clean_under_valgrind() {
 #[test]
 fn c_transaction_test_is_clean_under_valgrind() {
     clean_under_valgrind("tests/c/test_txn.c", "test_txn_plain");
+}
+
+#[test]
+fn c_posix_test_is_clean_under_valgrind() {
+    clean_under_valgrind("tests/c/test_posix.c", "test_posix_plain");
 }

@@ -1206,12 +1206,30 @@ mod forge_tree {
         k
     }
 
+    /// An inode record: a file with one name, or a directory under the
+    /// root with no subdirectories (see [`inode_links`] for others).
     pub fn inode(kind: u8, size: u64, inline: Option<&[u8]>) -> Vec<u8> {
+        let (nlink, parent) = if kind == DIR { (2, 1) } else { (1, 0) };
+        inode_links(kind, size, inline, nlink, parent)
+    }
+
+    /// An inode record with its link count and (directories) parent.
+    pub fn inode_links(
+        kind: u8,
+        size: u64,
+        inline: Option<&[u8]>,
+        nlink: u32,
+        parent: u64,
+    ) -> Vec<u8> {
         let mut v = vec![kind, u8::from(inline.is_some())];
-        v.extend_from_slice(&0o644u32.to_le_bytes());
+        for field in [0o644u32, 0, 0, nlink] {
+            v.extend_from_slice(&field.to_le_bytes());
+        }
+        v.extend_from_slice(&parent.to_le_bytes());
         v.extend_from_slice(&size.to_le_bytes());
-        v.extend_from_slice(&1i64.to_le_bytes());
-        v.extend_from_slice(&1i64.to_le_bytes());
+        for time in [1i64, 1, 1] {
+            v.extend_from_slice(&time.to_le_bytes());
+        }
         v.extend_from_slice(inline.unwrap_or_default());
         v
     }
@@ -1239,7 +1257,7 @@ mod forge_tree {
     /// A valid tree: `/f` (inline "hello"), `/d` (empty directory).
     pub fn base() -> BTreeMap<Vec<u8>, Vec<u8>> {
         let mut m = BTreeMap::new();
-        m.insert(key(1, INODE, b""), inode(DIR, 0, None));
+        m.insert(key(1, INODE, b""), inode_links(DIR, 0, None, 3, 1));
         m.insert(key(1, DIRENT, b"d"), dirent(3, DIR));
         m.insert(key(1, DIRENT, b"f"), dirent(2, FILE));
         m.insert(key(2, INODE, b""), inode(FILE, 5, Some(b"hello")));
@@ -1845,4 +1863,57 @@ fn damage_to_a_page_of_the_last_one_sync_commit_falls_back_to_the_one_before() {
         .unwrap();
     assert_eq!(fs.info().unwrap().generation, g + 1);
     assert_eq!(fs.read("doc").unwrap(), pattern(7000, 3));
+}
+
+#[test]
+fn check_verifies_link_counts_and_directory_parents() {
+    use forge_tree::*;
+    type Edit = fn(&mut Records);
+    let cases: [(&str, Edit); 5] = [
+        ("a file whose count exceeds its names", |m| {
+            m.insert(
+                key(2, INODE, b""),
+                inode_links(FILE, 5, Some(b"hello"), 2, 0),
+            );
+        }),
+        ("a file named twice with a count of 1", |m| {
+            m.insert(key(3, DIRENT, b"again"), dirent(2, FILE));
+        }),
+        ("a directory counting a subdirectory it lacks", |m| {
+            m.insert(key(3, INODE, b""), inode_links(DIR, 0, None, 3, 1));
+        }),
+        ("a directory naming the wrong parent", |m| {
+            m.insert(key(3, INODE, b""), inode_links(DIR, 0, None, 2, 3));
+        }),
+        ("a file with a parent", |m| {
+            m.insert(
+                key(2, INODE, b""),
+                inode_links(FILE, 5, Some(b"hello"), 1, 1),
+            );
+        }),
+    ];
+    for (what, edit) in cases {
+        let image = forged_tree(|m, _| edit(m), 0);
+        let fs = FsOptions::new()
+            .open_storage(Arc::new(MemoryStorage::from_vec(image)))
+            .unwrap();
+        let err = fs.check().unwrap_err();
+        assert!(matches!(err, Error::Corrupt(_)), "{what}: {err:?}");
+    }
+    // The two-name variant is clean once the count says 2.
+    let image = forged_tree(
+        |m, _| {
+            m.insert(key(3, DIRENT, b"again"), dirent(2, FILE));
+            m.insert(
+                key(2, INODE, b""),
+                inode_links(FILE, 5, Some(b"hello"), 2, 0),
+            );
+        },
+        0,
+    );
+    let fs = FsOptions::new()
+        .open_storage(Arc::new(MemoryStorage::from_vec(image)))
+        .unwrap();
+    fs.check().expect("a file with two names and a count of 2");
+    assert_eq!(fs.read("d/again").unwrap(), b"hello");
 }

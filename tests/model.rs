@@ -101,6 +101,8 @@ enum Op<P = String> {
     RemoveFile(P),
     RemoveDir(P),
     Rename(P, P),
+    /// `Fs::hard_link`: a second name for a file's inode.
+    HardLink(P, P),
     Read(P),
     Stat(P),
     List(P),
@@ -167,6 +169,7 @@ impl Op<Target> {
             Op::RemoveFile(p) => Op::RemoveFile(p.pick(m)),
             Op::RemoveDir(p) => Op::RemoveDir(p.pick(m)),
             Op::Rename(a, b) => Op::Rename(a.pick(m), b.pick(m)),
+            Op::HardLink(a, b) => Op::HardLink(a.pick(m), b.pick(m)),
             Op::Read(p) => Op::Read(p.pick(m)),
             Op::Stat(p) => Op::Stat(p.pick(m)),
             Op::List(p) => Op::List(p.pick(m)),
@@ -282,6 +285,7 @@ fn op() -> impl Strategy<Value = Op<Target>> {
         2 => target().prop_map(Op::RemoveFile),
         2 => target().prop_map(Op::RemoveDir),
         4 => (target(), target()).prop_map(|(a, b)| Op::Rename(a, b)),
+        2 => (target(), target()).prop_map(|(a, b)| Op::HardLink(a, b)),
         2 => target().prop_map(Op::Read),
         1 => target().prop_map(Op::Stat),
         1 => prop_oneof![Just(Target::Path(String::new())), target()].prop_map(Op::List),
@@ -352,7 +356,8 @@ fn write_into(v: &mut Vec<u8>, off: usize, bytes: &[u8]) {
 enum Seen {
     Nothing,
     Bytes(Vec<u8>),
-    Stat(FileType, u64),
+    /// Kind, size and link count.
+    Stat(FileType, u64, u32),
     Listing(Vec<(String, FileType, u64)>),
 }
 
@@ -389,7 +394,7 @@ impl Model {
     fn resolve_parent(&self, p: &str) -> Result<(), Outcome> {
         match self.resolve(parent(p))? {
             FileType::Dir => Ok(()),
-            FileType::File => Err(Outcome::NotDir),
+            FileType::File | FileType::Symlink => Err(Outcome::NotDir),
         }
     }
 
@@ -397,7 +402,7 @@ impl Model {
     fn open_existing(&self, p: &str) -> Result<(), Outcome> {
         match self.resolve(p)? {
             FileType::Dir => Err(Outcome::IsDir),
-            FileType::File => Ok(()),
+            FileType::File | FileType::Symlink => Ok(()),
         }
     }
 
@@ -414,7 +419,7 @@ impl Model {
         match self.resolve(p) {
             Ok(FileType::Dir) => return Err(Outcome::IsDir),
             Ok(FileType::File) if self.locked(p) => return Err(Outcome::Busy),
-            Ok(FileType::File) => {}
+            Ok(FileType::File | FileType::Symlink) => {}
             Err(Outcome::NotFound) if create => {
                 self.resolve_parent(p)?;
                 self.link_new(p, Vec::new());
@@ -430,11 +435,21 @@ impl Model {
         self.files.insert(p.to_string(), self.next_ino);
     }
 
-    /// Removes a name; the inode goes too unless a writer keeps it (orphan).
+    /// Removes a name; the inode goes too unless another name or a
+    /// writer keeps it (orphan).
     fn unlink(&mut self, p: &str) {
         let ino = self.files.remove(p).expect("unlinking a file");
-        if !self.writers.iter().any(|w| w.ino == ino) {
+        if !self.writers.iter().any(|w| w.ino == ino) && !self.files.values().any(|&i| i == ino) {
             self.inodes.remove(&ino);
+        }
+    }
+
+    /// The link count `stat` shows: names of a file, 2 + subdirectories of
+    /// a directory.
+    fn nlink(&self, p: &str) -> u32 {
+        match self.files.get(p) {
+            Some(ino) => self.files.values().filter(|&i| i == ino).count() as u32,
+            None => 2 + self.dirs.iter().filter(|d| parent(d) == p).count() as u32,
         }
     }
 
@@ -502,7 +517,7 @@ impl Model {
                 self.resolve_parent(p)?;
                 match self.kind(p) {
                     Some(FileType::Dir) => return Err(Outcome::IsDir),
-                    Some(FileType::File) => self.unlink(p),
+                    Some(_) => self.unlink(p),
                     None => {}
                 }
                 self.link_new(p, d.bytes());
@@ -553,14 +568,14 @@ impl Model {
                 match self.kind(p) {
                     None => return Err(Outcome::NotFound),
                     Some(FileType::Dir) => return Err(Outcome::IsDir),
-                    Some(FileType::File) => self.unlink(p),
+                    Some(_) => self.unlink(p),
                 }
             }
             Op::RemoveDir(p) => {
                 self.resolve_parent(p)?;
                 match self.kind(p) {
                     None => return Err(Outcome::NotFound),
-                    Some(FileType::File) => return Err(Outcome::NotDir),
+                    Some(FileType::File | FileType::Symlink) => return Err(Outcome::NotDir),
                     Some(FileType::Dir) if !self.children(p).is_empty() => {
                         return Err(Outcome::NotEmpty)
                     }
@@ -568,6 +583,19 @@ impl Model {
                 };
             }
             Op::Rename(from, to) => self.rename(from, to)?,
+            Op::HardLink(from, to) => {
+                // As link(2): both paths are resolved before the kinds count.
+                let kind = self.resolve(from)?;
+                self.resolve_parent(to)?;
+                if kind == FileType::Dir {
+                    return Err(Outcome::IsDir);
+                }
+                if self.kind(to).is_some() {
+                    return Err(Outcome::Exists);
+                }
+                let ino = self.files[from.as_str()];
+                self.files.insert(to.clone(), ino);
+            }
             Op::Read(p) => {
                 self.open_existing(p)?;
                 return Ok(Seen::Bytes(self.content(p).clone()));
@@ -579,10 +607,10 @@ impl Model {
                 } else {
                     0
                 };
-                return Ok(Seen::Stat(k, size));
+                return Ok(Seen::Stat(k, size, self.nlink(p)));
             }
             Op::List(p) => match self.resolve(p)? {
-                FileType::File => return Err(Outcome::NotDir),
+                FileType::File | FileType::Symlink => return Err(Outcome::NotDir),
                 FileType::Dir => return Ok(Seen::Listing(self.children(p))),
             },
             Op::Hold(p) => {
@@ -667,8 +695,13 @@ impl Model {
             return Err(Outcome::Arg);
         }
         if let Some(dst) = self.kind(to) {
-            if from == to {
-                return Ok(());
+            if from == to
+                || self
+                    .files
+                    .get(from)
+                    .is_some_and(|i| self.files.get(to) == Some(i))
+            {
+                return Ok(()); // one inode: POSIX says do nothing
             }
             match (src, dst) {
                 (FileType::Dir, FileType::File) => return Err(Outcome::NotDir),
@@ -679,7 +712,9 @@ impl Model {
                 (FileType::Dir, FileType::Dir) => {
                     self.dirs.remove(to);
                 }
-                (FileType::File, FileType::File) => self.unlink(to),
+                (_, FileType::Dir) => return Err(Outcome::IsDir),
+                (FileType::Dir, _) => return Err(Outcome::NotDir),
+                _ => self.unlink(to),
             }
         }
         let moved = |p: &str| -> Option<String> {
@@ -849,8 +884,11 @@ impl Subject {
             Op::RemoveFile(p) => fs.remove_file(p),
             Op::RemoveDir(p) => fs.remove_dir(p),
             Op::Rename(a, b) => fs.rename(a, b),
+            Op::HardLink(a, b) => fs.hard_link(a, b),
             Op::Read(p) => fs.read(p).map(|b| seen = Seen::Bytes(b)),
-            Op::Stat(p) => fs.metadata(p).map(|m| seen = Seen::Stat(m.kind, m.size)),
+            Op::Stat(p) => fs
+                .metadata(p)
+                .map(|m| seen = Seen::Stat(m.kind, m.size, m.nlink)),
             Op::List(p) => list(&fs, p).map(|l| seen = Seen::Listing(l)),
             Op::Hold(p) => fs.open_file(p, "r").map(|f| {
                 if self.held.len() == MAX_HELD {
@@ -949,6 +987,7 @@ fn walk(fs: &Fs) -> (BTreeMap<String, Vec<u8>>, BTreeSet<String>) {
                     );
                     files.insert(p, bytes);
                 }
+                FileType::Symlink => panic!("{p}: the model makes no symbolic links"),
             }
         }
     }

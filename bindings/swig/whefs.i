@@ -244,6 +244,7 @@ WHEFS_HANDLE_OUT(whefs_txn)
 }
 %enddef
 WHEFS_STRUCT_OUT(whefs_stat_t)
+WHEFS_STRUCT_OUT(whefs_statx_t)
 WHEFS_STRUCT_OUT(whefs_info)
 
 /* whefs_dir_next: a tuple (name, kind, ino, size), or None at the end. The
@@ -269,6 +270,7 @@ WHEFS_STRUCT_OUT(whefs_info)
 %ignore whefs_read_file;
 %ignore whefs_fs_label_get;
 %ignore whefs_ls;
+%ignore whefs_readlink;
 
 #endif /* SWIGPYTHON */
 /* ======================================================================== */
@@ -450,6 +452,23 @@ WHEFS_PHP_HANDLE_OUT(whefs_txn)
 %typemap(argout) struct whefs_info *out {
     whefs_php_info_array($result, $1);
 }
+%typemap(in, numinputs=0) struct whefs_statx_t *out (struct whefs_statx_t temp) {
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+}
+%typemap(argout) struct whefs_statx_t *out {
+    array_init($result);
+    add_assoc_long($result, "kind", (zend_long)$1->kind);
+    add_assoc_long($result, "mode", (zend_long)$1->mode);
+    add_assoc_long($result, "ino", (zend_long)$1->ino);
+    add_assoc_long($result, "size", (zend_long)$1->size);
+    add_assoc_long($result, "atime_ns", (zend_long)$1->atime_ns);
+    add_assoc_long($result, "mtime_ns", (zend_long)$1->mtime_ns);
+    add_assoc_long($result, "ctime_ns", (zend_long)$1->ctime_ns);
+    add_assoc_long($result, "nlink", (zend_long)$1->nlink);
+    add_assoc_long($result, "uid", (zend_long)$1->uid);
+    add_assoc_long($result, "gid", (zend_long)$1->gid);
+}
 
 /* whefs_dir_next: an entry array, or null at the end. The name is copied
  * at once (it is valid only until the next call). */
@@ -484,8 +503,10 @@ WHEFS_PHP_HANDLE_OUT(whefs_txn)
 %ignore whefs_ls;
 %ignore whefs_file_read;
 %ignore whefs_file_pread;
+%ignore whefs_readlink;
 /* The result structs are arrays here; no classes for them. */
 %ignore whefs_stat_t;
+%ignore whefs_statx_t;
 %ignore whefs_info;
 %ignore whefs_dirent;
 
@@ -524,7 +545,11 @@ int whefs_test_panic(void);
 %rename(whefs_file_read_bytes) whefs_py_file_read_bytes;
 %rename(whefs_file_pread_bytes) whefs_py_file_pread_bytes;
 %rename(whefs_ls) whefs_py_ls;
+%rename(whefs_readlink) whefs_py_readlink;
+%nothread whefs_py_readlink;
 
+%feature("docstring") whefs_py_readlink
+"whefs_readlink(fs, path) -> str: the target of the symbolic link at path.";
 %feature("docstring") whefs_py_read_file
 "whefs_read_file(fs, path) -> bytes: the whole pseudofile, in one read of one commit.";
 %feature("docstring") whefs_py_fs_label_get
@@ -647,6 +672,42 @@ static PyObject *whefs_py_read_file(whefs_fs *fs, const char *path)
     }
 }
 
+/* The target of a symbolic link: its length first (WHEFS_ERR_RANGE tells
+ * it), then the bytes; a link replaced in between is asked again. */
+static PyObject *whefs_py_readlink(whefs_fs *fs, const char *path)
+{
+    size_t len = 0;
+    char *buf;
+    PyObject *target;
+    int rc;
+
+    for (;;) {
+        Py_BEGIN_ALLOW_THREADS
+        rc = whefs_readlink(fs, path, NULL, 0, &len);
+        Py_END_ALLOW_THREADS
+        if (rc != WHEFS_ERR_RANGE) {
+            whefs_py_raise(rc);
+            return NULL;
+        }
+        buf = (char *)PyMem_Malloc(len + 1);
+        if (buf == NULL)
+            return PyErr_NoMemory();
+        Py_BEGIN_ALLOW_THREADS
+        rc = whefs_readlink(fs, path, buf, len + 1, &len);
+        Py_END_ALLOW_THREADS
+        if (rc == WHEFS_OK)
+            break;
+        PyMem_Free(buf);
+        if (rc != WHEFS_ERR_RANGE) {
+            whefs_py_raise(rc);
+            return NULL;
+        }
+    }
+    target = PyUnicode_DecodeUTF8(buf, (Py_ssize_t)len, "strict");
+    PyMem_Free(buf);
+    return target;
+}
+
 static PyObject *whefs_py_fs_label_get(whefs_fs *fs)
 {
     size_t len = 0;
@@ -729,6 +790,7 @@ static PyObject *whefs_py_ls(whefs_fs *fs, const char *pattern)
 %rename(whefs_file_read_bytes) whefs_php_file_read_bytes;
 %rename(whefs_file_pread_bytes) whefs_php_file_pread_bytes;
 %rename(whefs_ls) whefs_php_ls;
+%rename(whefs_readlink) whefs_php_readlink;
 
 %{
 /* Up to `size` bytes at the position (or at `offset`), as a new string;
@@ -886,6 +948,33 @@ static zend_string *whefs_php_fs_label_get(whefs_fs *fs)
     }
     ZSTR_LEN(label) = len;
     return label;
+}
+
+/* whefs_readlink(fs, path): the target of the symbolic link at path. */
+static zend_string *whefs_php_readlink(whefs_fs *fs, const char *path)
+{
+    size_t len = 0;
+    zend_string *target;
+    int rc;
+
+    for (;;) {
+        rc = whefs_readlink(fs, path, NULL, 0, &len);
+        if (rc != WHEFS_ERR_RANGE) {
+            whefs_php_throw(rc);
+            return NULL;
+        }
+        target = zend_string_alloc(len, 0); /* room for len + 1 bytes */
+        rc = whefs_readlink(fs, path, ZSTR_VAL(target), len + 1, &len);
+        if (rc == WHEFS_OK)
+            break;
+        zend_string_efree(target);
+        if (rc != WHEFS_ERR_RANGE) {
+            whefs_php_throw(rc);
+            return NULL;
+        }
+    }
+    ZSTR_LEN(target) = len;
+    return target;
 }
 
 /* whefs_file_read_bytes(f, size): up to size bytes at the position ("" at

@@ -104,9 +104,14 @@ fn read_everything(fs: &Fs) -> whefs::Result<()> {
             } else {
                 format!("{dir}/{}", entry.name)
             };
+            if entry.kind == FileType::Symlink {
+                fs.read_link(&path)?;
+                continue;
+            }
             let meta = fs.metadata(&path)?;
             match entry.kind {
                 FileType::Dir => stack.push(path),
+                FileType::Symlink => {}
                 FileType::File => {
                     let f = fs.open_file(&path, "r")?;
                     let len = f.len();
@@ -592,6 +597,9 @@ fn dump(fs: &Fs) -> whefs::Result<Model> {
                 format!("{dir}/{}", entry.name)
             };
             match entry.kind {
+                FileType::Symlink => {
+                    return Err(Error::corrupt(format!("unexpected link {path:?}")))
+                }
                 FileType::Dir => {
                     m.dirs.insert(path.clone());
                     stack.push(path);

@@ -340,9 +340,12 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
         return Err(Error::corrupt("overlapping extents in one file"));
     }
 
-    // Namespace: every inode but the root is named exactly once or is an
-    // orphan; entries point at inodes of the kind they say.
+    // Namespace: a directory other than the root is named exactly once and
+    // counts 2 + its subdirectories as links; a file or symbolic link has
+    // as many names as its link count, or is an orphan with none. Entries
+    // point at inodes of the kind they say.
     let mut named: BTreeMap<u64, u32> = BTreeMap::new();
+    let mut subdirs: BTreeMap<u64, u32> = BTreeMap::new();
     for (dir, name, d) in &w.dirents {
         records::check_name(name)
             .map_err(|e| Error::corrupt(format!("bad name in directory {dir}: {e}")))?;
@@ -366,20 +369,53 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
             )));
         }
         *named.entry(d.ino).or_default() += 1;
+        if d.kind == InodeKind::Dir {
+            *subdirs.entry(*dir).or_default() += 1;
+            if child.parent != *dir {
+                return Err(Error::corrupt(format!(
+                    "directory inode {} is in directory {dir} but names {} as its parent",
+                    d.ino, child.parent
+                )));
+            }
+        }
     }
-    for &o in &w.orphans {
+    let orphans: std::collections::BTreeSet<u64> = w.orphans.iter().copied().collect();
+    for &o in &orphans {
         if !w.inodes.get(&o).is_some_and(|i| i.kind == InodeKind::File) {
             return Err(Error::corrupt(format!(
                 "orphan record for inode {o}, which is not a file"
             )));
         }
-        *named.entry(o).or_default() += 1;
     }
     let (mut files, mut dirs) = (0, 0);
     for (&ino, inode) in &w.inodes {
         let n = named.get(&ino).copied().unwrap_or(0);
-        if (ino == records::ROOT_INO && n != 0) || (ino != records::ROOT_INO && n != 1) {
-            return Err(Error::corrupt(format!("inode {ino} is named {n} times")));
+        let orphan = orphans.contains(&ino);
+        let links_ok = match inode.kind {
+            InodeKind::Dir => {
+                let root = ino == records::ROOT_INO;
+                if (root && n != 0) || (!root && n != 1) {
+                    return Err(Error::corrupt(format!("inode {ino} is named {n} times")));
+                }
+                if root && inode.parent != records::ROOT_INO {
+                    return Err(Error::corrupt("the root directory's parent is not itself"));
+                }
+                inode.nlink == subdirs.get(&ino).copied().unwrap_or(0).saturating_add(2)
+            }
+            _ if inode.parent != 0 => {
+                return Err(Error::corrupt(format!(
+                    "inode {ino} is not a directory but has a parent"
+                )))
+            }
+            _ if orphan => n == 0 && inode.nlink == 0,
+            _ => n >= 1 && inode.nlink == n,
+        };
+        if !links_ok {
+            return Err(Error::corrupt(format!(
+                "inode {ino} has a link count of {} but {n} names{}",
+                inode.nlink,
+                if orphan { " and an orphan record" } else { "" }
+            )));
         }
         if inode.size >= 1 << 62 {
             return Err(Error::corrupt(format!(
@@ -394,7 +430,7 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
             )));
         }
         match inode.kind {
-            InodeKind::File => files += 1,
+            InodeKind::File | InodeKind::Symlink => files += 1,
             InodeKind::Dir => dirs += 1,
         }
     }

@@ -160,7 +160,13 @@ pub fn new_container_image(page_size: u32, label: &str, now_ns: i64) -> Vec<u8> 
     let root_inode = InodeRecord {
         kind: InodeKind::Dir,
         mode: 0o755,
+        // SAFETY: geteuid and getegid cannot fail and touch no memory.
+        uid: unsafe { libc::geteuid() },
+        gid: unsafe { libc::getegid() },
+        nlink: 2,
+        parent: ROOT_INO,
         size: 0,
+        atime_ns: now_ns,
         mtime_ns: now_ns,
         ctime_ns: now_ns,
         inline: None,
@@ -1233,7 +1239,7 @@ impl<'e> Tx<'e> {
     /// Counts a file or directory created (+1) or removed (-1).
     pub fn count(&mut self, kind: InodeKind, delta: i64) {
         let c = match kind {
-            InodeKind::File => &mut self.sb.files,
+            InodeKind::File | InodeKind::Symlink => &mut self.sb.files,
             InodeKind::Dir => &mut self.sb.dirs,
         };
         *c = c.saturating_add_signed(delta);

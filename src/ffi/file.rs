@@ -23,7 +23,7 @@ pub struct whefs_file {
 }
 
 impl whefs_file {
-    fn lock(&self) -> Result<MutexGuard<'_, File>> {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, File>> {
         self.file.lock().map_err(|_| {
             Error::Internal("an earlier call on this file handle panicked; close it".into())
         })

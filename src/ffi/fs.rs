@@ -36,6 +36,9 @@ pub const WHEFS_DURABLE_OFF: c_int = 2;
 pub const WHEFS_KIND_FILE: u32 = 1;
 /// `whefs_stat_t.kind` / `whefs_dirent.kind` of a directory.
 pub const WHEFS_KIND_DIR: u32 = 2;
+/// `whefs_statx_t.kind` / `whefs_dirent.kind` of a symbolic link (`whefs_stat()`
+/// follows links, so it never reports one).
+pub const WHEFS_KIND_SYMLINK: u32 = 3;
 
 /// The busy timeout of a new handle, in milliseconds.
 pub const WHEFS_DEFAULT_BUSY_TIMEOUT_MS: u32 = 5000;
@@ -90,6 +93,7 @@ pub(crate) fn kind_code(kind: FileType) -> u32 {
     match kind {
         FileType::File => WHEFS_KIND_FILE,
         FileType::Dir => WHEFS_KIND_DIR,
+        FileType::Symlink => WHEFS_KIND_SYMLINK,
     }
 }
 

@@ -4,7 +4,7 @@
 //!
 //! One module per C "class" — [`fs`] (`whefs_fs` and the namespace calls),
 //! [`file`] (`whefs_file`), [`dir`] (`whefs_dir`), [`glob`] (`whefs_ls`),
-//! [`txn`] (`whefs_txn`) —
+//! [`txn`] (`whefs_txn`), [`posix`] (modes, owners, times, links) —
 //! plus [`error`] (codes, `whefs_errmsg`), [`library`] (version) and
 //! `boundary`, which every entry point goes through. `test_hooks` (cargo
 //! feature `test-hooks`, not in the header) lets tests provoke a panic.
@@ -24,6 +24,7 @@ pub mod file;
 pub mod fs;
 pub mod glob;
 pub mod library;
+pub mod posix;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 pub mod txn;

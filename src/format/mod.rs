@@ -1,4 +1,4 @@
-//! On-disk format, version 1: pure encoding and decoding over byte slices —
+//! On-disk format, version 2: pure encoding and decoding over byte slices —
 //! no I/O, no locks. `docs/format.md` draws the byte layouts.
 //!
 //! Invariant: every decoder treats its input as hostile. A decoder returns

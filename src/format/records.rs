@@ -143,13 +143,16 @@ impl<'a> Key<'a> {
     }
 }
 
-/// File or directory, as stored.
+/// What an inode is, as stored in inode and directory records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InodeKind {
     /// A pseudofile.
     File = 1,
     /// A directory.
     Dir = 2,
+    /// A symbolic link: its target is the inline data of its inode record
+    /// (it never has extents).
+    Symlink = 3,
 }
 
 impl InodeKind {
@@ -157,10 +160,14 @@ impl InodeKind {
         match b {
             1 => Ok(InodeKind::File),
             2 => Ok(InodeKind::Dir),
+            3 => Ok(InodeKind::Symlink),
             other => Err(Error::corrupt(format!("unknown inode kind {other}"))),
         }
     }
 }
+
+/// Size of an inode record without its inline data.
+pub const INODE_HEADER: usize = 58;
 
 /// Largest inline file for a page size: about a quarter page, so a node
 /// always holds several records.
@@ -173,15 +180,28 @@ pub fn max_extent_pages(page_size: u32) -> u32 {
     (page_size / 4 - 32) / 8
 }
 
-/// `(ino, INODE)`: what `stat` shows, plus the data of small files.
+/// `(ino, INODE)`: what `stat` shows, plus the data of small files (and
+/// the target of a symbolic link).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InodeRecord {
-    /// File or directory.
+    /// File, directory or symbolic link.
     pub kind: InodeKind,
-    /// Permission bits (kept, not enforced).
+    /// Permission bits (`0o7777`; kept, not enforced by the library).
     pub mode: u32,
-    /// Size in bytes.
+    /// Owner's user id.
+    pub uid: u32,
+    /// Owner's group id.
+    pub gid: u32,
+    /// Link count: the names of a file or symbolic link (0 for an orphan
+    /// still open for writing); 2 + subdirectories for a directory.
+    pub nlink: u32,
+    /// A directory's parent (the root's is itself); 0 for other inodes,
+    /// which may have several names.
+    pub parent: u64,
+    /// Size in bytes (a symbolic link: its target's length).
     pub size: u64,
+    /// Access time, ns (set at creation and by `set_times`, never by reads).
+    pub atime_ns: i64,
     /// Modification time, ns.
     pub mtime_ns: i64,
     /// Status change time, ns.
@@ -193,11 +213,16 @@ pub struct InodeRecord {
 impl InodeRecord {
     /// Encodes the value.
     pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(34 + self.inline.as_ref().map_or(0, Vec::len));
+        let mut b = Vec::with_capacity(INODE_HEADER + self.inline.as_ref().map_or(0, Vec::len));
         b.push(self.kind as u8);
         b.push(u8::from(self.inline.is_some()));
         b.extend_from_slice(&self.mode.to_le_bytes());
+        b.extend_from_slice(&self.uid.to_le_bytes());
+        b.extend_from_slice(&self.gid.to_le_bytes());
+        b.extend_from_slice(&self.nlink.to_le_bytes());
+        b.extend_from_slice(&self.parent.to_le_bytes());
         b.extend_from_slice(&self.size.to_le_bytes());
+        b.extend_from_slice(&self.atime_ns.to_le_bytes());
         b.extend_from_slice(&self.mtime_ns.to_le_bytes());
         b.extend_from_slice(&self.ctime_ns.to_le_bytes());
         if let Some(data) = &self.inline {
@@ -211,7 +236,9 @@ impl InodeRecord {
         let mut r = Reader::new(v);
         let kind = InodeKind::decode(r.u8()?)?;
         let flags = r.u8()?;
-        let (mode, size, mtime_ns, ctime_ns) = (r.u32()?, r.u64()?, r.i64()?, r.i64()?);
+        let (mode, uid, gid, nlink) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
+        let parent = r.u64()?;
+        let (size, atime_ns, mtime_ns, ctime_ns) = (r.u64()?, r.i64()?, r.i64()?, r.i64()?);
         let inline = match flags {
             0 => None,
             1 => {
@@ -223,14 +250,40 @@ impl InodeRecord {
             }
             other => return Err(Error::corrupt(format!("unknown inode flags {other}"))),
         };
+        if kind == InodeKind::Symlink && inline.is_none() {
+            return Err(Error::corrupt("symbolic link without an inline target"));
+        }
         Ok(InodeRecord {
             kind,
             mode,
+            uid,
+            gid,
+            nlink,
+            parent,
             size,
+            atime_ns,
             mtime_ns,
             ctime_ns,
             inline,
         })
+    }
+
+    /// A new, empty inode created at `now_ns`, with one name (a directory:
+    /// its own `.` and its parent's entry; its `parent` is set by the caller).
+    pub fn new(kind: InodeKind, mode: u32, uid: u32, gid: u32, now_ns: i64) -> InodeRecord {
+        InodeRecord {
+            kind,
+            mode,
+            uid,
+            gid,
+            nlink: if kind == InodeKind::Dir { 2 } else { 1 },
+            parent: 0,
+            size: 0,
+            atime_ns: now_ns,
+            mtime_ns: now_ns,
+            ctime_ns: now_ns,
+            inline: None,
+        }
     }
 }
 
@@ -380,12 +433,34 @@ mod tests {
         let ino = InodeRecord {
             kind: InodeKind::File,
             mode: 0o644,
+            uid: 1000,
+            gid: 100,
+            nlink: 2,
+            parent: 0,
             size: 3,
+            atime_ns: -5,
             mtime_ns: 1,
             ctime_ns: 2,
             inline: Some(b"abc".to_vec()),
         };
         assert_eq!(InodeRecord::decode(&ino.encode()).unwrap(), ino);
+        assert_eq!(ino.encode().len(), INODE_HEADER + 3);
+        let link = InodeRecord {
+            kind: InodeKind::Symlink,
+            size: 4,
+            inline: Some(b"../x".to_vec()),
+            ..InodeRecord::new(InodeKind::Symlink, 0o777, 0, 0, 7)
+        };
+        assert_eq!(InodeRecord::decode(&link.encode()).unwrap(), link);
+        let mut bad = link.encode();
+        bad[1] = 0; // a symlink whose target would live in extents
+        bad.truncate(INODE_HEADER);
+        assert!(InodeRecord::decode(&bad).is_err());
+        let d = DirentRecord {
+            ino: 9,
+            kind: InodeKind::Symlink,
+        };
+        assert_eq!(DirentRecord::decode(&d.encode()).unwrap(), d);
         let ext = ExtentRecord {
             first: 10,
             generation: 4,

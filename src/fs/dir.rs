@@ -11,11 +11,11 @@ use crate::fs::{self, FileType, Fs, SnapView};
 pub struct DirEntry {
     /// The entry's name (one path component).
     pub name: String,
-    /// File or directory.
+    /// File, directory or symbolic link (not followed).
     pub kind: FileType,
     /// Inode number.
     pub ino: u64,
-    /// Size in bytes (0 for directories).
+    /// Size in bytes (0 for directories; a link: its target's length).
     pub size: u64,
 }
 
@@ -82,16 +82,12 @@ impl ReadDir {
 /// read from the inode in `r` (the same state the record came from).
 pub(crate) fn entry_of(r: &dyn fs::Records, key: &[u8], d: DirentRecord) -> Result<DirEntry> {
     let name = String::from_utf8_lossy(Key::decode(key)?.sub).into_owned();
-    let size = if d.kind == InodeKind::File {
-        fs::inode(r, d.ino)?.size
-    } else {
+    let size = if d.kind == InodeKind::Dir {
         0
-    };
-    let kind = if d.kind == InodeKind::Dir {
-        FileType::Dir
     } else {
-        FileType::File
+        fs::inode(r, d.ino)?.size
     };
+    let kind = FileType::of(d.kind);
     Ok(DirEntry {
         name,
         kind,

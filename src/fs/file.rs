@@ -66,6 +66,44 @@ impl Mode {
     }
 }
 
+/// What [`File::open_target`] opens.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Target<'a> {
+    /// A path; symbolic links on it are followed.
+    Path(&'a str),
+    /// An inode, by number (the inode-addressed API).
+    Inode(u64),
+}
+
+impl Target<'_> {
+    /// How errors name the target.
+    fn describe(&self) -> String {
+        match self {
+            Target::Path(p) => p.to_string(),
+            Target::Inode(ino) => format!("inode {ino}"),
+        }
+    }
+
+    /// The file the target names in `r`: a directory or a link is refused.
+    fn resolve(&self, r: &dyn fs::Records) -> Result<(u64, InodeRecord)> {
+        let (ino, rec) = match *self {
+            Target::Path(p) => fs::resolve(r, p)?,
+            Target::Inode(ino) => (
+                ino,
+                fs::inode_opt(r, ino)?.ok_or_else(|| Error::NotFound(self.describe()))?,
+            ),
+        };
+        match rec.kind {
+            InodeKind::File => Ok((ino, rec)),
+            InodeKind::Dir => Err(Error::IsDir(self.describe())),
+            InodeKind::Symlink => Err(Error::Arg(format!(
+                "{} is a symbolic link",
+                self.describe()
+            ))),
+        }
+    }
+}
+
 /// Pages a writer keeps in memory before writing them to reserved pages.
 const BUFFERED_PAGES: usize = 64;
 /// Buffered pages at most that a commit writes itself, with its tree pages
@@ -284,7 +322,15 @@ pub struct File {
 
 impl File {
     pub(crate) fn open(fs: &Fs, path: &str, mode: Mode) -> Result<File> {
+        File::open_target(fs, Target::Path(path), mode)
+    }
+
+    /// Opens what `target` names: a path (symbolic links followed; created
+    /// if `mode` says so) or an inode.
+    pub(crate) fn open_target(fs: &Fs, target: Target, mode: Mode) -> Result<File> {
         let engine = fs.engine();
+        let path = target.describe();
+        let path = path.as_str();
         if mode.write && engine.read_only() {
             return Err(Error::Access(format!(
                 "cannot open {path:?} for writing: the container is open read-only"
@@ -292,16 +338,10 @@ impl File {
         }
         if !mode.write {
             let snap = engine.snapshot()?;
-            let (ino, rec) = fs::resolve(
-                &SnapView {
-                    engine,
-                    snap: &snap,
-                },
-                path,
-            )?;
-            if rec.kind == InodeKind::Dir {
-                return Err(Error::IsDir(path.to_string()));
-            }
+            let (ino, rec) = target.resolve(&SnapView {
+                engine,
+                snap: &snap,
+            })?;
             let base = Base::new(snap, rec);
             return Ok(File {
                 fs: fs.clone(),
@@ -317,30 +357,24 @@ impl File {
         // the inode we locked (it may have been renamed over meanwhile).
         for _ in 0..100 {
             let snap = engine.snapshot()?;
-            let found = fs::resolve(
-                &SnapView {
-                    engine,
-                    snap: &snap,
-                },
-                path,
-            );
-            let (ino, guard) = match found {
-                Ok((_, rec)) if rec.kind == InodeKind::Dir => {
-                    return Err(Error::IsDir(path.to_string()))
-                }
-                Ok(_) if mode.exclusive => return Err(Error::Exists(path.to_string())),
-                Ok((ino, _)) => (
+            let found = target.resolve(&SnapView {
+                engine,
+                snap: &snap,
+            });
+            let (ino, guard) = match (found, target) {
+                (Ok(_), _) if mode.exclusive => return Err(Error::Exists(path.to_string())),
+                (Ok((ino, _)), _) => (
                     ino,
                     engine.locks().lock_file(ino, engine.busy_timeout(), path)?,
                 ),
-                Err(Error::NotFound(_)) if mode.create => {
+                (Err(Error::NotFound(_)), Target::Path(p)) if mode.create => {
                     let locks = engine.locks();
                     let created = engine.commit(false, |tx| {
-                        let (dir, name) = fs::resolve_parent(tx, path)?;
-                        if fs::lookup(tx, dir, name)?.is_some() {
+                        let (dir, name) = fs::create_target(tx, p, mode.exclusive)?;
+                        if fs::lookup(tx, dir, &name)?.is_some() {
                             return Ok(None); // created meanwhile: start over
                         }
-                        let ino = tx.create_inode(dir, name, InodeKind::File)?;
+                        let ino = tx.create_inode(dir, &name, InodeKind::File)?;
                         // Nobody else knows the inode yet, so this cannot wait.
                         Ok(Some((
                             ino,
@@ -352,17 +386,14 @@ impl File {
                         None => continue,
                     }
                 }
-                Err(e) => return Err(e),
+                (Err(e), _) => return Err(e),
             };
             drop(snap);
             let snap = engine.snapshot()?;
-            match fs::resolve(
-                &SnapView {
-                    engine,
-                    snap: &snap,
-                },
-                path,
-            ) {
+            match target.resolve(&SnapView {
+                engine,
+                snap: &snap,
+            }) {
                 Ok((now, rec)) if now == ino => {
                     let size = rec.size;
                     let base = Base::new(snap, rec);
@@ -381,7 +412,8 @@ impl File {
                     }
                     return Ok(f);
                 }
-                Ok(_) | Err(Error::NotFound(_)) => continue,
+                Ok(_) | Err(Error::NotFound(_)) if matches!(target, Target::Path(_)) => continue,
+                Ok(_) => return Err(Error::NotFound(path.to_string())),
                 Err(e) => return Err(e),
             }
         }
@@ -401,14 +433,8 @@ impl File {
         }
         let snap = engine.snapshot()?;
         let now = engine::now_ns();
-        let rec = InodeRecord {
-            kind: InodeKind::File,
-            mode: 0o644,
-            size: 0,
-            mtime_ns: now,
-            ctime_ns: now,
-            inline: None,
-        };
+        let (uid, gid) = fs::process_owner();
+        let rec = InodeRecord::new(InodeKind::File, 0o644, uid, gid, now);
         let mut writer = Writer::new(None, 0);
         writer.link_at = Some(path.to_string());
         writer.changed = true;
@@ -680,13 +706,44 @@ impl File {
         Ok(m)
     }
 
+    /// Moves a read-only handle to the latest commit, so that later reads
+    /// see what others committed since it was opened (a mount's readers
+    /// read the latest state, as POSIX readers do). A file removed
+    /// meanwhile keeps its old snapshot, so it stays readable. Returns
+    /// whether the handle moved; [`Error::Arg`] on a handle open for writing.
+    pub fn refresh(&mut self) -> Result<bool> {
+        if self.writer.is_some() {
+            return Err(Error::Arg(format!(
+                "{:?} is open for writing: it sees its own state",
+                self.path
+            )));
+        }
+        let engine = self.fs.engine();
+        if engine.latest()?.generation == self.base.snap.sb.generation {
+            return Ok(false);
+        }
+        let snap = engine.snapshot()?;
+        let view = SnapView {
+            engine,
+            snap: &snap,
+        };
+        match fs::inode_opt(&view, self.ino)? {
+            Some(rec) if rec.kind == InodeKind::File => {
+                self.base = Base::new(snap, rec);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// Commits this handle's changes at the container's durability: after
     /// it returns, every other handle and process opened later sees them.
     pub fn commit(&mut self) -> Result<()> {
         self.commit_with(false)
     }
 
-    /// Commits durably, whatever the durability setting.
+    /// Commits durably, whatever the durability setting (`fsync`): with
+    /// nothing to commit it still makes every earlier commit durable.
     pub fn sync_all(&mut self) -> Result<()> {
         self.commit_with(true)
     }
@@ -714,6 +771,11 @@ impl File {
     fn commit_with(&mut self, force_durable: bool) -> Result<()> {
         let Some(w) = &self.writer else { return Ok(()) };
         if !w.changed {
+            // Nothing new, but earlier commits made at a lower durability
+            // (by this handle or any other) become durable now.
+            if force_durable {
+                self.fs.engine().sync_or_poison()?;
+            }
             return Ok(());
         }
         let result = if self.writer.as_ref().is_some_and(|w| w.broken) {

@@ -17,11 +17,13 @@ pub(crate) mod glob;
 mod namespace;
 mod options;
 pub(crate) mod path;
+mod posix;
 mod txn;
 
 pub use dir::{DirEntry, ReadDir};
 pub use file::{File, Mode};
 pub use options::OpenOptions;
+pub use posix::{SetAttributes, MODE_BITS};
 pub use txn::Transaction;
 
 use std::path::Path;
@@ -43,23 +45,48 @@ pub enum FileType {
     File,
     /// A directory.
     Dir,
+    /// A symbolic link.
+    Symlink,
 }
 
-/// What `stat` tells about a file or directory.
+impl FileType {
+    pub(crate) fn of(kind: InodeKind) -> FileType {
+        match kind {
+            InodeKind::File => FileType::File,
+            InodeKind::Dir => FileType::Dir,
+            InodeKind::Symlink => FileType::Symlink,
+        }
+    }
+}
+
+/// What `stat` tells about a file, directory or symbolic link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Metadata {
-    /// File or directory.
+    /// File, directory or symbolic link.
     pub kind: FileType,
-    /// Permission bits, kept for the user (whefs does not enforce them).
+    /// Permission bits (`0o7777`), kept for the user (the library does not
+    /// enforce them; a mount lets the kernel do).
     pub mode: u32,
-    /// Inode number, stable for the file's life.
+    /// Inode number, stable for the file's life and never reused.
     pub ino: u64,
-    /// Size in bytes (0 for directories).
+    /// Size in bytes (0 for directories; a symbolic link: its target's length).
     pub size: u64,
     /// Last modification, nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
     /// Last status change, nanoseconds since the Unix epoch.
     pub ctime_ns: i64,
+    /// Last access as recorded: set at creation and by [`Fs::set_times`];
+    /// reads never change it.
+    pub atime_ns: i64,
+    /// Link count: the names of a file (several after [`Fs::hard_link`]);
+    /// 2 + subdirectories for a directory.
+    pub nlink: u32,
+    /// Owner's user id.
+    pub uid: u32,
+    /// Owner's group id.
+    pub gid: u32,
+    /// A directory's parent directory (the root's is itself); 0 otherwise.
+    pub parent: u64,
 }
 
 impl Metadata {
@@ -70,6 +97,11 @@ impl Metadata {
     /// Whether this is a directory.
     pub fn is_dir(&self) -> bool {
         self.kind == FileType::Dir
+    }
+    /// Whether this is a symbolic link (only [`Fs::symlink_metadata`] and
+    /// the inode-addressed calls report links; the others follow them).
+    pub fn is_symlink(&self) -> bool {
+        self.kind == FileType::Symlink
     }
     /// Size in bytes.
     pub fn len(&self) -> u64 {
@@ -324,6 +356,17 @@ pub(crate) fn inode(r: &dyn Records, ino: u64) -> Result<InodeRecord> {
     InodeRecord::decode(&v)
 }
 
+/// The inode record of `ino`, or `None` if there is no such inode (the
+/// inode-addressed API: a number from an earlier call may be gone).
+pub(crate) fn inode_opt(r: &dyn Records, ino: u64) -> Result<Option<InodeRecord>> {
+    if ino == records::SYSTEM_INO || ino >= format::MAX_INO {
+        return Ok(None);
+    }
+    r.get(&records::inode_key(ino))?
+        .map(|v| InodeRecord::decode(&v))
+        .transpose()
+}
+
 /// The entry `name` in directory `dir`.
 pub(crate) fn lookup(r: &dyn Records, dir: u64, name: &str) -> Result<Option<DirentRecord>> {
     r.get(&records::dirent_key(dir, name.as_bytes()))?
@@ -331,106 +374,264 @@ pub(crate) fn lookup(r: &dyn Records, dir: u64, name: &str) -> Result<Option<Dir
         .transpose()
 }
 
-/// Walks `parts` from the root; returns the inode number and record. Every
-/// inode passed through is handed to `seen` (rename uses it to refuse
-/// moving a directory into itself).
-pub(crate) fn resolve_parts(
+/// Most symbolic links one path resolution follows (Linux's limit too).
+pub(crate) const MAX_SYMLINKS: usize = 40;
+
+/// The target of the symbolic link `ino`.
+pub(crate) fn link_target(rec: &InodeRecord, ino: u64) -> Result<String> {
+    let bytes = rec
+        .inline
+        .as_deref()
+        .filter(|_| rec.kind == InodeKind::Symlink)
+        .ok_or_else(|| Error::Arg(format!("inode {ino} is not a symbolic link")))?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| {
+        Error::corrupt(format!(
+            "symbolic link {ino} has a target that is not UTF-8"
+        ))
+    })
+}
+
+/// Walks `parts` from directory `start`; returns the inode number and
+/// record reached. Symbolic links met on the way are followed (relative
+/// targets from the link's directory, absolute ones from the root, `..` by
+/// the directory's parent), the last component's only if `follow_last`.
+pub(crate) fn walk(
     r: &dyn Records,
+    start: u64,
     parts: &[&str],
     full: &str,
-    seen: &mut dyn FnMut(u64),
+    follow_last: bool,
 ) -> Result<(u64, InodeRecord)> {
-    let mut ino = ROOT_INO;
-    seen(ino);
-    // The root is a directory by construction (check() verifies it), so a
-    // path below it starts with the first entry: one lookup fewer.
-    let mut rec = None;
-    for (i, name) in parts.iter().enumerate() {
-        if rec
-            .as_ref()
-            .is_some_and(|r: &InodeRecord| r.kind != InodeKind::Dir)
-        {
-            return Err(Error::NotDir(format!(
-                "{:?} in {full:?}",
-                parts[..i].join("/")
-            )));
+    let mut ino = start;
+    let mut rec = inode(r, ino)?;
+    // Components still to walk that came from link targets, last first.
+    let mut pending: Vec<String> = Vec::new();
+    let (mut next, mut hops) = (0, 0);
+    loop {
+        let owned: String;
+        let name: &str = match pending.pop() {
+            Some(p) => {
+                owned = p;
+                &owned
+            }
+            None if next < parts.len() => {
+                next += 1;
+                parts[next - 1]
+            }
+            None => return Ok((ino, rec)),
+        };
+        if rec.kind != InodeKind::Dir {
+            return Err(Error::NotDir(format!("a component of {full:?}")));
+        }
+        match name {
+            "." => continue,
+            ".." => {
+                ino = if ino == ROOT_INO { ino } else { rec.parent };
+                rec = inode(r, ino)?;
+                continue;
+            }
+            _ => {}
         }
         let d = lookup(r, ino, name)?.ok_or_else(|| Error::NotFound(full.to_string()))?;
+        let child = inode(r, d.ino)?;
+        let last = pending.is_empty() && next == parts.len();
+        if child.kind == InodeKind::Symlink && (follow_last || !last) {
+            hops += 1;
+            if hops > MAX_SYMLINKS {
+                return Err(Error::Arg(format!(
+                    "too many levels of symbolic links in {full:?}"
+                )));
+            }
+            let target = link_target(&child, d.ino)?;
+            if target.is_empty() {
+                return Err(Error::NotFound(full.to_string()));
+            }
+            if target.starts_with('/') {
+                ino = ROOT_INO;
+                rec = inode(r, ino)?;
+            }
+            pending.extend(
+                target
+                    .split('/')
+                    .filter(|p| !p.is_empty())
+                    .rev()
+                    .map(str::to_string),
+            );
+            continue;
+        }
         ino = d.ino;
-        rec = Some(inode(r, ino)?);
-        seen(ino);
-    }
-    match rec {
-        Some(rec) => Ok((ino, rec)),
-        None => Ok((ino, inode(r, ino)?)),
+        rec = child;
     }
 }
 
-/// Resolves a whole path.
+/// Resolves a whole path, following symbolic links (`stat`, `open`).
 pub(crate) fn resolve(r: &dyn Records, path: &str) -> Result<(u64, InodeRecord)> {
-    resolve_parts(r, &path::components(path)?, path, &mut |_| {})
+    walk(r, ROOT_INO, &path::components(path)?, path, true)
+}
+
+/// Resolves a path without following a symbolic link at its end (`lstat`).
+pub(crate) fn resolve_nofollow(r: &dyn Records, path: &str) -> Result<(u64, InodeRecord)> {
+    walk(r, ROOT_INO, &path::components(path)?, path, false)
 }
 
 /// Resolves the parent directory of `path`; returns it and the last name.
 pub(crate) fn resolve_parent<'p>(r: &dyn Records, path: &'p str) -> Result<(u64, &'p str)> {
     let (parent, name) = path::parent_and_name(path)?;
-    let (dir, rec) = resolve_parts(r, &parent, path, &mut |_| {})?;
+    let (dir, rec) = walk(r, ROOT_INO, &parent, path, true)?;
     if rec.kind != InodeKind::Dir {
         return Err(Error::NotDir(format!("parent of {path:?}")));
     }
     Ok((dir, name))
 }
 
+/// Where a file created at `path` goes: its directory and name. A symbolic
+/// link at `path` (a dangling one too) sends the file where it points, as
+/// `open(O_CREAT)` does; with `exclusive` a link there is `Exists`.
+pub(crate) fn create_target(r: &dyn Records, path: &str, exclusive: bool) -> Result<(u64, String)> {
+    let (mut dir, name) = resolve_parent(r, path)?;
+    let mut name = name.to_string();
+    for _ in 0..MAX_SYMLINKS {
+        let Some(d) = lookup(r, dir, &name)? else {
+            return Ok((dir, name));
+        };
+        if d.kind != InodeKind::Symlink {
+            return Ok((dir, name));
+        }
+        if exclusive {
+            return Err(Error::Exists(path.to_string()));
+        }
+        let target = link_target(&inode(r, d.ino)?, d.ino)?;
+        let start = if target.starts_with('/') {
+            ROOT_INO
+        } else {
+            dir
+        };
+        let mut parts: Vec<&str> = target.split('/').filter(|p| !p.is_empty()).collect();
+        let last = match parts.pop() {
+            None | Some(".") | Some("..") => return Err(Error::IsDir(path.to_string())),
+            Some(last) => last,
+        };
+        records::check_name(last.as_bytes())?;
+        let (parent, rec) = walk(r, start, &parts, path, true)?;
+        if rec.kind != InodeKind::Dir {
+            return Err(Error::NotDir(format!("parent of the target of {path:?}")));
+        }
+        dir = parent;
+        name = last.to_string();
+    }
+    Err(Error::Arg(format!(
+        "too many levels of symbolic links in {path:?}"
+    )))
+}
+
 pub(crate) fn metadata_of(ino: u64, rec: &InodeRecord) -> Metadata {
     Metadata {
-        kind: if rec.kind == InodeKind::Dir {
-            FileType::Dir
-        } else {
-            FileType::File
-        },
+        kind: FileType::of(rec.kind),
         mode: rec.mode,
         ino,
         size: rec.size,
         mtime_ns: rec.mtime_ns,
         ctime_ns: rec.ctime_ns,
+        atime_ns: rec.atime_ns,
+        nlink: rec.nlink,
+        uid: rec.uid,
+        gid: rec.gid,
+        parent: rec.parent,
     }
+}
+
+/// The effective user and group of this process: the owner of what it
+/// creates unless told otherwise.
+pub(crate) fn process_owner() -> (u32, u32) {
+    // SAFETY: geteuid and getegid cannot fail and touch no memory.
+    unsafe { (libc::geteuid(), libc::getegid()) }
 }
 
 /// Namespace changes inside one commit.
 impl Tx<'_> {
-    /// Creates an inode named `name` in `dir` and returns its number.
+    /// Creates an inode named `name` in `dir` with default attributes and
+    /// returns its number.
     pub(crate) fn create_inode(&mut self, dir: u64, name: &str, kind: InodeKind) -> Result<u64> {
+        self.create_inode_with(dir, name, kind, &SetAttributes::default(), None)
+    }
+
+    /// Creates an inode named `name` in `dir`: permission bits, owner and
+    /// times from `attrs` where given (defaults: 0o644 files, 0o755
+    /// directories, 0o777 links; this process's user and group; now), and
+    /// for a symbolic link its `target`.
+    pub(crate) fn create_inode_with(
+        &mut self,
+        dir: u64,
+        name: &str,
+        kind: InodeKind,
+        attrs: &SetAttributes,
+        target: Option<&str>,
+    ) -> Result<u64> {
         let ino = self.alloc_ino()?;
         let now = engine::now_ns();
-        let mode = if kind == InodeKind::Dir { 0o755 } else { 0o644 };
-        let rec = InodeRecord {
-            kind,
-            mode,
-            size: 0,
-            mtime_ns: now,
-            ctime_ns: now,
-            inline: None,
+        let (uid, gid) = process_owner();
+        let mode = match kind {
+            InodeKind::File => 0o644,
+            InodeKind::Dir => 0o755,
+            InodeKind::Symlink => 0o777,
         };
+        let mut rec = InodeRecord::new(
+            kind,
+            attrs.mode.unwrap_or(mode) & MODE_BITS,
+            attrs.uid.unwrap_or(uid),
+            attrs.gid.unwrap_or(gid),
+            now,
+        );
+        rec.atime_ns = attrs.atime_ns.unwrap_or(now);
+        rec.mtime_ns = attrs.mtime_ns.unwrap_or(now);
+        if kind == InodeKind::Dir {
+            rec.parent = dir;
+        }
+        if let Some(t) = target {
+            rec.size = t.len() as u64;
+            rec.inline = Some(t.as_bytes().to_vec());
+        }
         self.insert(&records::inode_key(ino), &rec.encode())?;
         self.insert(
             &records::dirent_key(dir, name.as_bytes()),
             &DirentRecord { ino, kind }.encode(),
         )?;
         self.count(kind, 1);
-        self.touch_dir(dir)?;
+        self.touch_dir_links(dir, i32::from(kind == InodeKind::Dir))?;
         Ok(ino)
     }
 
     /// Updates a directory's times after its entries changed.
     pub(crate) fn touch_dir(&mut self, dir: u64) -> Result<()> {
+        self.touch_dir_links(dir, 0)
+    }
+
+    /// Updates a directory's times after its entries changed, and its link
+    /// count by `delta` (a subdirectory came or went).
+    pub(crate) fn touch_dir_links(&mut self, dir: u64, delta: i32) -> Result<()> {
         let mut rec = inode(self, dir)?;
         rec.mtime_ns = engine::now_ns();
         rec.ctime_ns = rec.mtime_ns;
+        rec.nlink = rec.nlink.saturating_add_signed(delta);
         self.insert(&records::inode_key(dir), &rec.encode())?;
         Ok(())
     }
 
-    /// Removes the entry `name` of `dir` that names a file.
+    /// One name of the file or link `ino` went away: its link count drops,
+    /// and with the last name the inode goes too (or becomes an orphan
+    /// while a writer has it open).
+    pub(crate) fn drop_link(&mut self, ino: u64, kind: InodeKind) -> Result<()> {
+        let mut rec = inode(self, ino)?;
+        rec.nlink = rec.nlink.saturating_sub(1);
+        rec.ctime_ns = engine::now_ns();
+        self.insert(&records::inode_key(ino), &rec.encode())?;
+        if rec.nlink == 0 {
+            self.unlink_inode(ino, kind)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the entry `name` of `dir` that names a file or link.
     pub(crate) fn remove_file_entry(
         &mut self,
         dir: u64,
@@ -439,7 +640,7 @@ impl Tx<'_> {
     ) -> Result<()> {
         self.remove(&records::dirent_key(dir, name.as_bytes()))?;
         self.touch_dir(dir)?;
-        self.unlink_inode(d.ino, d.kind)
+        self.drop_link(d.ino, d.kind)
     }
 
     /// Whether directory `dir` has no entries.
@@ -456,16 +657,17 @@ impl Tx<'_> {
         Ok(empty)
     }
 
-    /// Links a new, empty file at `path`, replacing a file there.
+    /// Links a new, empty file at `path`, replacing a file there (a
+    /// symbolic link at `path` is followed, as `open(O_TRUNC)` would).
     pub(crate) fn link_new_file(&mut self, path: &str) -> Result<u64> {
-        let (dir, name) = resolve_parent(self, path)?;
-        if let Some(old) = lookup(self, dir, name)? {
+        let (dir, name) = create_target(self, path, false)?;
+        if let Some(old) = lookup(self, dir, &name)? {
             if old.kind == InodeKind::Dir {
                 return Err(Error::IsDir(path.to_string()));
             }
-            self.remove_file_entry(dir, name, old)?;
+            self.remove_file_entry(dir, &name, old)?;
         }
-        self.create_inode(dir, name, InodeKind::File)
+        self.create_inode(dir, &name, InodeKind::File)
     }
 
     pub(crate) fn mkdir(&mut self, path: &str, exist_ok: bool) -> Result<()> {
@@ -473,7 +675,7 @@ impl Tx<'_> {
         match lookup(self, dir, name)? {
             Some(d) if exist_ok && d.kind == InodeKind::Dir => Ok(()),
             Some(d) if exist_ok => Err(Error::NotDir(format!(
-                "{path:?} exists and is a file (inode {})",
+                "{path:?} exists and is not a directory (inode {})",
                 d.ino
             ))),
             Some(_) => Err(Error::Exists(path.to_string())),
@@ -481,12 +683,17 @@ impl Tx<'_> {
         }
     }
 
-    /// Removes the file at `path` (see [`Fs::remove_file`]).
+    /// Removes the file or link at `path` (see [`Fs::remove_file`]).
     pub(crate) fn remove_file(&mut self, path: &str) -> Result<()> {
         let (dir, name) = resolve_parent(self, path)?;
-        let d = lookup(self, dir, name)?.ok_or_else(|| Error::NotFound(path.to_string()))?;
+        self.remove_file_at(dir, name, path)
+    }
+
+    /// Removes the file or link `name` of `dir`; `what` names it in errors.
+    pub(crate) fn remove_file_at(&mut self, dir: u64, name: &str, what: &str) -> Result<()> {
+        let d = lookup(self, dir, name)?.ok_or_else(|| Error::NotFound(what.to_string()))?;
         if d.kind == InodeKind::Dir {
-            return Err(Error::IsDir(path.to_string()));
+            return Err(Error::IsDir(what.to_string()));
         }
         self.remove_file_entry(dir, name, d)
     }
@@ -494,31 +701,51 @@ impl Tx<'_> {
     /// Removes the empty directory at `path` (see [`Fs::remove_dir`]).
     pub(crate) fn remove_dir(&mut self, path: &str) -> Result<()> {
         let (dir, name) = resolve_parent(self, path)?;
-        let d = lookup(self, dir, name)?.ok_or_else(|| Error::NotFound(path.to_string()))?;
+        self.remove_dir_at(dir, name, path)
+    }
+
+    /// Removes the empty directory `name` of `dir`; `what` names it in errors.
+    pub(crate) fn remove_dir_at(&mut self, dir: u64, name: &str, what: &str) -> Result<()> {
+        let d = lookup(self, dir, name)?.ok_or_else(|| Error::NotFound(what.to_string()))?;
         if d.kind != InodeKind::Dir {
-            return Err(Error::NotDir(path.to_string()));
+            return Err(Error::NotDir(what.to_string()));
         }
         if !self.dir_is_empty(d.ino)? {
-            return Err(Error::NotEmpty(path.to_string()));
+            return Err(Error::NotEmpty(what.to_string()));
         }
         self.remove(&records::dirent_key(dir, name.as_bytes()))?;
-        self.touch_dir(dir)?;
+        self.touch_dir_links(dir, -1)?;
         self.delete_inode(d.ino, InodeKind::Dir)
     }
 
     /// Renames `from` to `to` (see [`Fs::rename`]).
     pub(crate) fn rename(&mut self, from: &str, to: &str) -> Result<()> {
         let (from_dir, from_name) = resolve_parent(self, from)?;
+        // A missing source is reported before anything about the target.
+        if lookup(self, from_dir, from_name)?.is_none() {
+            return Err(Error::NotFound(from.to_string()));
+        }
+        let (to_dir, to_name) = resolve_parent(self, to)?;
+        self.rename_at(from_dir, from_name, to_dir, to_name, true, (from, to))
+    }
+
+    /// Moves the entry `from_name` of `from_dir` to `to_name` in `to_dir`.
+    /// What is at the target is replaced if `replace` (a file by a file or
+    /// link, an empty directory by a directory), else it is `Exists`.
+    /// `what` names the two paths in errors.
+    pub(crate) fn rename_at(
+        &mut self,
+        from_dir: u64,
+        from_name: &str,
+        to_dir: u64,
+        to_name: &str,
+        replace: bool,
+        what: (&str, &str),
+    ) -> Result<()> {
+        let (from, to) = what;
         let src =
             lookup(self, from_dir, from_name)?.ok_or_else(|| Error::NotFound(from.to_string()))?;
-        let (to_parent, to_name) = path::parent_and_name(to)?;
-        let mut inside = false;
-        let (to_dir, rec) =
-            resolve_parts(self, &to_parent, to, &mut |ino| inside |= ino == src.ino)?;
-        if rec.kind != InodeKind::Dir {
-            return Err(Error::NotDir(format!("parent of {to:?}")));
-        }
-        if inside {
+        if src.kind == InodeKind::Dir && self.is_inside(to_dir, src.ino)? {
             return Err(Error::Arg(format!(
                 "cannot move {from:?} into itself ({to:?})"
             )));
@@ -527,27 +754,59 @@ impl Tx<'_> {
             if dst.ino == src.ino {
                 return Ok(());
             }
-            match (src.kind, dst.kind) {
-                (InodeKind::Dir, InodeKind::File) => return Err(Error::NotDir(to.to_string())),
-                (InodeKind::File, InodeKind::Dir) => return Err(Error::IsDir(to.to_string())),
-                (InodeKind::Dir, InodeKind::Dir) if !self.dir_is_empty(dst.ino)? => {
+            if !replace {
+                return Err(Error::Exists(to.to_string()));
+            }
+            match (src.kind == InodeKind::Dir, dst.kind == InodeKind::Dir) {
+                (true, false) => return Err(Error::NotDir(to.to_string())),
+                (false, true) => return Err(Error::IsDir(to.to_string())),
+                (true, true) if !self.dir_is_empty(dst.ino)? => {
                     return Err(Error::NotEmpty(to.to_string()))
                 }
                 _ => {}
             }
             self.remove(&records::dirent_key(to_dir, to_name.as_bytes()))?;
-            self.unlink_inode(dst.ino, dst.kind)?;
+            if dst.kind == InodeKind::Dir {
+                self.touch_dir_links(to_dir, -1)?;
+                self.delete_inode(dst.ino, InodeKind::Dir)?;
+            } else {
+                self.drop_link(dst.ino, dst.kind)?;
+            }
         }
         self.remove(&records::dirent_key(from_dir, from_name.as_bytes()))?;
         self.insert(
             &records::dirent_key(to_dir, to_name.as_bytes()),
             &src.encode(),
         )?;
-        self.touch_dir(from_dir)?;
+        let moved_dir = src.kind == InodeKind::Dir && to_dir != from_dir;
+        if moved_dir {
+            let mut rec = inode(self, src.ino)?;
+            rec.parent = to_dir;
+            rec.ctime_ns = engine::now_ns();
+            self.insert(&records::inode_key(src.ino), &rec.encode())?;
+        }
+        self.touch_dir_links(from_dir, -i32::from(moved_dir))?;
         if to_dir != from_dir {
-            self.touch_dir(to_dir)?;
+            self.touch_dir_links(to_dir, i32::from(moved_dir))?;
         }
         Ok(())
+    }
+
+    /// Whether directory `dir` is `ancestor` or lies below it: walks up the
+    /// parent links (bounded, so a damaged namespace cannot loop).
+    fn is_inside(&self, mut dir: u64, ancestor: u64) -> Result<bool> {
+        for _ in 0..1 << 16 {
+            if dir == ancestor {
+                return Ok(true);
+            }
+            if dir == ROOT_INO {
+                return Ok(false);
+            }
+            dir = inode(self, dir)?.parent;
+        }
+        Err(Error::corrupt(format!(
+            "the parents of directory {dir} do not lead to the root"
+        )))
     }
 }
 

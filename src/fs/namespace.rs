@@ -46,13 +46,14 @@ impl Tx<'_> {
                 let d = DirentRecord::decode(&value)?;
                 self.remove(&key)?;
                 match d.kind {
-                    InodeKind::File => self.unlink_inode(d.ino, InodeKind::File)?,
                     InodeKind::Dir => stack.push((d.ino, false)),
+                    // A file with names outside the tree stays, one link fewer.
+                    kind => self.drop_link(d.ino, kind)?,
                 }
             }
         }
         self.remove(&records::dirent_key(parent, name.as_bytes()))?;
-        self.touch_dir(parent)
+        self.touch_dir_links(parent, -1)
     }
 
     /// Sets the container label. A commit is published only when its tree

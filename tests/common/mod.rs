@@ -334,6 +334,10 @@ pub fn dump(fs: &Fs) -> whefs::Result<State> {
                     let data = fs.read(&path)?;
                     out.insert(path, Some(data));
                 }
+                FileType::Symlink => {
+                    let target = fs.read_link(&path)?;
+                    out.insert(path, Some(format!("-> {target}").into_bytes()));
+                }
             }
         }
     }

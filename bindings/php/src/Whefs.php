@@ -158,6 +158,7 @@ final class Stat
 {
     private const S_IFREG = 0o100000;
     private const S_IFDIR = 0o040000;
+    private const S_IFLNK = 0o120000;
 
     public function __construct(
         /** File type and permission bits, as PHP's stat()['mode']. */
@@ -170,14 +171,41 @@ final class Stat
         public readonly int $mtimeNs,
         /** Last status change, nanoseconds since the Unix epoch. */
         public readonly int $ctimeNs,
+        /** Link count (names of a file; 2 + subdirectories of a directory). */
+        public readonly int $nlink = 1,
+        /** Owner's user id, as recorded (the library does not enforce it). */
+        public readonly int $uid = 0,
+        /** Owner's group id. */
+        public readonly int $gid = 0,
+        /** Last access as recorded (creation, touch()); reads never change it. */
+        public readonly ?int $atimeNs = null,
     ) {
     }
 
-    /** @internal From the extension's stat array. */
+    /** @internal From the extension's stat or statx array. */
     public static function fromNative(array $st): self
     {
-        $type = $st['kind'] === \WHEFS_KIND_DIR ? self::S_IFDIR : self::S_IFREG;
-        return new self($type | ($st['mode'] & 0o7777), $st['ino'], $st['size'], $st['mtime_ns'], $st['ctime_ns']);
+        $type = match ($st['kind']) {
+            \WHEFS_KIND_DIR => self::S_IFDIR,
+            \WHEFS_KIND_SYMLINK => self::S_IFLNK,
+            default => self::S_IFREG,
+        };
+        return new self(
+            $type | ($st['mode'] & 0o7777),
+            $st['ino'],
+            $st['size'],
+            $st['mtime_ns'],
+            $st['ctime_ns'],
+            $st['nlink'] ?? 1,
+            $st['uid'] ?? 0,
+            $st['gid'] ?? 0,
+            $st['atime_ns'] ?? null,
+        );
+    }
+
+    public function isLink(): bool
+    {
+        return ($this->mode & 0o170000) === self::S_IFLNK;
     }
 
     public function isFile(): bool
@@ -203,9 +231,8 @@ final class Stat
     }
 
     /**
-     * Shaped like PHP's stat(): the 13 numeric and the named keys. No access
-     * time is kept: atime is mtime. nlink is 1; $uid and $gid are the owner
-     * to report (whefs keeps none).
+     * Shaped like PHP's stat(): the 13 numeric and the named keys. $uid and
+     * $gid are the owner to report.
      */
     public function toArray(int $uid = 0, int $gid = 0): array
     {
@@ -213,12 +240,12 @@ final class Stat
             'dev' => 0,
             'ino' => $this->ino,
             'mode' => $this->mode,
-            'nlink' => 1,
+            'nlink' => $this->nlink,
             'uid' => $uid,
             'gid' => $gid,
             'rdev' => 0,
             'size' => $this->size,
-            'atime' => $this->mtime(),
+            'atime' => \intdiv($this->atimeNs ?? $this->mtimeNs, 1_000_000_000),
             'mtime' => $this->mtime(),
             'ctime' => $this->ctime(),
             'blksize' => -1,
@@ -521,10 +548,59 @@ final class Fs
 
     // -- namespace ---------------------------------------------------------
 
-    /** stat of a file or directory in the latest commit. */
+    /** stat of a file or directory in the latest commit (symbolic links followed). */
     public function stat(string $path): Stat
     {
-        return Stat::fromNative(Native::call('whefs_stat', $this->handle(), $path));
+        return Stat::fromNative(Native::call('whefs_statx', $this->handle(), $path, 0));
+    }
+
+    /** lstat: a symbolic link at the end of $path is described itself. */
+    public function lstat(string $path): Stat
+    {
+        return Stat::fromNative(Native::call('whefs_statx', $this->handle(), $path, \WHEFS_STAT_NOFOLLOW));
+    }
+
+    // -- POSIX metadata (each change is one commit) -------------------------
+
+    /** chmod: the permission bits (0o7777), kept for the user, not enforced. */
+    public function chmod(string $path, int $mode): void
+    {
+        Native::call('whefs_chmod', $this->handle(), $path, $mode & 0o7777);
+    }
+
+    /** chown: null leaves an id as it is. */
+    public function chown(string $path, ?int $uid, ?int $gid = null): void
+    {
+        $keep = 0xFFFFFFFF; // WHEFS_ID_KEEP
+        Native::call('whefs_chown', $this->handle(), $path, $uid ?? $keep, $gid ?? $keep);
+    }
+
+    /**
+     * Sets modification and access times in nanoseconds since the epoch
+     * (as PHP's touch(), but with nanoseconds); null means now.
+     */
+    public function touch(string $path, ?int $mtimeNs = null, ?int $atimeNs = null): void
+    {
+        $now = 0x7FFFFFFFFFFFFFFE; // WHEFS_TIME_NOW
+        Native::call('whefs_utimens', $this->handle(), $path, $atimeNs ?? $mtimeNs ?? $now, $mtimeNs ?? $now);
+    }
+
+    /** symlink($target, $link): $target is kept as given, resolved when followed. */
+    public function symlink(string $target, string $link): void
+    {
+        Native::call('whefs_symlink', $this->handle(), $target, $link);
+    }
+
+    /** The target of the symbolic link at $path (ArgumentException if it is not one). */
+    public function readlink(string $path): string
+    {
+        return Native::call('whefs_readlink', $this->handle(), $path);
+    }
+
+    /** link: a second name for a file; both share content and link count. */
+    public function link(string $existing, string $new): void
+    {
+        Native::call('whefs_link', $this->handle(), $existing, $new);
     }
 
     public function exists(string $path): bool

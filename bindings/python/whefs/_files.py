@@ -196,7 +196,7 @@ class RawFile(io.RawIOBase):
         from ._fs import StatResult
 
         self._check_open()
-        return StatResult._from_c(self._h.call(_c.whefs_file_stat))
+        return StatResult._from_c(self._h.call(_c.whefs_file_statx))
 
     def _close_from_fs(self) -> None:
         outer = self._outer() if self._outer is not None else None

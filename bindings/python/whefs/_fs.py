@@ -64,6 +64,10 @@ class StatResult:
     st_size: int  #: size in bytes (0 for directories)
     st_mtime_ns: int  #: last modification, ns since the epoch
     st_ctime_ns: int  #: last status change, ns since the epoch
+    st_atime_ns: int = 0  #: last access as recorded (creation, ``utime``), ns
+    st_nlink: int = 1  #: link count (names of a file; 2 + subdirectories of a directory)
+    st_uid: int = 0  #: owner's user id
+    st_gid: int = 0  #: owner's group id
 
     @property
     def st_mtime(self) -> float:
@@ -79,15 +83,25 @@ class StatResult:
     def is_file(self) -> bool:
         return _stat.S_ISREG(self.st_mode)
 
+    def is_symlink(self) -> bool:
+        return _stat.S_ISLNK(self.st_mode)
+
     @classmethod
     def _from_c(cls, st: Any) -> StatResult:
-        kind = _stat.S_IFDIR if st.kind == _c.WHEFS_KIND_DIR else _stat.S_IFREG
+        kind = {
+            _c.WHEFS_KIND_DIR: _stat.S_IFDIR,
+            _c.WHEFS_KIND_SYMLINK: _stat.S_IFLNK,
+        }.get(st.kind, _stat.S_IFREG)
         return cls(
             st_mode=kind | _stat.S_IMODE(st.mode),
             st_ino=st.ino,
             st_size=st.size,
             st_mtime_ns=st.mtime_ns,
             st_ctime_ns=st.ctime_ns,
+            st_atime_ns=st.atime_ns,
+            st_nlink=st.nlink,
+            st_uid=st.uid,
+            st_gid=st.gid,
         )
 
 
@@ -124,7 +138,7 @@ class DirEntry:
         return self._kind == _c.WHEFS_KIND_FILE
 
     def is_symlink(self) -> bool:
-        return False
+        return self._kind == _c.WHEFS_KIND_SYMLINK
 
     def inode(self) -> int:
         return self.ino
@@ -355,8 +369,62 @@ class Fs:
 
     # -- namespace ---------------------------------------------------------
     def stat(self, path: Any) -> StatResult:
-        """``stat`` of a file or directory in the latest commit."""
-        return StatResult._from_c(self._call(_c.whefs_stat, self._file_path(path)))
+        """``os.stat``: follows symbolic links."""
+        return StatResult._from_c(self._call(_c.whefs_statx, self._file_path(path), 0))
+
+    def lstat(self, path: Any) -> StatResult:
+        """``os.lstat``: a symbolic link at the end of ``path`` is described itself."""
+        return StatResult._from_c(
+            self._call(_c.whefs_statx, self._file_path(path), _c.WHEFS_STAT_NOFOLLOW)
+        )
+
+    # -- POSIX metadata (each change is one commit) ---------------------------
+    def chmod(self, path: Any, mode: int) -> None:
+        """``os.chmod``: sets the permission bits (``0o7777``); kept, not
+        enforced by the library (a mount lets the kernel enforce them)."""
+        self._call(_c.whefs_chmod, _path(path), mode & 0o7777)
+
+    def chown(self, path: Any, uid: int = -1, gid: int = -1) -> None:
+        """``os.chown``: -1 leaves an id as it is."""
+        keep = 0xFFFF_FFFF  # WHEFS_ID_KEEP (SWIG makes the macro a signed int)
+        self._call(_c.whefs_chown, _path(path), keep if uid == -1 else uid,
+                   keep if gid == -1 else gid)
+
+    def utime(self, path: Any, times: tuple[float, float] | None = None, *,
+              ns: tuple[int, int] | None = None) -> None:
+        """``os.utime``: (atime, mtime) in seconds, or ``ns=`` in
+        nanoseconds; neither sets both to now."""
+        if times is not None and ns is not None:
+            raise ValueError("utime: give times or ns, not both")
+        if ns is None:
+            now = 0x7FFF_FFFF_FFFF_FFFE  # WHEFS_TIME_NOW
+            ns = ((now, now) if times is None
+                  else (int(times[0] * 1e9), int(times[1] * 1e9)))
+        self._call(_c.whefs_utimens, _path(path), ns[0], ns[1])
+
+    def symlink(self, target: Any, link: Any) -> None:
+        """``os.symlink(target, link)``: ``target`` is kept as given and
+        resolved when followed (relative to the link's directory, or from
+        the container's root if it starts with ``/``)."""
+        self._call(_c.whefs_symlink, _path(target), _path(link))
+
+    def readlink(self, path: Any) -> str:
+        """``os.readlink``: the target of a symbolic link (ArgumentError, a
+        ValueError, if ``path`` is not one)."""
+        return self._call(_c.whefs_readlink, _path(path))
+
+    def link(self, src: Any, dst: Any) -> None:
+        """``os.link``: a second name for a file (IsADirectoryError for a
+        directory); both names share content and link count."""
+        self._call(_c.whefs_link, _path(src), _path(dst))
+
+    def truncate(self, path: Any, length: int) -> None:
+        """``os.truncate``: cuts or extends (with a hole) in one commit."""
+        self._call(_c.whefs_truncate, _path(path), length)
+
+    def sync(self) -> None:
+        """Makes every commit so far durable (one fdatasync of the container)."""
+        self._call(_c.whefs_fs_sync)
 
     def exists(self, path: Any) -> bool:
         """As ``os.path.exists``: False also when a component is a file."""

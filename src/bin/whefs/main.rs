@@ -15,6 +15,7 @@ mod cmd;
 mod container;
 mod failure;
 mod host;
+mod mount;
 mod printer;
 mod text;
 

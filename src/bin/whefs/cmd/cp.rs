@@ -69,6 +69,12 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
         };
         let failed = |e| Failure::fs(format!("cp {} {path}", entry.path), e);
         match entry.kind {
+            FileType::Symlink => {
+                eprintln!(
+                    "whefs: warning: {}: a symbolic link, not copied",
+                    entry.path
+                );
+            }
             // The top must be new or an existing directory (merged), and
             // its parent must exist, as for cp(1).
             FileType::Dir if entry.names.is_empty() => {

@@ -168,6 +168,7 @@ fn refuse_conflicts(copy: &Copy, force: bool) -> Result<(), Failure> {
         };
         let kind = meta.file_type();
         match entry.kind {
+            FileType::Symlink => {}
             FileType::Dir if kind.is_dir() => {}
             FileType::Dir if kind.is_symlink() => return Err(refuse_link(&path)),
             FileType::Dir => {
@@ -220,6 +221,12 @@ fn write_copy(fs: &Fs, copy: &Copy, force: bool, progress: &Progress) -> Result<
         }
         let (parent, _) = stack.last().expect("the parent level is open");
         match entry.kind {
+            FileType::Symlink => {
+                eprintln!(
+                    "whefs: warning: {}: a symbolic link, not copied out",
+                    entry.path
+                );
+            }
             FileType::Dir => {
                 let dir = parent.subdir(name)?;
                 stack.push((dir, Some((entry.mode, entry.mtime_ns))));

@@ -50,6 +50,14 @@ pub enum Command {
     Info(info::Args),
     Locks(locks::Args),
     Check(check::Args),
+    /// Mount a container as a filesystem (FUSE), so every program can use it.
+    ///
+    /// Returns once the mount is ready; a background process serves it
+    /// until `whefs umount` (or `fusermount3 -u`) or SIGTERM. With the
+    /// global --read-only every change fails with EROFS. See docs/mount.md.
+    Mount(crate::mount::MountArgs),
+    /// Unmount a `whefs mount`.
+    Umount(crate::mount::UmountArgs),
     Demo(demo::Args),
 }
 
@@ -74,6 +82,8 @@ impl Command {
             Command::Info(args) => info::run(args, global),
             Command::Locks(args) => locks::run(args, global),
             Command::Check(args) => check::run(args, global),
+            Command::Mount(args) => crate::mount::mount(global, args),
+            Command::Umount(args) => crate::mount::umount(args),
             Command::Demo(args) => demo::run(args, global),
         }
     }

@@ -72,6 +72,7 @@ pub fn kind_name(kind: FileType) -> &'static str {
     match kind {
         FileType::Dir => "dir",
         FileType::File => "file",
+        FileType::Symlink => "symlink",
     }
 }
 
