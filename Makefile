@@ -214,10 +214,10 @@ test-php: php-ext
 	cp -r bindings/php/src bindings/php/tests bindings/php/README.md $(PHP_BUILD)/
 	cd $(PHP_BUILD) && runner=$$(php-config --extension-dir)/build/run-tests.php; \
 	    if [ -f "$$runner" ]; then \
-	        WHEFS_PHP_EXTENSION=$(PHP_EXT) TEST_PHP_EXECUTABLE=$$(command -v php) \
+	        RUST_BACKTRACE=0 WHEFS_PHP_EXTENSION=$(PHP_EXT) TEST_PHP_EXECUTABLE=$$(command -v php) \
 	            php -n $$runner -q -n -d extension=$(PHP_EXT) --no-color --no-progress --show-diff $(PHP_TEST_FLAGS) tests; \
 	    else \
-	        WHEFS_PHP_EXTENSION=$(PHP_EXT) php -n tests/run.php tests; \
+	        RUST_BACKTRACE=0 WHEFS_PHP_EXTENSION=$(PHP_EXT) php -n tests/run.php tests; \
 	    fi
 
 
