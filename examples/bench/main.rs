@@ -180,11 +180,23 @@ fn main() {
         heavy_reps,
         dir.display()
     ));
+    // A workload that fails (a whefs error panics) is reported and the
+    // others still run; the exit status says so (make test's smoke run fails).
+    let mut failed = Vec::new();
     for (name, run) in WORKLOADS {
         if only.as_ref().is_some_and(|o| !o.iter().any(|n| n == name)) {
             continue;
         }
-        run(&mut ctx);
+        if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut ctx))) {
+            let why = e
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| e.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            ctx.notes
+                .push(format!("**Workload `{name}` failed**: {why}"));
+            failed.push(*name);
+        }
     }
 
     let meta = report::Meta {
@@ -231,6 +243,10 @@ fn main() {
         eprintln!("kept the data in {}", dir.display());
     } else {
         let _ = std::fs::remove_dir_all(&dir);
+    }
+    if !failed.is_empty() {
+        eprintln!("failed workloads: {}", failed.join(", "));
+        std::process::exit(1);
     }
 }
 
