@@ -446,7 +446,7 @@ pub fn cgi(ctx: &mut Ctx) {
     ctx.row(
         Section::Reads,
         "cgi-net",
-        "the same minus the bare process start of each repetition (what open + read + close add)",
+        "CGI path minus a bare process start, per repetition (what open + read + close add)",
         Unit::Secs,
         procs as u64,
         vec![net(0), net(1), net(2)],

@@ -91,15 +91,21 @@ fn spread(r: &Row) -> String {
     format!("{:.0}%", r.spread() * 100.0)
 }
 
+/// The value with enough decimals that the rounded number does not
+/// contradict met/missed (against ≥ 1.6, 1.599 shows as "1.599", not "1.60").
 fn target_value(t: &Target, v: f64) -> String {
     if !v.is_finite() {
         return "not measured".into();
     }
-    if t.unit.is_empty() {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}{}", t.unit)
+    let mut digits = if t.unit.is_empty() { 1 } else { 2 };
+    while digits < 6 {
+        let shown: f64 = format!("{v:.digits$}").parse().unwrap_or(v);
+        if t.goal.met(shown) == t.goal.met(v) {
+            break;
+        }
+        digits += 1;
     }
+    format!("{v:.digits$}{}", t.unit)
 }
 
 fn systems_table(out: &mut String, rows: &[&Row]) {
@@ -362,24 +368,36 @@ fn xml(s: &str) -> String {
         .replace('`', "")
 }
 
-/// A label for a plot: without the parentheses that name the calls
-/// (those holding a backtick or a " / "), at most 80 characters.
+/// A label for a plot: without the parenthesized groups that name the
+/// calls (those holding a backtick or a " / "), at most 90 characters.
 fn short(label: &str) -> String {
     let mut out = String::new();
-    let mut rest = label;
-    while let Some(open) = rest.find(" (") {
-        let Some(len) = rest[open..].find(')') else {
-            break;
-        };
-        let inner = &rest[open..open + len + 1];
-        out.push_str(&rest[..open]);
-        if !(inner.contains('`') || inner.contains(" / ")) {
-            out.push_str(inner);
+    let mut group = String::new();
+    let mut depth = 0;
+    for c in label.chars() {
+        match c {
+            '(' => {
+                depth += 1;
+                group.push(c);
+            }
+            ')' if depth > 0 => {
+                depth -= 1;
+                group.push(c);
+                if depth == 0 {
+                    if !(group.contains('`') || group.contains(" / ")) {
+                        out.push_str(&group);
+                    } else if out.ends_with(' ') {
+                        out.pop();
+                    }
+                    group.clear();
+                }
+            }
+            _ if depth > 0 => group.push(c),
+            _ => out.push(c),
         }
-        rest = &rest[open + len + 1..];
     }
-    out.push_str(rest);
-    let l: String = out.chars().take(80).collect();
+    out.push_str(&group);
+    let l: String = out.chars().take(90).collect();
     xml(&l)
 }
 
@@ -391,7 +409,16 @@ struct Bars {
 
 impl Bars {
     fn svg(&self, span: f64) -> String {
-        let (w, row, left, right) = (980.0, 20.0, 470.0, 150.0);
+        // About 6 px per character of 11 px sans-serif.
+        let longest = self
+            .items
+            .iter()
+            .map(|i| i.0.chars().count())
+            .max()
+            .unwrap_or(0);
+        let left = (longest as f64 * 6.0 + 20.0).clamp(200.0, 600.0);
+        let (row, right) = (20.0, 170.0);
+        let w = left + 420.0 + right;
         let h = 50.0 + row * self.items.len() as f64;
         let plot = w - left - right;
         let x = |v: f64| {
@@ -509,6 +536,25 @@ mod tests {
             super::short("reads of 10 KiB (`whefs_read_file` / open+read+close), warm (off)"),
             "reads of 10 KiB, warm (off)"
         );
+        assert_eq!(
+            super::short("10 stat of random names (`whefs_stat` / `stat()` / SELECT length)"),
+            "10 stat of random names"
+        );
+    }
+
+    #[test]
+    fn a_target_value_never_rounds_across_its_goal() {
+        use crate::harness::{Goal, Target};
+        let t = Target {
+            issue: 10,
+            label: String::new(),
+            value: 0.0,
+            goal: Goal::AtLeast(1.6),
+            unit: "×",
+        };
+        assert_eq!(super::target_value(&t, 1.599), "1.599×");
+        assert_eq!(super::target_value(&t, 1.5996), "1.5996×");
+        assert_eq!(super::target_value(&t, 1.23), "1.23×");
     }
 
     #[test]
