@@ -171,6 +171,14 @@ impl Row {
     }
 }
 
+/// One system's side of an interleaved workload: `begin` and `end` (not
+/// timed) around each repetition, `step(i)` the timed operation i.
+pub trait Stepper {
+    fn begin(&mut self);
+    fn step(&mut self, i: usize);
+    fn end(&mut self);
+}
+
 /// Which way an issue's target points.
 #[derive(Clone, Copy, Debug)]
 pub enum Goal {
@@ -388,6 +396,43 @@ impl Ctx {
                 let i = (k + r) % n;
                 let sample = (trials[i].1)();
                 out[i].1.push(sample);
+            }
+        }
+        out
+    }
+
+    /// Like `alternate`, but the systems take turns per *operation*: in
+    /// each repetition, operation i runs on every system (in an order that
+    /// rotates with i and the repetition) before operation i + 1. For
+    /// operations of a millisecond or more (a sync, a process), where the
+    /// machine's drift over a batch would swamp the comparison. Returns
+    /// the seconds of the `steps` operations per system and repetition.
+    pub fn interleave(
+        &self,
+        reps: usize,
+        steps: usize,
+        systems: &mut [(Sys, &mut dyn Stepper)],
+    ) -> Vec<(Sys, Vec<f64>)> {
+        let n = systems.len();
+        let mut out: Vec<(Sys, Vec<f64>)> = systems.iter().map(|(s, _)| (*s, Vec::new())).collect();
+        for r in 0..reps {
+            for (_, s) in systems.iter_mut() {
+                s.begin();
+            }
+            let mut total = vec![0.0; n];
+            for i in 0..steps {
+                for k in 0..n {
+                    let j = (k + i + r) % n;
+                    let t = Instant::now();
+                    systems[j].1.step(i);
+                    total[j] += t.elapsed().as_secs_f64();
+                }
+            }
+            for (_, s) in systems.iter_mut() {
+                s.end();
+            }
+            for (j, t) in total.into_iter().enumerate() {
+                out[j].1.push(t);
             }
         }
         out

@@ -142,7 +142,7 @@ pub fn markdown(ctx: &Ctx, meta: &Meta<'_>) -> String {
     s.push_str("Written by `make bench` (`examples/bench/`): do not edit, run it again.\n");
     let _ = writeln!(
         s,
-        "One run: each workload on plain files, SQLite and whefs in turn, {} repetitions ({} for the expensive ones) with the order of the systems rotated every repetition; every figure is the median. Warm page cache throughout; whefs through its C API (`whefs::ffi`, the functions of `include/whefs.h`), plain files through libc, SQLite {} bundled (WAL). Speed ratios: above 1× whefs is faster. *Spread* is the widest (max − min) ÷ median of any system in the row: how noisy the machine was.{}\n",
+        "One run: each workload on plain files, SQLite and whefs in turn, {} repetitions ({} for the expensive ones) with the order of the systems rotated every repetition (for the CGI path and the small commits, every operation); every figure is the median. Warm page cache throughout; whefs through its C API (`whefs::ffi`, the functions of `include/whefs.h`), plain files through libc, SQLite {} bundled (WAL). Speed ratios: above 1× whefs is faster. *Spread* is the widest (max − min) ÷ median of any system in the row: how noisy the machine was.{}\n",
         ctx.cfg.reps,
         ctx.cfg.heavy_reps,
         m.sqlite,
@@ -301,7 +301,7 @@ Every store lives under the bench directory (one filesystem for all three); hand
 - **CGI path**: this program re-executed (`--child cgi`) for every request, on every system, and once more doing nothing (the process-start floor); the systems take turns per process. The whefs child does `whefs_fs_open` (read-only) + `whefs_read_file` + `whefs_fs_close`.
 - **Reader latency**: this process reads a 4 KiB file (`whefs_read_file`, `open`+`read`+`close`, `SELECT`) for 1 s idle, then 1 s while a writer process (`--child writer`) rewrites 4 KiB of another file and commits in a loop, at off and then at full; p50 and p99 of the single calls; the ratio is taken per repetition.
 - **Reader threads**: one thread reads the 10,000 files once, then two threads on the same handle read them once each (own orders); SQLite gets one connection per thread.
-- **Small commits**: each repetition into a fresh store: 2,000 new 4 KiB files in one directory: `whefs_write_file` at `WHEFS_DURABLE_FULL` (or `OFF`); `open(O_CREAT|O_TRUNC)` + `pwrite` + `fdatasync` + `close` (or no sync); an autocommit `INSERT` at `synchronous=FULL` (or `OFF`), WAL.
+- **Small commits**: each repetition into a fresh store per system, the systems taking turns per commit (a sync's cost drifts over minutes on a shared disk): 2,000 new 4 KiB files in one directory: `whefs_write_file` at `WHEFS_DURABLE_FULL` (or `OFF`); `open(O_CREAT|O_TRUNC)` + `pwrite` + `fdatasync` + `close` (or no sync); an autocommit `INSERT` at `synchronous=FULL` (or `OFF`), WAL.
 - **Import**: a fresh store: `whefs_txn_begin`, `whefs_txn_mkdir_all` of 10 directories, 10,000 `whefs_txn_write` of 10 KiB, `whefs_txn_commit`, at full; against `BEGIN`, 10,000 `INSERT`, `COMMIT` at `synchronous=FULL`. The size is the file's after close (SQLite: database + WAL).
 - **Sequential write**: a fresh store: `whefs_file_open(\"w\")`, 512 `whefs_file_write` of 1 MiB, `whefs_file_close` (the commit, at full), against `open` + 512 `pwrite` + `fdatasync`.
 - **Writer processes**: one process for 1 s, then two at once for 1 s on different files; each rewrites 4 KiB of its own file and commits in a loop (`whefs_file_pwrite` + `whefs_file_flush`; `pwrite` [+ `fdatasync`]; `UPDATE`).

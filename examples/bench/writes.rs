@@ -4,6 +4,7 @@
 //! syscalls of one small commit under `strace -c`. Every repetition writes
 //! into a fresh store, created and removed outside the timed part.
 
+use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 use rusqlite::params;
@@ -11,7 +12,7 @@ use rusqlite::params;
 use crate::capi::{cpath, cstr, Container, WHEFS_DURABLE_FULL, WHEFS_DURABLE_OFF};
 use crate::child;
 use crate::fixture::content;
-use crate::harness::{thousands, timed, Ctx, Goal, Section, Sys, SyscallProfile, Unit};
+use crate::harness::{thousands, timed, Ctx, Goal, Section, Stepper, Sys, SyscallProfile, Unit};
 use crate::plain::{self, Fd};
 use crate::sql;
 
@@ -30,7 +31,95 @@ pub fn small_commits_off(ctx: &mut Ctx) {
     small_commits(ctx, false);
 }
 
-/// `n` new files of 4 KiB, one commit each.
+/// whefs: `whefs_write_file` of new files in a fresh container.
+struct WhefsCommits<'a> {
+    dir: PathBuf,
+    mode: i32,
+    names: &'a [CString],
+    size: usize,
+    fs: Option<Container>,
+}
+
+impl Stepper for WhefsCommits<'_> {
+    fn begin(&mut self) {
+        let fs = Container::writable(&fresh(&self.dir).join("c.whefs"), self.mode);
+        fs.mkdir_all("w");
+        self.fs = Some(fs);
+    }
+    fn step(&mut self, i: usize) {
+        let fs = self.fs.as_ref().expect("begun");
+        fs.write_file(&self.names[i], content(i, self.size));
+    }
+    fn end(&mut self) {
+        self.fs = None;
+    }
+}
+
+/// Plain files: open + pwrite [+ fdatasync [+ fsync of the directory]] +
+/// close of new files in a fresh directory; only the first `count` steps.
+struct PlainCommits<'a> {
+    dir: PathBuf,
+    names: &'a [String],
+    size: usize,
+    count: usize,
+    /// 0: no sync, 1: fdatasync, 2: and an fsync of the directory.
+    syncs: u8,
+    paths: Vec<CString>,
+    wdir: Option<Fd>,
+}
+
+impl Stepper for PlainCommits<'_> {
+    fn begin(&mut self) {
+        let dir = fresh(&self.dir);
+        std::fs::create_dir_all(dir.join("w")).expect("mkdir");
+        self.paths = self.names[..self.count]
+            .iter()
+            .map(|s| cpath(&dir.join(s)))
+            .collect();
+        self.wdir = Some(Fd::open(&dir.join("w"), libc::O_RDONLY | libc::O_DIRECTORY));
+    }
+    fn step(&mut self, i: usize) {
+        if i >= self.count {
+            return;
+        }
+        let sync = match self.syncs {
+            0 => plain::Sync::None,
+            1 => plain::Sync::Data,
+            _ => plain::Sync::DataAndDir(self.wdir.as_ref().expect("begun").0),
+        };
+        plain::write_file(&self.paths[i], content(i, self.size), sync);
+    }
+    fn end(&mut self) {
+        self.wdir = None;
+    }
+}
+
+/// SQLite: an autocommit INSERT per file into a fresh WAL database.
+struct SqliteCommits<'a> {
+    dir: PathBuf,
+    sync: &'static str,
+    names: &'a [String],
+    size: usize,
+    db: Option<rusqlite::Connection>,
+}
+
+impl Stepper for SqliteCommits<'_> {
+    fn begin(&mut self) {
+        self.db = Some(sql::open(&fresh(&self.dir).join("c.sqlite"), self.sync));
+    }
+    fn step(&mut self, i: usize) {
+        let db = self.db.as_ref().expect("begun");
+        let mut st = db.prepare_cached(sql::INSERT).expect("prepare");
+        st.execute(params![self.names[i], content(i, self.size)])
+            .expect("INSERT");
+    }
+    fn end(&mut self) {
+        self.db = None;
+    }
+}
+
+/// `n` new files of 4 KiB, one commit each, the systems taking turns per
+/// commit (a sync's cost drifts by 10× over minutes on a shared disk).
 fn small_commits(ctx: &mut Ctx, durable: bool) {
     let (n, size) = (ctx.sizes().commits, ctx.sizes().commit_size);
     let reps = if durable {
@@ -42,67 +131,57 @@ fn small_commits(ctx: &mut Ctx, durable: bool) {
     let dir = ctx.cfg.dir.join(format!("commits-{d}"));
     let names: Vec<String> = (0..n).map(|i| format!("w/f{i:06}")).collect();
     let wnames: Vec<_> = names.iter().map(|s| cstr(s)).collect();
-    let mut whefs = || {
-        let dir = fresh(&dir);
-        let fs = Container::writable(
-            &dir.join("c.whefs"),
-            if durable {
-                WHEFS_DURABLE_FULL
-            } else {
-                WHEFS_DURABLE_OFF
-            },
-        );
-        fs.mkdir_all("w");
-        timed(|| {
-            for (i, name) in wnames.iter().enumerate() {
-                fs.write_file(name, content(i, size));
-            }
-        })
+    let mut whefs = WhefsCommits {
+        dir: dir.join("whefs"),
+        mode: if durable {
+            WHEFS_DURABLE_FULL
+        } else {
+            WHEFS_DURABLE_OFF
+        },
+        names: &wnames,
+        size,
+        fs: None,
     };
-    let plain_run = |count: usize, sync: &dyn Fn(i32) -> plain::Sync| {
-        let dir = fresh(&dir);
-        std::fs::create_dir_all(dir.join("w")).expect("mkdir");
-        let paths: Vec<_> = names[..count].iter().map(|s| cpath(&dir.join(s))).collect();
-        let wdir = Fd::open(&dir.join("w"), libc::O_RDONLY | libc::O_DIRECTORY);
-        let sync = sync(wdir.0);
-        timed(|| {
-            for (i, p) in paths.iter().enumerate() {
-                plain::write_file(p, content(i, size), sync);
-            }
-        })
-    };
-    let mut plain = || {
-        plain_run(n, &|_| {
-            if durable {
-                plain::Sync::Data
-            } else {
-                plain::Sync::None
-            }
-        })
+    let mut plain = PlainCommits {
+        dir: dir.join("plain"),
+        names: &names,
+        size,
+        count: n,
+        syncs: u8::from(durable),
+        paths: Vec::new(),
+        wdir: None,
     };
     // A tenth of the files: it only says what the directory fsync adds per commit.
     let n_dir = n.div_ceil(10);
-    let mut plain_dir = || plain_run(n_dir, &plain::Sync::DataAndDir);
-    let mut sqlite = || {
-        let dir = fresh(&dir);
-        let db = sql::open(&dir.join("c.sqlite"), if durable { "FULL" } else { "OFF" });
-        let mut st = db.prepare(sql::INSERT).expect("prepare");
-        timed(|| {
-            for (i, name) in names.iter().enumerate() {
-                st.execute(params![name, content(i, size)]).expect("INSERT");
-            }
-        })
+    let mut plain_dir = PlainCommits {
+        dir: dir.join("plain-dirsync"),
+        names: &names,
+        size,
+        count: n_dir,
+        syncs: 2,
+        paths: Vec::new(),
+        wdir: None,
     };
-    ctx.progress(&format!("{n} small commits ({d})"));
-    let mut trials: Vec<(Sys, &mut dyn FnMut() -> f64)> = vec![
+    let mut sqlite = SqliteCommits {
+        dir: dir.join("sqlite"),
+        sync: if durable { "FULL" } else { "OFF" },
+        names: &names,
+        size,
+        db: None,
+    };
+    ctx.progress(&format!(
+        "{n} small commits ({d}), the systems taking turns per commit"
+    ));
+    let mut systems: Vec<(Sys, &mut dyn Stepper)> = vec![
         (Sys::Plain, &mut plain),
         (Sys::Sqlite, &mut sqlite),
         (Sys::Whefs, &mut whefs),
     ];
     if durable {
-        trials.push((Sys::Plain, &mut plain_dir));
+        systems.push((Sys::Plain, &mut plain_dir));
     }
-    let mut cells = ctx.alternate(reps, false, &mut trials);
+    let mut cells = ctx.interleave(reps, n, &mut systems);
+    drop(systems);
     let _ = std::fs::remove_dir_all(&dir);
     let extra = durable.then(|| cells.pop().expect("the directory-fsync trial"));
     let how = if durable {
@@ -430,14 +509,14 @@ pub fn syscalls(ctx: &mut Ctx) {
         .unwrap_or(f64::NAN);
     ctx.target(
         10,
-        "syscalls per small commit (`whefs_write_file`, full)",
+        "syscalls per small commit, full (`whefs_write_file`)",
         full,
         Goal::AtMost(6.0),
         "",
     );
     ctx.target(
         10,
-        "syscalls per small commit (`whefs_write_file`, off)",
+        "syscalls per small commit, off (`whefs_write_file`)",
         off,
         Goal::AtMost(4.0),
         "",
