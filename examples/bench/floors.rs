@@ -111,7 +111,7 @@ pub fn run(ctx: &mut Ctx) {
         ),
         (
             "floor-fdatasync",
-            "one `fdatasync` after a 4 KiB `pwrite`",
+            "one `fdatasync` after a 4 KiB `pwrite`, at the start of the run",
             Unit::Micros,
         ),
         (

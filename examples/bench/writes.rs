@@ -118,6 +118,33 @@ impl Stepper for SqliteCommits<'_> {
     }
 }
 
+/// The floor beside the commits: a 4 KiB `pwrite` [+ `fdatasync`] into a
+/// file of 256 allocated pages, taking its turn with them.
+struct SyncFloor {
+    path: PathBuf,
+    sync: bool,
+    fd: Option<Fd>,
+}
+
+impl Stepper for SyncFloor {
+    fn begin(&mut self) {
+        let fd = Fd::open(&self.path, libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC);
+        plain::write_all_at(fd.0, content(0, 256 * 4096), 0);
+        plain::datasync(fd.0);
+        self.fd = Some(fd);
+    }
+    fn step(&mut self, i: usize) {
+        let fd = self.fd.as_ref().expect("begun").0;
+        plain::write_all_at(fd, content(i, 4096), (i % 256) as u64 * 4096);
+        if self.sync {
+            plain::datasync(fd);
+        }
+    }
+    fn end(&mut self) {
+        self.fd = None;
+    }
+}
+
 /// `n` new files of 4 KiB, one commit each, the systems taking turns per
 /// commit (a sync's cost drifts by 10× over minutes on a shared disk).
 fn small_commits(ctx: &mut Ctx, durable: bool) {
@@ -172,10 +199,17 @@ fn small_commits(ctx: &mut Ctx, durable: bool) {
     ctx.progress(&format!(
         "{n} small commits ({d}), the systems taking turns per commit"
     ));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut floor = SyncFloor {
+        path: dir.join("floor.bin"),
+        sync: durable,
+        fd: None,
+    };
     let mut systems: Vec<(Sys, &mut dyn Stepper)> = vec![
         (Sys::Plain, &mut plain),
         (Sys::Sqlite, &mut sqlite),
         (Sys::Whefs, &mut whefs),
+        (Sys::Host, &mut floor),
     ];
     if durable {
         systems.push((Sys::Plain, &mut plain_dir));
@@ -184,6 +218,28 @@ fn small_commits(ctx: &mut Ctx, durable: bool) {
     drop(systems);
     let _ = std::fs::remove_dir_all(&dir);
     let extra = durable.then(|| cells.pop().expect("the directory-fsync trial"));
+    let (host, floor_secs) = cells.pop().expect("the floor trial");
+    let (floor_id, floor_label) = if durable {
+        (
+            "floor-fdatasync-beside",
+            "one `fdatasync` after a 4 KiB `pwrite`, taking turns with the durable commits",
+        )
+    } else {
+        (
+            "floor-pwrite-beside",
+            "one 4 KiB `pwrite`, taking turns with the unsynced commits",
+        )
+    };
+    let per_op: Vec<f64> = floor_secs.iter().map(|t| t / n as f64 * 1e6).collect();
+    ctx.row(
+        Section::Floors,
+        floor_id,
+        floor_label,
+        Unit::Micros,
+        1,
+        vec![(host, per_op)],
+        false,
+    );
     let how = if durable {
         "`whefs_write_file` at WHEFS_DURABLE_FULL / write+fdatasync / WAL synchronous=FULL"
     } else {
