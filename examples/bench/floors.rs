@@ -28,13 +28,21 @@ pub fn run(ctx: &mut Ctx) {
     let span: u64 = if ctx.cfg.quick { 1 << 20 } else { 64 << 20 };
     let dir = ctx.cfg.dir.join("floors");
     std::fs::create_dir_all(&dir).expect("mkdir");
-    let file = dir.join("floor.bin");
-    let fd = Fd::open(&file, libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC);
-    let chunk = crate::fixture::content(0, 1 << 20);
-    for at in (0..span).step_by(1 << 20) {
-        plain::write_all_at(fd.0, chunk, at);
-    }
-    plain::datasync(fd.0);
+    // One file per trial: the pwrite trial's dirty pages must not be
+    // written back by the fdatasync trial's first sync.
+    let file = |name: &str| {
+        let fd = Fd::open(
+            &dir.join(name),
+            libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC,
+        );
+        let chunk = crate::fixture::content(0, 1 << 20);
+        for at in (0..span).step_by(1 << 20) {
+            plain::write_all_at(fd.0, chunk, at);
+        }
+        plain::datasync(fd.0);
+        fd
+    };
+    let (fd, wfd, sfd) = (file("read.bin"), file("write.bin"), file("sync.bin"));
 
     let read_at = offsets(reads, span - 16384, 1);
     let write_at = offsets(writes, span, 2);
@@ -55,16 +63,17 @@ pub fn run(ctx: &mut Ctx) {
     let mut pwrite = || {
         let t = timed(|| {
             for &at in &write_at {
-                plain::write_all_at(fd.0, &page, at);
+                plain::write_all_at(wfd.0, &page, at);
             }
         });
+        plain::datasync(wfd.0); // not timed: leave no write-back behind
         t / writes as f64 * 1e6
     };
     let mut fdatasync = || {
         let t = timed(|| {
             for &at in write_at.iter().take(syncs) {
-                plain::write_all_at(fd.0, &page, at);
-                plain::datasync(fd.0);
+                plain::write_all_at(sfd.0, &page, at);
+                plain::datasync(sfd.0);
             }
         });
         t / syncs as f64 * 1e6
@@ -111,7 +120,7 @@ pub fn run(ctx: &mut Ctx) {
         ),
         (
             "floor-fdatasync",
-            "one `fdatasync` after a 4 KiB `pwrite`, at the start of the run",
+            "one `fdatasync` after a 4 KiB `pwrite`",
             Unit::Micros,
         ),
         (
@@ -132,6 +141,6 @@ pub fn run(ctx: &mut Ctx) {
             false,
         );
     }
-    drop(fd);
+    drop((fd, wfd, sfd));
     let _ = std::fs::remove_dir_all(&dir);
 }
