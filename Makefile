@@ -22,16 +22,19 @@ demo: build
 	./target/release/whefs demo
 
 # Every test: Rust (unit, integration, doctests; tests/ffi.rs builds and runs
-# the C tests under AddressSanitizer and valgrind), the installed C library,
-# the Python and PHP bindings, and the PHP example application served by
-# nginx + php-fpm (browser, load test). Each suite's output is kept in
-# build/logs/ and the last line counts every test that ran: "N passed, N failed".
+# the C tests under AddressSanitizer and valgrind), a smoke run of the
+# benchmark (bench-quick: it must run to completion, no figure is checked),
+# the installed C library, the Python and PHP bindings, and the PHP example
+# application served by nginx + php-fpm (browser, load test). Each suite's
+# output is kept in build/logs/ and the last line counts every test that
+# ran: "N passed, N failed".
 LOGS := build/logs
 test: deps
 	@mkdir -p $(LOGS)
 	@rm -f $(LOGS)/*.log
 	set -o pipefail; $(CARGO) test --all-targets 2>&1 | tee $(LOGS)/rust.log
 	set -o pipefail; $(CARGO) test --doc 2>&1 | tee $(LOGS)/rust-doc.log
+	set -o pipefail; $(MAKE) --no-print-directory bench-quick 2>&1 | tee $(LOGS)/rust-bench.log
 	$(MAKE) --no-print-directory test-install
 	set -o pipefail; $(MAKE) --no-print-directory test-python 2>&1 | tee $(LOGS)/python.log
 	set -o pipefail; $(MAKE) --no-print-directory test-php 2>&1 | tee $(LOGS)/php.log
@@ -104,18 +107,37 @@ test-install:
 	cd $(TEST_PREFIX) && ./hello-static | grep -qx 'hello, whefs'
 	@echo "test-install: pkg-config builds against $(TEST_PREFIX) work"
 
-# Benchmarks: programs that print a table (examples/bench_*.rs).
-.PHONY: bench
+# ---- Benchmarks -------------------------------------------------------------
+# make bench         whefs (C API) vs plain files vs SQLite in one run: the
+#                    workloads of issues 9 and 10 and the machine's floors,
+#                    repeated, alternated, medians (examples/bench/). Prints
+#                    the tables; writes docs/benchmarks.md, docs/benchmarks.tsv,
+#                    docs/bench-*.svg and README.md's bench block. About 10
+#                    minutes on 2 cores. WHEFS_BENCH_REPS=N, WHEFS_BENCH_DIR=...
+#                    BENCH_ARGS="--only stat,cgi" for some workloads (--list).
+# make bench-quick   the program's unit tests, then the same run with tiny
+#                    sizes, both on the test profile `make test` builds
+#                    anyway: a smoke run of seconds (make test runs it; no
+#                    figure is checked), output in target/bench-quick/.
+# make bench-more    the single-purpose programs: open time vs. number of
+#                    files, streaming memory, threads, processes.
+BENCH_ARGS ?=
+.PHONY: bench bench-quick bench-compare bench-more
 bench:
+	$(CARGO) run --release --features bench-sqlite --example bench -- $(BENCH_ARGS)
+
+bench-quick:
+	$(CARGO) test --features bench-sqlite --example bench
+	WHEFS_BENCH_QUICK=1 $(CARGO) run --profile test --features bench-sqlite --example bench -- $(BENCH_ARGS)
+
+# The old name of `make bench`'s comparison.
+bench-compare: bench
+
+bench-more:
 	$(CARGO) run --release --example bench_open
 	$(CARGO) run --release --example bench_stream
+	$(CARGO) run --release --example bench_threads
 	$(CARGO) run --release --example bench_mp
-	$(CARGO) run --release --features bench-sqlite --example bench_compare
-
-# whefs side by side with plain files and SQLite, as ratios (table + SVG plot).
-.PHONY: bench-compare
-bench-compare:
-	$(CARGO) run --release --features bench-sqlite --example bench_compare
 
 # Fuzzing (DESIGN §6): cargo-fuzz on the stable toolchain, no sanitizer.
 # New inputs go to fuzz/work/<target> (not committed); the committed seeds
