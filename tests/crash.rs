@@ -426,25 +426,33 @@ fn process_crash_with_durability_off_keeps_some_committed_state() {
 
 // The sweep is shown to catch protocol bugs (DESIGN §6).
 
-#[test]
-fn sweep_catches_superblock_written_before_data_sync() {
+/// Sweeps the small-files workload at durability full with `faults` on
+/// and asserts that it reports violations (`what` names the bug).
+fn assert_sweep_catches(name: &str, faults: FaultSwitches, what: &str) {
     let mut cfg = sweep_config(Durability::Full);
-    cfg.faults = FaultSwitches {
-        superblock_before_sync: true,
-        ..Default::default()
-    };
+    cfg.faults = faults;
     cfg.deadline = None;
     let r = sweep(&workloads::small_files(1), &cfg);
     eprintln!(
-        "superblock_before_sync: {} cut points, {} images, {} violations; first: {}",
+        "{name}: {} cut points, {} images, {} violations; first: {}",
         r.cut_points,
         r.images,
         r.violations.len(),
         r.violations.first().map_or("-", |s| s.as_str())
     );
-    assert!(
-        !r.violations.is_empty(),
-        "the sweep did not notice the superblock written before the sync"
+    assert!(!r.violations.is_empty(), "the sweep did not notice {what}");
+}
+
+#[test]
+fn sweep_catches_superblock_written_before_data_sync() {
+    let faults = FaultSwitches {
+        superblock_before_sync: true,
+        ..Default::default()
+    };
+    assert_sweep_catches(
+        "superblock_before_sync",
+        faults,
+        "the superblock written before the sync",
     );
 }
 
@@ -453,23 +461,14 @@ fn sweep_catches_superblock_written_before_data_sync() {
 /// caught (a superblock durable before its pages).
 #[test]
 fn sweep_catches_an_open_that_skips_verifying_the_last_commit() {
-    let mut cfg = sweep_config(Durability::Full);
-    cfg.faults = FaultSwitches {
+    let faults = FaultSwitches {
         skip_commit_verify: true,
         ..Default::default()
     };
-    cfg.deadline = None;
-    let r = sweep(&workloads::small_files(1), &cfg);
-    eprintln!(
-        "skip_commit_verify: {} cut points, {} images, {} violations; first: {}",
-        r.cut_points,
-        r.images,
-        r.violations.len(),
-        r.violations.first().map_or("-", |s| s.as_str())
-    );
-    assert!(
-        !r.violations.is_empty(),
-        "the sweep did not notice an open that trusts a torn commit"
+    assert_sweep_catches(
+        "skip_commit_verify",
+        faults,
+        "an open that trusts a torn commit",
     );
 }
 
