@@ -152,3 +152,32 @@ pub(crate) unsafe fn bytes_out<'a>(
     // SAFETY: non-NULL, `len` writable bytes per the contract, len <= isize::MAX.
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<u8>(), len) })
 }
+
+/// Copies `text` into the caller's buffer as a NUL-terminated string and
+/// its length (without the NUL) into `*len`. A buffer without room for the
+/// NUL too is `Range`, with `*len` still set (the one out-parameter C-API.md
+/// lets a failure write) and nothing written to `buf`. `what` names the
+/// text in the message.
+///
+/// # Safety
+/// `len` is a checked out-parameter ([`out_param`]).
+pub(crate) unsafe fn put_c_string(
+    text: &str,
+    buf: &mut [u8],
+    len: NonNull<usize>,
+    what: &str,
+) -> Result<()> {
+    let bytes = text.as_bytes();
+    // SAFETY: checked and writable per the caller's contract.
+    unsafe { put(len, bytes.len()) };
+    if buf.len() <= bytes.len() {
+        return Err(Error::Range(format!(
+            "the {what} needs {} bytes with its NUL, the buffer has {}",
+            bytes.len() + 1,
+            buf.len()
+        )));
+    }
+    buf[..bytes.len()].copy_from_slice(bytes);
+    buf[bytes.len()] = 0;
+    Ok(())
+}

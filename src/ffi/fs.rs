@@ -9,7 +9,9 @@ use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::boundary::{self, bytes_in, bytes_out, handle, os_path_arg, out_param, put, str_arg};
+use super::boundary::{
+    self, bytes_in, bytes_out, handle, os_path_arg, out_param, put, put_c_string, str_arg,
+};
 use crate::engine::Durability;
 use crate::error::{Error, Result};
 use crate::fs::{FileType, Fs, FsOptions, Metadata};
@@ -372,19 +374,8 @@ pub unsafe extern "C" fn whefs_fs_label_get(
         // SAFETY: `cap` writable bytes at `buf` per the contract.
         let buf = unsafe { bytes_out(buf.cast(), cap, "buf") }?;
         let label = fs.fs.info()?.label;
-        let bytes = label.as_bytes();
-        // SAFETY: checked, writable per the contract (written on RANGE too).
-        unsafe { put(len, bytes.len()) };
-        if buf.len() <= bytes.len() {
-            return Err(Error::Range(format!(
-                "the label needs {} bytes with its NUL, the buffer has {}",
-                bytes.len() + 1,
-                buf.len()
-            )));
-        }
-        buf[..bytes.len()].copy_from_slice(bytes);
-        buf[bytes.len()] = 0;
-        Ok(())
+        // SAFETY: `len` was checked above.
+        unsafe { put_c_string(&label, buf, len, "label") }
     })
 }
 

@@ -11,7 +11,7 @@
 
 use std::ffi::{c_char, c_int, c_uint};
 
-use super::boundary::{self, bytes_out, handle, out_param, put, str_arg};
+use super::boundary::{self, bytes_out, handle, out_param, put, put_c_string, str_arg};
 use super::file::whefs_file;
 use super::fs::{kind_code, whefs_fs};
 use crate::error::Error;
@@ -235,19 +235,8 @@ pub unsafe extern "C" fn whefs_readlink(
         let buf = unsafe { bytes_out(buf.cast(), cap, "buf") }?;
         let len = out_param(len, "len")?;
         let target = fs.fs.read_link(path)?;
-        let bytes = target.as_bytes();
-        // SAFETY: checked, writable per the contract (written on RANGE too).
-        unsafe { put(len, bytes.len()) };
-        if buf.len() <= bytes.len() {
-            return Err(Error::Range(format!(
-                "the target needs {} bytes with its NUL, the buffer has {}",
-                bytes.len() + 1,
-                buf.len()
-            )));
-        }
-        buf[..bytes.len()].copy_from_slice(bytes);
-        buf[bytes.len()] = 0;
-        Ok(())
+        // SAFETY: `len` was checked above.
+        unsafe { put_c_string(&target, buf, len, "target") }
     })
 }
 
