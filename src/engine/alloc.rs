@@ -5,11 +5,16 @@
 //!
 //! Invariants (checked by [`check`]):
 //! - Every page below the high-water mark `page_count`, except page 0, is
-//!   exactly one of: a reachable tree page, a reachable data page, free, or
-//!   pending-free. Pages at or past `page_count` are free.
+//!   exactly one of: a reachable tree page, a reachable data page, free,
+//!   pending-free, or held for a snapshot. Pages at or past `page_count` are
+//!   free.
 //! - A page freed by commit *k* is reused only by a commit *n > k*, after a
 //!   superblock of generation ≥ *k* is durable and no reader pins a
 //!   generation below *k* (DESIGN §3).
+//! - A page written by commit *b* and freed by commit *k* is held, not
+//!   pending, while a snapshot of a generation in *b..k* exists: it was live
+//!   in exactly those generations. Deleting the last such snapshot moves it
+//!   to the deleting commit's pending list (`snapshots.rs`).
 //! - A page reserved by another writer is never taken.
 
 use std::collections::BTreeMap;
@@ -17,7 +22,8 @@ use std::collections::BTreeMap;
 use super::{Engine, Tx};
 use crate::error::{Error, Result};
 use crate::format::records::{
-    self, DirentRecord, ExtentRecord, InodeKind, InodeRecord, Key, Kind, SYSTEM_INO,
+    self, DirentRecord, ExtentRecord, HeldExtent, InodeKind, InodeRecord, Key, Kind,
+    SnapshotRecord, SYSTEM_INO,
 };
 use crate::format::{PagePtr, Superblock};
 
@@ -39,6 +45,10 @@ pub struct CheckReport {
     pub free_pages: u64,
     /// Pending-free pages.
     pub pending_pages: u64,
+    /// Named snapshots found.
+    pub snapshots: u64,
+    /// Pages only snapshots reference (held extents).
+    pub held_pages: u64,
 }
 
 /// Sorts page ranges and merges adjacent ones.
@@ -198,16 +208,23 @@ impl Tx<'_> {
     }
 
     /// Moves everything freed so far (copied tree pages, replaced data
-    /// pages) onto this commit's pending list; repeats, since recording
-    /// may copy more tree pages.
+    /// pages) onto this commit's pending list — or, where a snapshot still
+    /// references them, into held extents; repeats, since recording may copy
+    /// more tree pages.
     fn flush_freed(&mut self) -> Result<()> {
         loop {
             let mut all = std::mem::take(&mut self.freed);
-            all.extend(self.tree.freed.drain(..).map(|p| (p, 1)));
+            all.extend(self.tree.freed.drain(..).map(|(p, birth)| (p, 1, birth)));
             if all.is_empty() {
                 return Ok(());
             }
-            for (s, l) in coalesce(all) {
+            // Pages written at `birth` were live in every generation from
+            // then to this commit's base, so the newest snapshot tells.
+            let newest = self.newest_snapshot()?;
+            let (held, pending): (Vec<_>, Vec<_>) = all
+                .into_iter()
+                .partition(|&(_, _, birth)| newest.is_some_and(|s| birth <= s));
+            for (s, l) in coalesce(pending.into_iter().map(|(s, l, _)| (s, l)).collect()) {
                 self.check_extent(s, l, "freed pages")?;
                 self.sb.pending_pages += l;
                 let key = records::pending_key(self.generation, s);
@@ -215,6 +232,22 @@ impl Tx<'_> {
                     return Err(Error::Internal(format!(
                         "page {s} freed twice in one commit"
                     )));
+                }
+            }
+            let mut by_birth: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+            for (s, l, birth) in held {
+                by_birth.entry(birth).or_default().push((s, l));
+            }
+            for (birth, runs) in by_birth {
+                for (s, l) in coalesce(runs) {
+                    self.check_extent(s, l, "freed pages")?;
+                    let key = records::held_key(self.generation, s);
+                    let value = HeldExtent { count: l, birth }.encode();
+                    if self.insert(&key, &value)?.is_some() {
+                        return Err(Error::Internal(format!(
+                            "page {s} freed twice in one commit"
+                        )));
+                    }
                 }
             }
         }
@@ -250,7 +283,7 @@ impl Tx<'_> {
                 // Nodes vanished (an emptied leaf): the spare pages were
                 // never written, but they left the free list with this commit.
                 for p in pool.split_off(need) {
-                    self.freed.push((p, 1));
+                    self.freed.push((p, 1, self.generation));
                 }
                 continue;
             }
@@ -272,6 +305,14 @@ struct Walk {
     dirents: Vec<(u64, Vec<u8>, DirentRecord)>,
     extents: Vec<(u64, u64, ExtentRecord)>,
     orphans: Vec<u64>,
+    snapshots: Vec<(Vec<u8>, SnapshotRecord)>,
+    /// Held extents: (freeing generation, start, record).
+    held: Vec<(u64, u64, HeldExtent)>,
+    /// Tree pages verified so far, by pointer: a snapshot shares whole
+    /// subtrees with the current tree and with other snapshots.
+    seen_nodes: std::collections::HashSet<PagePtr>,
+    /// Data pages verified so far, with their checksums.
+    seen_data: std::collections::HashMap<u64, u64>,
 }
 
 impl Walk {
@@ -297,7 +338,10 @@ impl Walk {
 /// fsck: walks every tree page and data page reachable from `sb`, verifies
 /// checksums, the structure of the namespace, and that every page is
 /// accounted for exactly once.
-pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
+///
+/// Without `accounting` (a snapshot's state, whose allocator records are
+/// long out of date) only the tree, the data and the namespace are checked.
+pub fn check(engine: &Engine, sb: &Superblock, accounting: bool) -> Result<CheckReport> {
     let mut w = Walk::default();
     w.report.generation = sb.generation;
     walk_tree(engine, sb.root, None, &mut w)?;
@@ -330,6 +374,7 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
         w.claim(ext.first, ext.count(), "data")?;
         for (i, &sum) in ext.checksums.iter().enumerate() {
             engine.read_data_page(ext.first + i as u64, sum, &mut buf)?;
+            w.seen_data.insert(ext.first + i as u64, sum);
             w.report.data_pages += 1;
         }
     }
@@ -446,6 +491,12 @@ pub fn check(engine: &Engine, sb: &Superblock) -> Result<CheckReport> {
     w.report.files = files;
     w.report.dirs = dirs;
 
+    if accounting {
+        check_snapshots(engine, sb, &mut w)?;
+    } else {
+        return Ok(w.report);
+    }
+
     // Accounting: every page below the high-water mark is owned once.
     if w.report.free_pages != sb.free_pages || w.report.pending_pages != sb.pending_pages {
         return Err(Error::corrupt(format!(
@@ -487,6 +538,7 @@ fn walk_tree(engine: &Engine, ptr: PagePtr, parent_level: Option<u8>, w: &mut Wa
         )));
     }
     w.claim(ptr.page, 1, "tree")?;
+    w.seen_nodes.insert(ptr);
     w.report.tree_pages += 1;
     match node.is_leaf() {
         false => {
@@ -521,8 +573,142 @@ fn walk_tree(engine: &Engine, ptr: PagePtr, parent_level: Option<u8>, w: &mut Wa
                         w.report.pending_pages += len;
                     }
                     Kind::Orphan => w.orphans.push(key.sub_u64()?),
+                    Kind::Snapshot => {
+                        records::check_name(key.sub).map_err(|e| {
+                            Error::corrupt(format!("bad snapshot name: {e}"))
+                        })?;
+                        w.snapshots
+                            .push((key.sub.to_vec(), SnapshotRecord::decode(v)?));
+                    }
+                    Kind::Held => {
+                        let (freed_by, start) = key.pending()?;
+                        let h = HeldExtent::decode(v)?;
+                        w.claim(start, h.count, "held")?;
+                        w.report.held_pages += h.count;
+                        w.held.push((freed_by, start, h));
+                    }
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// The snapshots' side of the accounting: every page a snapshot references
+/// is verified and is either shared with the current tree (the very same
+/// node or data page) or held — never free or pending — and every held page
+/// is referenced by a snapshot that needs it.
+fn check_snapshots(engine: &Engine, sb: &Superblock, w: &mut Walk) -> Result<()> {
+    let generations: Vec<u64> = w.snapshots.iter().map(|(_, s)| s.generation).collect();
+    for (freed_by, start, h) in &w.held {
+        if !HeldExtent::needed_by(h.birth, *freed_by, generations.iter().copied()) {
+            return Err(Error::corrupt(format!(
+                "pages {start}+{} are held, but no snapshot of a generation in {}..{freed_by} exists",
+                h.count, h.birth
+            )));
+        }
+    }
+    let mut referenced = 0u64;
+    for (name, snap) in std::mem::take(&mut w.snapshots) {
+        if snap.generation >= sb.generation {
+            return Err(Error::corrupt(format!(
+                "snapshot {:?} keeps generation {}, not older than the state {}",
+                String::from_utf8_lossy(&name),
+                snap.generation,
+                sb.generation
+            )));
+        }
+        walk_snapshot(engine, snap.root, None, &name, w, &mut referenced)?;
+        w.report.snapshots += 1;
+    }
+    if referenced != w.report.held_pages {
+        return Err(Error::corrupt(format!(
+            "{} pages are held for snapshots, but the snapshots reference {referenced} of them",
+            w.report.held_pages
+        )));
+    }
+    Ok(())
+}
+
+/// The role `page` has in the current state's accounting, if any.
+fn role_of(w: &Walk, page: u64) -> Option<&'static str> {
+    w.owner
+        .range(..=page)
+        .next_back()
+        .filter(|(&s, &(l, _))| page < s + l)
+        .map(|(_, &(_, what))| what)
+}
+
+fn walk_snapshot(
+    engine: &Engine,
+    ptr: PagePtr,
+    parent_level: Option<u8>,
+    name: &[u8],
+    w: &mut Walk,
+    referenced: &mut u64,
+) -> Result<()> {
+    use super::tree::PageSource;
+    if w.seen_nodes.contains(&ptr) {
+        return Ok(());
+    }
+    let whose = || String::from_utf8_lossy(name).into_owned();
+    match role_of(w, ptr.page) {
+        Some("held") => {}
+        role => {
+            return Err(Error::corrupt(format!(
+                "tree page {} of snapshot {:?} is {} in the current state",
+                ptr.page,
+                whose(),
+                role.unwrap_or("lost")
+            )))
+        }
+    }
+    let node = engine.load(&ptr)?;
+    if parent_level.is_some_and(|p| node.level() + 1 != p) {
+        return Err(Error::corrupt(format!(
+            "tree page {} of snapshot {:?} at the wrong level",
+            ptr.page,
+            whose()
+        )));
+    }
+    w.seen_nodes.insert(ptr);
+    *referenced += 1;
+    w.report.tree_pages += 1;
+    if !node.is_leaf() {
+        for c in node.children() {
+            walk_snapshot(engine, *c, Some(node.level()), name, w, referenced)?;
+        }
+        return Ok(());
+    }
+    let mut buf = vec![0u8; engine.page_size() as usize];
+    for (k, v) in (0..node.len()).map(|i| (node.key(i), node.value(i))) {
+        if Key::decode(k)?.kind != Kind::Extent {
+            continue;
+        }
+        let ext = ExtentRecord::decode(v)?;
+        for (i, &sum) in ext.checksums.iter().enumerate() {
+            let page = ext.first + i as u64;
+            match w.seen_data.get(&page) {
+                Some(&seen) if seen == sum => continue,
+                Some(_) => {
+                    return Err(Error::corrupt(format!(
+                        "data page {page} of snapshot {:?} was overwritten",
+                        whose()
+                    )))
+                }
+                None => {}
+            }
+            if role_of(w, page) != Some("held") {
+                return Err(Error::corrupt(format!(
+                    "data page {page} of snapshot {:?} is {} in the current state",
+                    whose(),
+                    role_of(w, page).unwrap_or("lost")
+                )));
+            }
+            engine.read_data_page(page, sum, &mut buf)?;
+            w.seen_data.insert(page, sum);
+            *referenced += 1;
+            w.report.data_pages += 1;
         }
     }
     Ok(())

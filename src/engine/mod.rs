@@ -13,6 +13,7 @@
 mod alloc;
 mod cache;
 mod pool;
+mod snapshots;
 mod sticky;
 pub mod tree;
 
@@ -33,6 +34,7 @@ use crate::lock::{FileGuard, LockMap, Owner, RESERVE_SPAN};
 use crate::storage::{read_exact_at, Storage};
 
 pub use alloc::CheckReport;
+pub use snapshots::{held_pages, list as list_snapshots, SnapshotEntry};
 pub use sticky::IDLE as IDLE_PIN_RELEASE;
 
 /// How hard a commit works to survive power loss (DESIGN §5 step 4).
@@ -96,6 +98,8 @@ pub struct Engine {
     /// A commit found torn at open: never read (the next commit overwrites
     /// its slot).
     torn: Option<Torn>,
+    /// The snapshot a read-only view reads instead of the latest state.
+    frozen: Option<snapshots::Frozen>,
 }
 
 /// Identifies a superblock slot whose commit did not verify.
@@ -231,8 +235,33 @@ impl Engine {
     ) -> Result<Engine> {
         let (sb, torn) = open_state(&*storage, verify)?;
         let locks = Arc::new(LockMap::new(Arc::clone(&storage)));
+        Ok(Engine::new_over(
+            storage,
+            locks,
+            Arc::default(),
+            &sb,
+            read_only,
+            durability,
+            busy_timeout,
+            torn,
+        ))
+    }
+
+    /// An engine over an open container's storage and locks, whose readers
+    /// register in `states` (a snapshot view shares its parent's).
+    #[allow(clippy::too_many_arguments)]
+    fn new_over(
+        storage: Arc<dyn Storage>,
+        locks: Arc<LockMap>,
+        states: Arc<StateTable>,
+        sb: &Superblock,
+        read_only: bool,
+        durability: Durability,
+        busy_timeout: Duration,
+        torn: Option<Torn>,
+    ) -> Engine {
         let pool = std::sync::Mutex::new(PagePool::new(locks.new_owner(), locks.new_owner()));
-        Ok(Engine {
+        Engine {
             torn,
             pool,
             header: RwLock::new(HeaderCache {
@@ -240,7 +269,7 @@ impl Engine {
                 sb: None,
             }),
             sticky: StickyPin::new(),
-            states: Arc::default(),
+            states,
             storage,
             locks,
             page_size: sb.page_size,
@@ -252,7 +281,8 @@ impl Engine {
             known_durable: AtomicU64::new(0),
             published: AtomicU64::new(sb.generation),
             faults: AtomicU8::new(0),
-        })
+            frozen: None,
+        }
     }
 
     /// The lock map.
@@ -436,6 +466,9 @@ impl Engine {
     /// The latest committed superblock. One read of the two slots; they are
     /// decoded only when their bytes differ from the last read's.
     pub fn latest(&self) -> Result<Arc<Superblock>> {
+        if let Some(f) = &self.frozen {
+            return Ok(Arc::clone(&f.sb));
+        }
         let mut raw = [0u8; 2 * SUPERBLOCK_SLOT];
         if self.storage.read_superblocks(&mut raw)? == raw.len() {
             {
@@ -472,6 +505,9 @@ impl Engine {
     /// is idle, so that it never holds back page reuse for long.
     pub fn snapshot(&self) -> Result<Snapshot> {
         self.check_usable()?;
+        if let Some(view) = self.frozen_snapshot() {
+            return Ok(view);
+        }
         if self.faults().skip_pin {
             return Ok(Snapshot {
                 sb: self.latest()?,
@@ -937,7 +973,7 @@ impl Engine {
     /// Walks the whole latest state and verifies it (fsck).
     pub fn check(&self) -> Result<CheckReport> {
         let snap = self.snapshot()?;
-        alloc::check(self, &snap.sb)
+        alloc::check(self, &snap.sb, !self.is_view())
     }
 }
 
@@ -1076,8 +1112,11 @@ pub struct Tx<'e> {
     tree: TxTree,
     /// Generation this commit will publish.
     pub generation: u64,
-    /// Page ranges to put on this commit's pending list.
-    freed: Vec<(u64, u64)>,
+    /// Page ranges this commit stops using, with the generation that wrote
+    /// them: they go on its pending list, or are held for a snapshot.
+    freed: Vec<(u64, u64, u64)>,
+    /// The newest snapshot's generation, once looked up.
+    newest_snapshot: Option<Option<u64>>,
     /// Writer-reserved page ranges this commit takes into use.
     used: Vec<(u64, u64)>,
     /// Pool pages this commit took for its tree pages.
@@ -1103,6 +1142,7 @@ impl<'e> Tx<'e> {
             tree,
             generation,
             freed: Vec::new(),
+            newest_snapshot: None,
             used: Vec::new(),
             taken: Vec::new(),
             data_writes: Vec::new(),
@@ -1161,10 +1201,11 @@ impl<'e> Tx<'e> {
         Ok(ino)
     }
 
-    /// Puts pages that this commit stops using on its pending list.
-    pub fn free_pages(&mut self, start: u64, len: u64) {
+    /// Puts pages that this commit stops using, written by commit `birth`,
+    /// on its pending list (or holds them for a snapshot that needs them).
+    pub fn free_pages(&mut self, start: u64, len: u64, birth: u64) {
         if len > 0 {
-            self.freed.push((start, len));
+            self.freed.push((start, len, birth));
             self.changed = true;
         }
     }
@@ -1197,7 +1238,7 @@ impl<'e> Tx<'e> {
         let hi = records::kind_end(ino, Kind::Extent);
         for (k, v) in self.collect(&lo, &hi)? {
             let ext = ExtentRecord::decode(&v)?;
-            self.free_pages(ext.first, ext.count());
+            self.free_pages(ext.first, ext.count(), ext.generation);
             self.remove(&k)?;
         }
         self.remove(&records::inode_key(ino))?;

@@ -471,7 +471,9 @@ fn visit_span(
 pub struct TxTree {
     root: Child,
     /// Pages of committed nodes this transaction copied (now garbage once it commits).
-    pub freed: Vec<u64>,
+    /// Pages of replaced nodes, each with the generation that wrote it
+    /// (its birth: a snapshot of a generation from then on references it).
+    pub freed: Vec<(u64, u64)>,
     /// While set, deletions do not merge nodes, so the number of dirty
     /// nodes only grows (the allocator's fixed-point loop relies on it).
     pub no_merge: bool,
@@ -635,7 +637,7 @@ fn make_dirty<'a>(
     src: &dyn PageSource,
     c: &'a mut Child,
     parent_level: Option<u8>,
-    freed: &mut Vec<u64>,
+    freed: &mut Vec<(u64, u64)>,
 ) -> Result<&'a mut DNode> {
     if let Child::Clean(ptr) = c {
         let n = src.load(ptr)?;
@@ -647,7 +649,7 @@ fn make_dirty<'a>(
                 )));
             }
         }
-        freed.push(ptr.page);
+        freed.push((ptr.page, ptr.generation));
         *c = Child::Dirty(Box::new(DNode::from_node(&n)));
     }
     match c {
@@ -661,7 +663,7 @@ fn insert_rec(
     n: &mut DNode,
     key: &[u8],
     value: &[u8],
-    freed: &mut Vec<u64>,
+    freed: &mut Vec<(u64, u64)>,
 ) -> Result<Option<Vec<u8>>> {
     if n.is_leaf() {
         return Ok(match n.entries.search(key) {
@@ -703,7 +705,7 @@ fn remove_rec(
     src: &dyn PageSource,
     n: &mut DNode,
     key: &[u8],
-    freed: &mut Vec<u64>,
+    freed: &mut Vec<(u64, u64)>,
     no_merge: bool,
 ) -> Result<Option<Vec<u8>>> {
     let level = n.level;

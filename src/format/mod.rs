@@ -12,8 +12,12 @@ pub mod superblock;
 pub use node::Node;
 pub use superblock::Superblock;
 
-/// Format version written by this library.
-pub const FORMAT_VERSION: u32 = 2;
+/// Format version written by this library. Version 3 is version 2 plus
+/// the snapshot records (`SNAPSHOT`, `HELD`): a version 2 container is read
+/// as it is and is version 3 from its next commit on.
+pub const FORMAT_VERSION: u32 = 3;
+/// Oldest format version this library reads.
+pub const OLDEST_READ_VERSION: u32 = 2;
 /// Default page size.
 pub const DEFAULT_PAGE_SIZE: u32 = 4096;
 /// Smallest allowed page size (a node must hold several 255-byte names).

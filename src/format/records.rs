@@ -6,7 +6,7 @@
 //! extents and pending-free lists) and the orphan list, so the allocator is
 //! committed atomically with everything else under the one root pointer.
 
-use super::{Reader, MAX_INO, MAX_NAME};
+use super::{PagePtr, Reader, MAX_INO, MAX_NAME};
 use crate::error::{Error, Result};
 
 /// Inode of the root directory.
@@ -32,6 +32,11 @@ pub enum Kind {
     Pending = 0x11,
     /// `(0, ORPHAN, ino)` → empty: an unlinked inode still open for writing.
     Orphan = 0x12,
+    /// `(0, SNAPSHOT, name)` → [`SnapshotRecord`]: a named snapshot.
+    Snapshot = 0x13,
+    /// `(0, HELD, freeing generation, first page)` → [`HeldExtent`]: pages
+    /// the current tree stopped using that a snapshot still references.
+    Held = 0x14,
 }
 
 /// Builds a key.
@@ -69,6 +74,18 @@ pub fn pending_key(generation: u64, start: u64) -> Vec<u8> {
     sub[..8].copy_from_slice(&generation.to_be_bytes());
     sub[8..].copy_from_slice(&start.to_be_bytes());
     key(SYSTEM_INO, Kind::Pending, &sub)
+}
+
+/// Key of an extent held for snapshots, freed by commit `generation`.
+pub fn held_key(generation: u64, start: u64) -> Vec<u8> {
+    let mut k = pending_key(generation, start);
+    k[8] = Kind::Held as u8;
+    k
+}
+
+/// Key of a named snapshot.
+pub fn snapshot_key(name: &[u8]) -> Vec<u8> {
+    key(SYSTEM_INO, Kind::Snapshot, name)
 }
 
 /// Key of an orphan record.
@@ -113,6 +130,8 @@ impl<'a> Key<'a> {
             0x10 => Kind::Free,
             0x11 => Kind::Pending,
             0x12 => Kind::Orphan,
+            0x13 => Kind::Snapshot,
+            0x14 => Kind::Held,
             other => return Err(Error::corrupt(format!("unknown record kind {other}"))),
         };
         Ok(Key {
@@ -132,10 +151,10 @@ impl<'a> Key<'a> {
         Ok(u64::from_be_bytes(b))
     }
 
-    /// The pending key's `(generation, start)`.
+    /// The pending (or held) key's `(freeing generation, start)`.
     pub fn pending(&self) -> Result<(u64, u64)> {
         if self.sub.len() != 16 {
-            return Err(Error::corrupt("pending key of wrong length"));
+            return Err(Error::corrupt("pending or held key of wrong length"));
         }
         let g = u64::from_be_bytes(self.sub[..8].try_into().expect("8 bytes"));
         let s = u64::from_be_bytes(self.sub[8..].try_into().expect("8 bytes"));
@@ -378,6 +397,101 @@ pub fn decode_count(v: &[u8]) -> Result<u64> {
         return Err(Error::corrupt("empty extent in the allocator state"));
     }
     Ok(n)
+}
+
+/// `(0, SNAPSHOT, name)`: a named snapshot holds the root of one committed
+/// state. The pages it references are never reused while it exists: those
+/// the current tree still uses are live anyway, and those the current tree
+/// stopped using are [`HeldExtent`]s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotRecord {
+    /// The generation whose state the snapshot keeps.
+    pub generation: u64,
+    /// That state's root.
+    pub root: PagePtr,
+    /// When the snapshot was taken, ns since the Unix epoch.
+    pub created_ns: i64,
+    /// Files (and symbolic links) in that state.
+    pub files: u64,
+    /// Directories in that state, the root included.
+    pub dirs: u64,
+    /// That state's next inode number.
+    pub next_ino: u64,
+}
+
+impl SnapshotRecord {
+    /// Encodes the value.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(8 + PagePtr::SIZE + 32);
+        b.extend_from_slice(&self.generation.to_le_bytes());
+        self.root.encode(&mut b);
+        b.extend_from_slice(&self.created_ns.to_le_bytes());
+        b.extend_from_slice(&self.files.to_le_bytes());
+        b.extend_from_slice(&self.dirs.to_le_bytes());
+        b.extend_from_slice(&self.next_ino.to_le_bytes());
+        b
+    }
+
+    /// Decodes the value.
+    pub fn decode(v: &[u8]) -> Result<SnapshotRecord> {
+        let mut r = Reader::new(v);
+        let generation = r.u64()?;
+        let root = PagePtr::decode(r.take(PagePtr::SIZE)?)?;
+        let rec = SnapshotRecord {
+            generation,
+            root,
+            created_ns: r.i64()?,
+            files: r.u64()?,
+            dirs: r.u64()?,
+            next_ino: r.u64()?,
+        };
+        if !r.rest().is_empty() || rec.root.generation > rec.generation || rec.next_ino > MAX_INO {
+            return Err(Error::corrupt("malformed snapshot record"));
+        }
+        Ok(rec)
+    }
+}
+
+/// `(0, HELD, k, start)`: pages `start..start+count`, written by commit
+/// `birth` and dropped from the current tree by commit `k`, which a
+/// snapshot of a generation in `birth..k` still references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldExtent {
+    /// Pages in the extent.
+    pub count: u64,
+    /// Generation of the commit that wrote them.
+    pub birth: u64,
+}
+
+impl HeldExtent {
+    /// Encodes the value.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.count.to_le_bytes().to_vec();
+        b.extend_from_slice(&self.birth.to_le_bytes());
+        b
+    }
+
+    /// Decodes the value.
+    pub fn decode(v: &[u8]) -> Result<HeldExtent> {
+        let mut r = Reader::new(v);
+        let h = HeldExtent {
+            count: r.u64()?,
+            birth: r.u64()?,
+        };
+        if h.count == 0 || !r.rest().is_empty() {
+            return Err(Error::corrupt("malformed held extent"));
+        }
+        Ok(h)
+    }
+
+    /// Whether a snapshot of one of `generations` still references pages
+    /// written at `birth` and dropped by commit `freed_by`: they were live
+    /// in exactly the generations `birth..freed_by`.
+    pub fn needed_by(birth: u64, freed_by: u64, generations: impl IntoIterator<Item = u64>) -> bool {
+        generations
+            .into_iter()
+            .any(|s| birth <= s && s < freed_by)
+    }
 }
 
 /// Checks one path component: not empty, not `.` or `..`, no `/` or NUL,

@@ -9,7 +9,7 @@
 
 use super::{
     struct_checksum, valid_page_size, PagePtr, Reader, FORMAT_VERSION, MAX_CONTAINER_BYTES,
-    MAX_GENERATION, MAX_INO, SUPERBLOCK_SLOT,
+    MAX_GENERATION, MAX_INO, OLDEST_READ_VERSION, SUPERBLOCK_SLOT,
 };
 use crate::error::{Error, Result};
 
@@ -135,9 +135,9 @@ impl Superblock {
         }
         let mut r = Reader::new(&slot[8..]);
         let version = r.u32()?;
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READ_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(Error::BadMagic(format!(
-                "unsupported format version {version} (this library reads {FORMAT_VERSION})"
+                "unsupported format version {version} (this library reads {OLDEST_READ_VERSION} to {FORMAT_VERSION})"
             )));
         }
         let page_size = r.u32()?;
@@ -307,6 +307,21 @@ mod tests {
         match Superblock::decode(&slot) {
             Err(Error::BadMagic(m)) => assert!(m.contains("version 1"), "{m}"),
             other => panic!("a version 1 slot decoded as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_version_2_slot_is_read_and_a_newer_one_refused() {
+        for (version, ok) in [(2u32, true), (FORMAT_VERSION + 1, false)] {
+            let mut slot = sample().encode();
+            slot[8..12].copy_from_slice(&version.to_le_bytes());
+            let sum = struct_checksum(&slot[..SUPERBLOCK_SLOT - 8]);
+            slot[SUPERBLOCK_SLOT - 8..].copy_from_slice(&sum.to_le_bytes());
+            match Superblock::decode(&slot) {
+                Ok(sb) if ok => assert_eq!(sb, sample()),
+                Err(Error::BadMagic(m)) if !ok => assert!(m.contains("version"), "{m}"),
+                other => panic!("a version {version} slot decoded as {other:?}"),
+            }
         }
     }
 

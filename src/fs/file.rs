@@ -1117,7 +1117,7 @@ fn drop_pages_from(tx: &mut Tx, ino: u64, from: u64) -> Result<()> {
             };
             tx.insert(&k, &kept.encode())?;
         }
-        tx.free_pages(ext.first + keep, ext.count() - keep);
+        tx.free_pages(ext.first + keep, ext.count() - keep, ext.generation);
     }
     Ok(())
 }
@@ -1170,7 +1170,7 @@ fn apply_written(
                 tx.insert(&records::extent_key(ino, b), &right.encode())?;
             }
             let (fa, fb) = (start.max(a), end.min(b));
-            tx.free_pages(ext.first + (fa - start), fb - fa);
+            tx.free_pages(ext.first + (fa - start), fb - fa, ext.generation);
         }
         // New extents: runs of physically consecutive pages, at most maxext long.
         let mut i = 0;

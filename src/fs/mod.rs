@@ -18,12 +18,14 @@ mod namespace;
 mod options;
 pub(crate) mod path;
 mod posix;
+mod snapshots;
 mod txn;
 
 pub use dir::{DirEntry, ReadDir};
 pub use file::{File, Mode};
 pub use options::OpenOptions;
 pub use posix::{SetAttributes, MODE_BITS};
+pub use snapshots::{Change, ChangeKind, SnapshotInfo};
 pub use txn::Transaction;
 
 use std::path::Path;
@@ -134,6 +136,12 @@ pub struct Info {
     pub dirs: u64,
     /// The container's label.
     pub label: String,
+    /// Named snapshots.
+    pub snapshots: u64,
+    /// Pages that only snapshots reference (not counted in `pages_used`).
+    pub pages_snapshot: u64,
+    /// Pages `compact` could give back at most: the free and pending ones.
+    pub pages_reclaimable: u64,
 }
 
 /// How to open a container: a builder, like `std::fs::OpenOptions`.
@@ -146,6 +154,7 @@ pub struct FsOptions {
     pub(crate) page_size: u32,
     pub(crate) busy_timeout: Duration,
     pub(crate) label: String,
+    pub(crate) snapshot: Option<String>,
     #[cfg(feature = "fault-switches")]
     pub(crate) faults: crate::engine::FaultSwitches,
 }
@@ -160,6 +169,7 @@ impl Default for FsOptions {
             page_size: crate::format::DEFAULT_PAGE_SIZE,
             busy_timeout: Duration::from_millis(5000),
             label: String::new(),
+            snapshot: None,
             #[cfg(feature = "fault-switches")]
             faults: Default::default(),
         }
@@ -208,6 +218,12 @@ impl FsOptions {
     /// Label of a new container (at most 64 bytes).
     pub fn label(&mut self, label: &str) -> &mut Self {
         self.label = label.to_string();
+        self
+    }
+    /// Open the named snapshot instead of the latest state: read-only, and
+    /// it keeps reading that state even if the snapshot is deleted.
+    pub fn snapshot(&mut self, name: &str) -> &mut Self {
+        self.snapshot = Some(name.to_string());
         self
     }
 
@@ -265,6 +281,11 @@ impl FsOptions {
     /// Opens a container on any storage (memory, fault-injecting, ...). An
     /// empty storage is formatted when `create` is set.
     pub fn open_storage(&self, storage: Arc<dyn Storage>) -> Result<Fs> {
+        if self.write && self.snapshot.is_some() {
+            return Err(Error::Access(
+                "a snapshot is read-only; open it without write".into(),
+            ));
+        }
         if self.write && storage.read_only() {
             return Err(Error::Access("the storage is read-only".into()));
         }
@@ -300,13 +321,23 @@ impl FsOptions {
             LockMode::Shared
         };
         engine.locks().lock_container(mode, self.busy_timeout)?;
-        Ok(Fs {
-            inner: Arc::new(FsInner { engine }),
-        })
+        let fs = Fs {
+            inner: Arc::new(FsInner {
+                engine,
+                snapshot: None,
+            }),
+        };
+        match &self.snapshot {
+            Some(name) => fs.open_snapshot(name),
+            None => Ok(fs),
+        }
     }
 }
 pub(crate) struct FsInner {
     pub(crate) engine: Engine,
+    /// The named snapshot a read-only view reads, and the open it came from
+    /// (whose storage and locks it shares).
+    pub(crate) snapshot: Option<(String, Fs)>,
 }
 
 /// An open container. Cloning is cheap; clones share one open, and every
@@ -948,21 +979,31 @@ impl Fs {
         self.engine().check()
     }
 
-    /// Container-wide figures.
+    /// Container-wide figures (a snapshot view: the snapshot's generation
+    /// and counts, the container's pages).
     pub fn info(&self) -> Result<Info> {
-        let sb = self.engine().latest()?;
+        let (base, snap) = match &self.inner.snapshot {
+            Some((_, parent)) => (parent.engine(), self.engine().snapshot()?),
+            None => (self.engine(), self.engine().snapshot()?),
+        };
+        let latest = base.snapshot()?;
+        let sb = &latest.sb;
+        let held = engine::held_pages(base, &latest)?;
         Ok(Info {
             page_size: sb.page_size,
-            generation: sb.generation,
+            generation: snap.sb.generation,
             pages_total: sb.page_count,
             pages_used: sb
                 .page_count
-                .saturating_sub(sb.free_pages + sb.pending_pages),
+                .saturating_sub(sb.free_pages + sb.pending_pages + held),
             pages_free: sb.free_pages,
             pages_pending: sb.pending_pages,
-            files: sb.files,
-            dirs: sb.dirs,
+            files: snap.sb.files,
+            dirs: snap.sb.dirs,
             label: sb.label.clone(),
+            snapshots: engine::list_snapshots(base, &latest)?.len() as u64,
+            pages_snapshot: held,
+            pages_reclaimable: sb.free_pages + sb.pending_pages,
         })
     }
 

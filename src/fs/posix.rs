@@ -80,7 +80,7 @@ impl SetAttributes {
 
 /// Checks a symbolic link's target: not empty, no NUL, and short enough to
 /// live inline in the link's inode record.
-fn check_target(target: &str, page_size: u32) -> Result<()> {
+pub(crate) fn check_target(target: &str, page_size: u32) -> Result<()> {
     if target.is_empty() || target.contains('\0') {
         return Err(Error::Arg(format!("invalid link target {target:?}")));
     }

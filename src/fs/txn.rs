@@ -19,8 +19,9 @@ use crate::engine::{self, Durability, Tx};
 use crate::error::{Error, Result};
 use crate::format::records;
 use crate::fs::file::{settle_pages, File};
+use crate::format::records::InodeKind;
 use crate::fs::path;
-use crate::fs::Fs;
+use crate::fs::{Fs, SetAttributes};
 
 /// One recorded operation.
 enum Op {
@@ -39,6 +40,13 @@ enum Op {
         mode: Option<u32>,
         mtime_ns: Option<i64>,
     },
+    /// Mode, owner and times of a path (a link at its end not followed).
+    SetAttributes(String, SetAttributes),
+    Symlink {
+        target: String,
+        link: String,
+    },
+    HardLink(String, String),
 }
 
 /// Bytes [`Transaction::write_from`] reads at a time, in pages.
@@ -199,6 +207,36 @@ impl Transaction {
         Ok(self)
     }
 
+    /// Sets permission bits, owner and times of what `path` names, as it is
+    /// at this point of the transaction; a symbolic link at its end is
+    /// changed itself, not followed.
+    pub fn set_attributes(&mut self, path: &str, attrs: &SetAttributes) -> Result<&mut Self> {
+        path::components(path)?;
+        self.ops
+            .push(Op::SetAttributes(path.to_string(), attrs.clone()));
+        Ok(self)
+    }
+
+    /// Creates the symbolic link `link` to `target` (see [`Fs::symlink`]).
+    pub fn symlink(&mut self, target: &str, link: &str) -> Result<&mut Self> {
+        super::posix::check_target(target, self.fs.engine().page_size())?;
+        path::parent_and_name(link)?;
+        self.ops.push(Op::Symlink {
+            target: target.to_string(),
+            link: link.to_string(),
+        });
+        Ok(self)
+    }
+
+    /// Gives the file at `existing` another name `new` (see [`Fs::hard_link`]).
+    pub fn hard_link(&mut self, existing: &str, new: &str) -> Result<&mut Self> {
+        path::parent_and_name(existing)?;
+        path::parent_and_name(new)?;
+        self.ops
+            .push(Op::HardLink(existing.to_string(), new.to_string()));
+        Ok(self)
+    }
+
     /// Creates a directory; its parent must exist (or be created earlier
     /// in the transaction).
     pub fn create_dir(&mut self, path: &str) -> Result<&mut Self> {
@@ -321,6 +359,23 @@ impl Transaction {
                         mode,
                         mtime_ns,
                     } => set_attrs(tx, path, *mode, *mtime_ns)?,
+                    Op::SetAttributes(path, attrs) => {
+                        let (ino, _) = crate::fs::resolve_nofollow(tx, path)?;
+                        tx.set_attributes(ino, attrs)?;
+                    }
+                    Op::Symlink { target, link } => {
+                        let (dir, name) = crate::fs::resolve_parent(tx, link)?;
+                        if crate::fs::lookup(tx, dir, name)?.is_some() {
+                            return Err(Error::Exists(link.clone()));
+                        }
+                        let attrs = SetAttributes::default();
+                        tx.create_inode_with(dir, name, InodeKind::Symlink, &attrs, Some(target))?;
+                    }
+                    Op::HardLink(existing, new) => {
+                        let (ino, _) = crate::fs::resolve_nofollow(tx, existing)?;
+                        let (dir, name) = crate::fs::resolve_parent(tx, new)?;
+                        tx.hard_link_at(ino, dir, name)?;
+                    }
                 }
             }
             Ok(())
