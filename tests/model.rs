@@ -12,13 +12,28 @@
 //! writers of the file `Busy` (G3), publish at commit/close (G4), and keep
 //! writing to an orphan when their file is removed or replaced (§5).
 //!
+//! Named snapshots are operations too: the model keeps a copy of the
+//! committed namespace each one was taken of, and a snapshot's view (one
+//! opened for a step, or kept open across steps, even after the snapshot
+//! is deleted) must show exactly that copy and refuse writes; `restore`
+//! of the whole container or of one path must bring back exactly the
+//! snapshot's entries (a path the snapshot lacks is removed, hard links
+//! inside the restored tree stay links) in one commit or change nothing;
+//! `diff` must list exactly the added and removed paths and every file
+//! whose content changed; `compact` must be `Busy` while this open has
+//! readers, writers or views kept, and otherwise change nothing visible.
+//! After each of these steps `check()` must be clean and the whole tree
+//! must equal the model; after the sequence every snapshot is compared
+//! again after a compaction and a reopen.
+//!
 //! Two backends: a real container file (reopened with a random durability)
 //! and a memory container (reopened from a byte snapshot via
 //! `MemoryStorage::from_vec`).
 //!
 //! Case counts: 256 cases of up to 40 operations per backend by default;
 //! `WHEFS_LONG=1` runs 2000 cases of up to 120; `PROPTEST_CASES` overrides
-//! the case count either way. A failure prints the shrunk operation list.
+//! the case count either way (on the container file one case in ten
+//! compacts, see `file_ops`). A failure prints the shrunk operation list.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -29,7 +44,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use whefs::storage::MemoryStorage;
-use whefs::{Durability, Error, FileType, Fs, FsOptions};
+use whefs::{ChangeKind, Durability, Error, FileType, Fs, FsOptions};
 
 // ---------------------------------------------------------------------------
 // Operations
@@ -126,6 +141,26 @@ enum Op<P = String> {
     /// Close every kept writer (in order) and reader, drop the `Fs` and
     /// open the container again with this durability.
     Reopen(Durability),
+    /// `Fs::create_snapshot`: the latest committed state, kept by name.
+    CreateSnapshot(P),
+    /// `Fs::delete_snapshot`.
+    DeleteSnapshot(P),
+    /// Open a view of the snapshot, walk and read it whole (it must equal
+    /// the model's copy) and try a write through it (refused).
+    CheckSnapshot(P),
+    /// Open a view and keep it: it must go on showing its snapshot, even
+    /// after the snapshot is deleted (the oldest is dropped when too many).
+    HoldSnapshot(P),
+    /// Walk the n-th kept view in full.
+    CheckHeldSnapshot(usize),
+    /// `Fs::snapshots`: names and counts.
+    ListSnapshots,
+    /// `Fs::restore(snapshot, path)`; the empty path is the whole container.
+    Restore(P, P),
+    /// `view.diff(&fs)`: from the snapshot to the latest state.
+    Diff(P),
+    /// `Fs::compact`.
+    Compact,
 }
 
 /// A path as generated: a literal one, or the n-th existing file or
@@ -136,6 +171,8 @@ enum Target {
     Path(String),
     File(usize),
     Dir(usize),
+    /// The n-th existing snapshot's name (`s0` if there is none).
+    Snapshot(usize),
 }
 
 impl Target {
@@ -152,6 +189,8 @@ impl Target {
             Target::Path(p) => p.clone(),
             Target::File(n) => nth(*n, Box::new(m.files.keys())),
             Target::Dir(n) => nth(*n, Box::new(m.dirs.iter())),
+            Target::Snapshot(n) if m.snapshots.is_empty() => "s0".to_string(),
+            Target::Snapshot(n) => nth(*n, Box::new(m.snapshots.keys())),
         }
     }
 }
@@ -182,7 +221,27 @@ impl Op<Target> {
             Op::WriterCommit(n) => Op::WriterCommit(*n),
             Op::WriterClose(n) => Op::WriterClose(*n),
             Op::Reopen(d) => Op::Reopen(*d),
+            Op::CreateSnapshot(n) => Op::CreateSnapshot(n.pick(m)),
+            Op::DeleteSnapshot(n) => Op::DeleteSnapshot(n.pick(m)),
+            Op::CheckSnapshot(n) => Op::CheckSnapshot(n.pick(m)),
+            Op::HoldSnapshot(n) => Op::HoldSnapshot(n.pick(m)),
+            Op::CheckHeldSnapshot(n) => Op::CheckHeldSnapshot(*n),
+            Op::ListSnapshots => Op::ListSnapshots,
+            Op::Restore(n, p) => Op::Restore(n.pick(m), p.pick(m)),
+            Op::Diff(n) => Op::Diff(n.pick(m)),
+            Op::Compact => Op::Compact,
         }
+    }
+}
+
+impl<P> Op<P> {
+    /// Whether the step changes snapshots or the whole container: after it
+    /// the test compares everything (and runs `check()`).
+    fn checks_everything(&self) -> bool {
+        matches!(
+            self,
+            Op::CreateSnapshot(_) | Op::DeleteSnapshot(_) | Op::Restore(..) | Op::Compact
+        )
     }
 }
 
@@ -273,6 +332,36 @@ fn writer_mode() -> impl Strategy<Value = WriterMode> {
     ]
 }
 
+/// Snapshot names: an existing one, or a few literal ones (rarely an
+/// invalid one, `Arg`).
+fn snap_name() -> impl Strategy<Value = Target> {
+    let name = |s: &str| Just(Target::Path(s.to_string()));
+    prop_oneof![
+        5 => any::<usize>().prop_map(Target::Snapshot),
+        3 => name("s0"),
+        2 => name("s1"),
+        1 => name("s2"),
+        1 => name(BAD_SNAPSHOT_NAME),
+    ]
+}
+
+/// A name for a new snapshot: mostly a free one while there are few.
+fn new_snap_name() -> impl Strategy<Value = Target> {
+    let name = |s: &str| Just(Target::Path(s.to_string()));
+    prop_oneof![
+        4 => name("s0"),
+        4 => name("s1"),
+        3 => name("s2"),
+        1 => any::<usize>().prop_map(Target::Snapshot),
+        1 => name(BAD_SNAPSHOT_NAME),
+    ]
+}
+
+/// What a restore brings back: everything, or one path.
+fn restore_target() -> impl Strategy<Value = Target> {
+    prop_oneof![1 => Just(Target::Path(String::new())), 3 => target()]
+}
+
 fn op() -> impl Strategy<Value = Op<Target>> {
     let n = || any::<usize>();
     prop_oneof![
@@ -298,6 +387,15 @@ fn op() -> impl Strategy<Value = Op<Target>> {
         2 => n().prop_map(Op::WriterCommit),
         2 => n().prop_map(Op::WriterClose),
         2 => durability().prop_map(Op::Reopen),
+        5 => new_snap_name().prop_map(Op::CreateSnapshot),
+        1 => snap_name().prop_map(Op::DeleteSnapshot),
+        1 => snap_name().prop_map(Op::CheckSnapshot),
+        1 => snap_name().prop_map(Op::HoldSnapshot),
+        1 => n().prop_map(Op::CheckHeldSnapshot),
+        1 => Just(Op::ListSnapshots),
+        3 => (snap_name(), restore_target()).prop_map(|(s, p)| Op::Restore(s, p)),
+        1 => snap_name().prop_map(Op::Diff),
+        1 => Just(Op::Compact),
     ]
 }
 
@@ -314,6 +412,11 @@ struct ModelWriter {
 
 #[derive(Default, Debug)]
 struct Model {
+    /// Named snapshots: the committed namespace each was taken of (a model
+    /// with no handles and no snapshots of its own).
+    snapshots: BTreeMap<String, Model>,
+    /// What each kept snapshot view must show.
+    views: Vec<Tree>,
     /// Names of files → their inodes.
     files: BTreeMap<String, u64>,
     /// Committed content of every live inode, orphans (written by a kept
@@ -327,9 +430,18 @@ struct Model {
     writers: Vec<ModelWriter>,
 }
 
-/// Readers and writers kept at once; the oldest is closed to make room.
+/// Readers, writers and snapshot views kept at once; the oldest is closed
+/// to make room.
 const MAX_HELD: usize = 4;
 const MAX_WRITERS: usize = 3;
+const MAX_VIEWS: usize = 2;
+
+/// A snapshot name whefs refuses (`Arg`): it has a `/`.
+const BAD_SNAPSHOT_NAME: &str = "bad/name";
+
+/// A whole namespace as a walk sees it: files with their content, and the
+/// directories other than the root.
+type Tree = (BTreeMap<String, Vec<u8>>, BTreeSet<String>);
 
 fn parent(p: &str) -> &str {
     p.rsplit_once('/').map_or("", |(a, _)| a)
@@ -359,6 +471,71 @@ enum Seen {
     /// Kind, size and link count.
     Stat(FileType, u64, u32),
     Listing(Vec<(String, FileType, u64)>),
+    /// A snapshot view walked whole.
+    Tree(Tree),
+    /// `Fs::snapshots`: name, files (orphans included) and directories
+    /// (the root included) of each.
+    Snapshots(Vec<(String, u64, u64)>),
+    /// What whefs' `diff` listed, in its order.
+    Diff(Vec<(ChangeKind, String)>),
+    /// What the model expects of a diff: exactly these added and removed
+    /// paths; every path of `must` changed, and besides them only paths of
+    /// `may` (files whose content is the same, but that may have been
+    /// rewritten: the model does not track modification times).
+    DiffBounds {
+        added: BTreeSet<String>,
+        removed: BTreeSet<String>,
+        must: BTreeSet<String>,
+        may: BTreeSet<String>,
+    },
+}
+
+/// Whether whefs' answer agrees with the model's prediction.
+fn agrees(got: &Seen, want: &Seen) -> bool {
+    match (got, want) {
+        (
+            Seen::Diff(changes),
+            Seen::DiffBounds {
+                added,
+                removed,
+                must,
+                may,
+            },
+        ) => {
+            let of = |k: ChangeKind| -> Vec<String> {
+                changes
+                    .iter()
+                    .filter(|(kind, _)| *kind == k)
+                    .map(|(_, p)| p.trim_start_matches('/').to_string())
+                    .collect()
+            };
+            let set = |v: &Vec<String>| v.iter().cloned().collect::<BTreeSet<_>>();
+            let (a, r, c) = (
+                of(ChangeKind::Added),
+                of(ChangeKind::Removed),
+                of(ChangeKind::Changed),
+            );
+            let sorted = changes.windows(2).all(|w| w[0].1 <= w[1].1);
+            sorted
+                && set(&a).len() == a.len()
+                && set(&r).len() == r.len()
+                && set(&c).len() == c.len()
+                && set(&a) == *added
+                && set(&r) == *removed
+                && must.is_subset(&set(&c))
+                && set(&c).iter().all(|p| must.contains(p) || may.contains(p))
+        }
+        _ => got == want,
+    }
+}
+
+/// Whether whefs takes `name` as a snapshot name.
+fn valid_snapshot_name(name: &str) -> Result<(), Outcome> {
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        Err(Outcome::Arg)
+    } else {
+        Ok(())
+    }
 }
 
 impl Model {
@@ -483,6 +660,137 @@ impl Model {
             .map(|(p, ino)| (p.clone(), self.inodes[ino].clone()))
             .collect();
         (files, self.dirs.clone())
+    }
+
+    /// What a snapshot taken now keeps: the committed namespace (kept
+    /// writers' views are not committed; orphans count as files).
+    fn saved(&self) -> Model {
+        Model {
+            files: self.files.clone(),
+            inodes: self.inodes.clone(),
+            next_ino: self.next_ino,
+            dirs: self.dirs.clone(),
+            ..Model::default()
+        }
+    }
+
+    fn snapshot(&self, name: &str) -> Result<&Model, Outcome> {
+        valid_snapshot_name(name)?;
+        self.snapshots.get(name).ok_or(Outcome::NotFound)
+    }
+
+    /// Every path at or below `p` (the whole tree for the root, `""`).
+    fn at_or_below(p: &str, q: &str) -> bool {
+        p.is_empty() || q == p || q.starts_with(&format!("{p}/"))
+    }
+
+    /// Removes `p` and everything below it (the root: everything in it).
+    fn remove_tree(&mut self, p: &str) {
+        let files: Vec<String> = self
+            .files
+            .keys()
+            .filter(|q| Model::at_or_below(p, q))
+            .cloned()
+            .collect();
+        for q in files {
+            self.unlink(&q);
+        }
+        self.dirs.retain(|q| !Model::at_or_below(p, q));
+    }
+
+    /// `Fs::restore(name, target)` as whefs does it: look the path up in
+    /// the snapshot, then now (a file in the middle of it is `NotDir`,
+    /// either time); in one commit remove what is there now and copy the
+    /// snapshot's entries back as new inodes, names that shared an inode
+    /// in the snapshot sharing one again. Re-creating the path needs its
+    /// parent now (`NotFound` otherwise, and nothing changes).
+    fn restore(&mut self, name: &str, target: &str) -> Result<(), Outcome> {
+        let snap = self.snapshot(name)?;
+        let look = |m: &Model| match m.resolve(target) {
+            Ok(k) => Ok(Some(k)),
+            Err(Outcome::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let then = look(snap)?;
+        let now = look(self)?;
+        if then.is_some() && !target.is_empty() {
+            self.resolve_parent(target)?;
+        }
+        let snap = self.snapshots[name].saved();
+        if now.is_some() {
+            self.remove_tree(target);
+        }
+        if then.is_some() {
+            self.dirs.extend(
+                snap.dirs
+                    .iter()
+                    .filter(|q| Model::at_or_below(target, q))
+                    .cloned(),
+            );
+            let mut new_ino = BTreeMap::new();
+            for (q, ino) in &snap.files {
+                if !Model::at_or_below(target, q) {
+                    continue;
+                }
+                let fresh = *new_ino.entry(*ino).or_insert_with(|| {
+                    self.next_ino += 1;
+                    self.inodes.insert(self.next_ino, snap.inodes[ino].clone());
+                    self.next_ino
+                });
+                self.files.insert(q.clone(), fresh);
+            }
+        }
+        Ok(())
+    }
+
+    /// What `old.diff(new)` must list.
+    fn diff(old: &Model, new: &Model) -> Seen {
+        let kinds = |m: &Model| -> BTreeMap<String, FileType> {
+            m.files
+                .keys()
+                .map(|p| (p.clone(), FileType::File))
+                .chain(m.dirs.iter().map(|p| (p.clone(), FileType::Dir)))
+                .collect()
+        };
+        let (a, b) = (kinds(old), kinds(new));
+        let (mut added, mut removed, mut must, mut may) = Default::default();
+        let (added, removed, must, may): (
+            &mut BTreeSet<String>,
+            &mut BTreeSet<String>,
+            &mut BTreeSet<String>,
+            &mut BTreeSet<String>,
+        ) = (&mut added, &mut removed, &mut must, &mut may);
+        for (p, ka) in &a {
+            match b.get(p) {
+                None => {
+                    removed.insert(p.clone());
+                }
+                Some(kb) if kb != ka => {
+                    removed.insert(p.clone());
+                    added.insert(p.clone());
+                }
+                Some(FileType::File) => {
+                    if old.content(p) != new.content(p) {
+                        must.insert(p.clone());
+                    } else {
+                        may.insert(p.clone());
+                    }
+                }
+                // A directory changes only by its own metadata.
+                Some(_) => {}
+            }
+        }
+        for p in b.keys() {
+            if !a.contains_key(p) {
+                added.insert(p.clone());
+            }
+        }
+        Seen::DiffBounds {
+            added: std::mem::take(added),
+            removed: std::mem::take(removed),
+            must: std::mem::take(must),
+            may: std::mem::take(may),
+        }
     }
 
     fn writer_index(&self, n: usize) -> Option<usize> {
@@ -677,6 +985,48 @@ impl Model {
                     self.close_writer(0);
                 }
                 self.held.clear();
+                self.views.clear();
+            }
+            Op::CreateSnapshot(n) => {
+                valid_snapshot_name(n)?;
+                if self.snapshots.contains_key(n) {
+                    return Err(Outcome::Exists);
+                }
+                let saved = self.saved();
+                self.snapshots.insert(n.clone(), saved);
+            }
+            Op::DeleteSnapshot(n) => {
+                self.snapshot(n)?;
+                self.snapshots.remove(n);
+            }
+            Op::CheckSnapshot(n) => return Ok(Seen::Tree(self.snapshot(n)?.tree())),
+            Op::HoldSnapshot(n) => {
+                let tree = self.snapshot(n)?.tree();
+                if self.views.len() == MAX_VIEWS {
+                    self.views.remove(0);
+                }
+                self.views.push(tree);
+            }
+            Op::CheckHeldSnapshot(i) => {
+                if !self.views.is_empty() {
+                    return Ok(Seen::Tree(self.views[i % self.views.len()].clone()));
+                }
+            }
+            Op::ListSnapshots => {
+                return Ok(Seen::Snapshots(
+                    self.snapshots
+                        .iter()
+                        .map(|(n, s)| (n.clone(), s.inodes.len() as u64, s.dirs.len() as u64 + 1))
+                        .collect(),
+                ))
+            }
+            Op::Restore(n, p) => self.restore(n, p)?,
+            Op::Diff(n) => return Ok(Model::diff(self.snapshot(n)?, self)),
+            Op::Compact => {
+                // Every kept handle and view pins a state of this open.
+                if !self.held.is_empty() || !self.writers.is_empty() || !self.views.is_empty() {
+                    return Err(Outcome::Busy);
+                }
             }
         }
         Ok(Seen::Nothing)
@@ -764,6 +1114,8 @@ struct Subject {
     fs: Option<Fs>,
     held: Vec<whefs::File>,
     writers: Vec<whefs::File>,
+    /// Snapshot views kept open.
+    views: Vec<Fs>,
 }
 
 /// A second writer of a file gives up at once: the model says `Busy`.
@@ -785,6 +1137,7 @@ impl Subject {
             fs: Some(fs),
             held: Vec::new(),
             writers: Vec::new(),
+            views: Vec::new(),
         }
     }
 
@@ -801,6 +1154,7 @@ impl Subject {
             fs: Some(fs),
             held: Vec::new(),
             writers: Vec::new(),
+            views: Vec::new(),
         }
     }
 
@@ -808,9 +1162,10 @@ impl Subject {
         self.fs.as_ref().expect("open between steps")
     }
 
-    /// Closes kept writers (committing, in order) and readers.
+    /// Closes kept writers (committing, in order), readers and views.
     fn close_handles(&mut self) -> whefs::Result<()> {
         self.held.clear();
+        self.views.clear();
         for w in self.writers.drain(..) {
             w.close()?;
         }
@@ -937,9 +1292,63 @@ impl Subject {
                 self.fs().check().expect("check after reopen");
                 Ok(())
             }
+            Op::CreateSnapshot(n) => fs.create_snapshot(n).map(drop),
+            Op::DeleteSnapshot(n) => fs.delete_snapshot(n).map(drop),
+            Op::CheckSnapshot(n) => fs.open_snapshot(n).map(|v| {
+                seen = Seen::Tree(walk(&v));
+                assert_read_only(&v);
+            }),
+            Op::HoldSnapshot(n) => fs.open_snapshot(n).map(|v| {
+                if self.views.len() == MAX_VIEWS {
+                    self.views.remove(0);
+                }
+                self.views.push(v);
+            }),
+            Op::CheckHeldSnapshot(i) => {
+                if !self.views.is_empty() {
+                    seen = Seen::Tree(walk(&self.views[i % self.views.len()]));
+                }
+                Ok(())
+            }
+            Op::ListSnapshots => fs.snapshots().map(|l| {
+                seen = Seen::Snapshots(l.into_iter().map(|s| (s.name, s.files, s.dirs)).collect())
+            }),
+            Op::Restore(n, p) => fs.restore(n, p),
+            Op::Diff(n) => fs
+                .open_snapshot(n)
+                .and_then(|v| v.diff(&fs))
+                .map(|changes| {
+                    seen = Seen::Diff(changes.into_iter().map(|c| (c.kind, c.path)).collect())
+                }),
+            Op::Compact => fs.compact().map(assert_no_growth),
         };
         (outcome_of(r), seen)
     }
+}
+
+/// Whether a compaction may leave the container larger than it was: a
+/// library bug, pinned by `compaction_never_grows_a_container` (ignored
+/// until it is fixed); set this to `false` then, so that the random
+/// sequences check it too.
+const COMPACTION_MAY_GROW: bool = true;
+
+fn assert_no_growth(r: whefs::CompactReport) {
+    assert!(
+        COMPACTION_MAY_GROW || r.pages_after <= r.pages_before,
+        "compaction grew the container: {r:?}"
+    );
+}
+
+/// A snapshot view refuses every kind of write.
+fn assert_read_only(v: &Fs) {
+    let refused = |what: &str, r: whefs::Result<()>| match r {
+        Err(Error::Access(_)) => {}
+        other => panic!("{what} through a snapshot view: {other:?}, not Access"),
+    };
+    refused("write", v.write("probe", b"x"));
+    refused("mkdir", v.create_dir("probe"));
+    refused("open for writing", v.open_file("probe", "c").map(drop));
+    refused("compact", v.compact().map(drop));
 }
 
 /// A handle's whole content as it sees it, through `read_at`.
@@ -967,7 +1376,7 @@ fn list(fs: &Fs, p: &str) -> whefs::Result<Vec<(String, FileType, u64)>> {
 }
 
 /// Walks the whole container with `read_dir` and reads every file.
-fn walk(fs: &Fs) -> (BTreeMap<String, Vec<u8>>, BTreeSet<String>) {
+fn walk(fs: &Fs) -> Tree {
     let (mut files, mut dirs) = (BTreeMap::new(), BTreeSet::new());
     let mut todo = vec![String::new()];
     while let Some(d) = todo.pop() {
@@ -1036,11 +1445,35 @@ fn assert_tree_equals(fs: &Fs, model: &Model, what: &str) {
     );
 }
 
+/// Every snapshot is listed and its view equals the model's copy.
+fn assert_snapshots_equal(fs: &Fs, model: &Model, what: &str) {
+    let names: Vec<String> = fs
+        .snapshots()
+        .expect("list snapshots")
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        names,
+        model.snapshots.keys().cloned().collect::<Vec<_>>(),
+        "{what}: snapshot names"
+    );
+    for (name, saved) in &model.snapshots {
+        let view = fs.open_snapshot(name).expect("open a listed snapshot");
+        assert!(
+            walk(&view) == saved.tree(),
+            "{what}: snapshot {name} differs from the model's copy"
+        );
+    }
+}
+
 fn stats_enabled() -> bool {
     std::env::var_os("WHEFS_MODEL_STATS").is_some()
 }
 
-fn run_sequence(mut subject: Subject, steps: &[Op<Target>]) {
+/// Runs one sequence; `final_compaction` compacts after closing the kept
+/// handles.
+fn run_sequence(mut subject: Subject, steps: &[Op<Target>], final_compaction: bool) {
     let mut model = Model::default();
     for (i, step) in steps.iter().enumerate() {
         let op = &step.pick(&model);
@@ -1055,11 +1488,14 @@ fn run_sequence(mut subject: Subject, steps: &[Op<Target>]) {
             );
         }
         assert!(
-            got.1 == want.1,
+            agrees(&got.1, &want.1),
             "step {i}: {op:?}: whefs shows {:.200?}, the model {:.200?}",
             got.1,
             want.1
         );
+        if op.checks_everything() {
+            assert_tree_equals(subject.fs(), &model, &format!("step {i}: after {op:?}"));
+        }
     }
     assert_tree_equals(
         subject.fs(),
@@ -1071,9 +1507,20 @@ fn run_sequence(mut subject: Subject, steps: &[Op<Target>]) {
         model.close_writer(0);
     }
     model.held.clear();
+    model.views.clear();
     assert_tree_equals(subject.fs(), &model, "after closing the kept handles");
+    if final_compaction {
+        let report = subject
+            .fs()
+            .compact()
+            .expect("compaction with no handles open");
+        assert_no_growth(report);
+        assert_tree_equals(subject.fs(), &model, "after a final compaction");
+        assert_snapshots_equal(subject.fs(), &model, "after a final compaction");
+    }
     subject.reopen(Durability::Full);
     assert_tree_equals(subject.fs(), &model, "after a final reopen");
+    assert_snapshots_equal(subject.fs(), &model, "after a final reopen");
     assert_tree_equals(
         &subject.image_copy(),
         &model,
@@ -1103,11 +1550,25 @@ fn ops() -> impl Strategy<Value = Vec<Op<Target>>> {
     prop::collection::vec(op(), 1..=if long() { 120 } else { 40 })
 }
 
+/// Sequences for a container file, and whether each compacts. A
+/// compaction syncs a dozen times whatever the durability, so on a file
+/// one case in ten compacts (in its steps and at the end) and the others
+/// drop their `Compact` steps: the test takes about as long as it did
+/// before compaction was a step. The memory image compacts in every case.
+fn file_ops() -> impl Strategy<Value = (Vec<Op<Target>>, bool)> {
+    (ops(), prop::bool::weighted(0.1)).prop_map(|(mut ops, compact)| {
+        if !compact {
+            ops.retain(|op| !matches!(op, Op::Compact));
+        }
+        (ops, compact)
+    })
+}
+
 #[test]
 fn random_operations_on_a_container_file_match_the_model() {
     TestRunner::new(config())
-        .run(&ops(), |ops| {
-            run_sequence(Subject::file(), &ops);
+        .run(&file_ops(), |(ops, compact)| {
+            run_sequence(Subject::file(), &ops, compact);
             Ok(())
         })
         .unwrap();
@@ -1117,7 +1578,7 @@ fn random_operations_on_a_container_file_match_the_model() {
 fn random_operations_on_a_memory_image_match_the_model() {
     TestRunner::new(config())
         .run(&ops(), |ops| {
-            run_sequence(Subject::memory(), &ops);
+            run_sequence(Subject::memory(), &ops, true);
             Ok(())
         })
         .unwrap();
@@ -1203,4 +1664,126 @@ fn model_predicts_the_documented_error_kinds() {
         );
     }
     assert_tree_equals(subject.fs(), &model, "after the script");
+}
+
+/// The snapshot operations' predictions, pinned on a hand-written
+/// sequence: error kinds, a view kept past its snapshot's deletion,
+/// restores of a subtree (hard links kept), of a missing parent (nothing
+/// changes), of a path neither state has, of everything, and compaction
+/// refused while anything is kept open.
+#[test]
+fn model_predicts_snapshot_outcomes() {
+    let d = |len, seed| Data { len, seed };
+    let s = |p: &str| p.to_string();
+    let script = [
+        (Op::Write(s("f"), d(5000, 1)), Outcome::Ok),
+        (Op::Mkdir(s("d")), Outcome::Ok),
+        (Op::Write(s("d/x"), d(100, 2)), Outcome::Ok),
+        (Op::HardLink(s("d/x"), s("d/y")), Outcome::Ok),
+        (Op::CreateSnapshot(s("s0")), Outcome::Ok),
+        (Op::CreateSnapshot(s("s0")), Outcome::Exists),
+        (Op::CreateSnapshot(s(BAD_SNAPSHOT_NAME)), Outcome::Arg),
+        (Op::DeleteSnapshot(s("s9")), Outcome::NotFound),
+        (Op::CheckSnapshot(s("s9")), Outcome::NotFound),
+        (Op::Restore(s("s9"), s("")), Outcome::NotFound),
+        (Op::Diff(s(BAD_SNAPSHOT_NAME)), Outcome::Arg),
+        (Op::Write(s("f"), d(7, 3)), Outcome::Ok),
+        (Op::RemoveFile(s("d/y")), Outcome::Ok),
+        (Op::Write(s("d/z"), d(3, 4)), Outcome::Ok),
+        (Op::Diff(s("s0")), Outcome::Ok),
+        (Op::ListSnapshots, Outcome::Ok),
+        (Op::CheckSnapshot(s("s0")), Outcome::Ok),
+        // A subtree comes back with its hard link; the rest stays.
+        (Op::Restore(s("s0"), s("d")), Outcome::Ok),
+        (Op::Stat(s("d/y")), Outcome::Ok),
+        (Op::Read(s("d/z")), Outcome::NotFound),
+        (Op::Read(s("f")), Outcome::Ok),
+        // A kept view outlives its snapshot and makes compaction Busy.
+        (Op::HoldSnapshot(s("s0")), Outcome::Ok),
+        (Op::Compact, Outcome::Busy),
+        (Op::DeleteSnapshot(s("s0")), Outcome::Ok),
+        (Op::CheckHeldSnapshot(0), Outcome::Ok),
+        (Op::CheckSnapshot(s("s0")), Outcome::NotFound),
+        (Op::Reopen(Durability::Full), Outcome::Ok),
+        (Op::Compact, Outcome::Ok),
+        (Op::CreateSnapshot(s("s1")), Outcome::Ok),
+        (Op::RemoveFile(s("d/x")), Outcome::Ok),
+        (Op::RemoveFile(s("d/y")), Outcome::Ok),
+        (Op::RemoveDir(s("d")), Outcome::Ok),
+        // Its parent is gone: the restore fails and changes nothing.
+        (Op::Restore(s("s1"), s("d/x")), Outcome::NotFound),
+        (Op::Restore(s("s1"), s("f/g")), Outcome::NotDir),
+        (Op::Restore(s("s1"), s("nowhere")), Outcome::Ok),
+        (Op::Write(s("extra"), d(10, 5)), Outcome::Ok),
+        (Op::Restore(s("s1"), s("")), Outcome::Ok),
+        (Op::Read(s("extra")), Outcome::NotFound),
+        (Op::Stat(s("d/x")), Outcome::Ok),
+        // Kept readers and writers make compaction Busy too.
+        (Op::OpenWriter(s("f"), WriterMode::Update), Outcome::Ok),
+        (Op::Compact, Outcome::Busy),
+        (Op::WriterClose(0), Outcome::Ok),
+        (Op::Hold(s("f")), Outcome::Ok),
+        (Op::Compact, Outcome::Busy),
+        (Op::Reopen(Durability::Normal), Outcome::Ok),
+        (Op::Compact, Outcome::Ok),
+    ];
+    let mut model = Model::default();
+    let mut subject = Subject::memory();
+    for (i, (op, want)) in script.iter().enumerate() {
+        let op: &Op = op;
+        let (m, s) = (model.apply(op), subject.apply(op));
+        assert_eq!(&m.0, want, "model, step {i}: {op:?}");
+        assert_eq!(&s.0, want, "whefs, step {i}: {op:?}");
+        assert!(
+            agrees(&s.1, &m.1),
+            "step {i}: {op:?}: whefs shows {:.300?}, the model {:.300?}",
+            s.1,
+            m.1
+        );
+        if op.checks_everything() {
+            assert_tree_equals(subject.fs(), &model, &format!("step {i}: after {op:?}"));
+        }
+    }
+    assert_tree_equals(subject.fs(), &model, "after the script");
+    assert_snapshots_equal(subject.fs(), &model, "after the script");
+    assert_eq!(model.nlink("d/x"), 2, "the restore kept the hard link");
+}
+
+/// Found by the random sequences (`[Write(File(0), Data(0b, seed 0))]`,
+/// then the final compaction): compacting a small container makes it
+/// larger. One empty file: 3 pages before, 15 after (13 commits: the six
+/// rounds never settle, each copying the tree's pages on write to the
+/// end of the file, and the last ones stay at the end, so nothing is cut).
+/// A second compaction brings it to 4 pages, a third to 3.
+#[test]
+#[ignore = "library bug: compaction grows small containers; see COMPACTION_MAY_GROW"]
+fn compaction_never_grows_a_container() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut grew = Vec::new();
+    for (files, len) in [(1usize, 0usize), (2, 100), (5, 5000), (20, 0)] {
+        let path = dir.path().join(format!("grow-{files}-{len}.whefs"));
+        let fs = FsOptions::new()
+            .create(true)
+            .durability(Durability::Off)
+            .open(&path)
+            .expect("create container");
+        for i in 0..files {
+            fs.write(&format!("f{i}"), &Data { len, seed: 1 }.bytes())
+                .expect("write");
+        }
+        let before = std::fs::metadata(&path).expect("stat").len();
+        let report = fs.compact().expect("compact, nothing open");
+        let after = std::fs::metadata(&path).expect("stat").len();
+        fs.check().expect("check after compaction");
+        if report.pages_after > report.pages_before || after > before {
+            grew.push(format!(
+                "{files} files of {len} bytes: {before} -> {after} bytes, {report:?}"
+            ));
+        }
+    }
+    assert!(
+        grew.is_empty(),
+        "compaction grew containers:\n{}",
+        grew.join("\n")
+    );
 }
