@@ -1,5 +1,7 @@
-//! Arbitrary bytes as a sequence of API operations, run against a real
-//! container and a model; every outcome and the final tree must agree.
+//! Arbitrary bytes as a sequence of API operations (namespace, handles,
+//! transactions, reopen, and named snapshots: create, delete, views,
+//! restore, diff, compaction), run against a real container and a model;
+//! every outcome and the final tree must agree (`whefs_fuzz::api_ops`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -12,15 +12,20 @@
 //!   against a memory container and against a model that predicts whether
 //!   each succeeds; contents, kept readers' snapshots (G2), glob results
 //!   and the final tree must match the model, and `check()` must pass.
+//!   Named snapshots are steps too: create, delete, a view checked against
+//!   the model's copy of the namespace at creation (and views kept and
+//!   checked after every step, even once their snapshot is deleted),
+//!   restore of everything or one path, diff, and compaction (refused while
+//!   a reader or view of this open is kept); `check()` runs after each.
 //!
 //! Only the public API is used, so this file also compiles as a module of
 //! the whefs test suite.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use whefs::storage::{LockMode, MemoryStorage, Storage};
-use whefs::{Durability, Error, FileType, Fs, FsOptions, OpenOptions};
+use whefs::{ChangeKind, Durability, Error, FileType, Fs, FsOptions, OpenOptions};
 
 // ---------------------------------------------------------------------------
 // open_check
@@ -201,6 +206,8 @@ const SIZES: [usize; 10] = [0, 1, 100, 960, 961, 4095, 4097, 9000, 30_000, 70_00
 const PATTERNS: [&str; 10] = [
     "*", "**", "d/*", "*/a", "**/a", "?", "d/**", "[ab]", "**/e/*", "[!d]*",
 ];
+/// Snapshot names; the last is invalid (it has a `/`).
+const SNAPSHOTS: [&str; 4] = ["s0", "s1", "s2", "s/x"];
 
 fn content(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -220,6 +227,23 @@ struct Model {
     label: String,
 }
 
+/// Where a path leads: `Err` if a component before the last is a file
+/// (whefs says `NotDir`), `Ok(None)` if it is missing.
+type Found = Result<Option<FileType>, ()>;
+
+/// The paths of a tree and their kinds.
+fn kinds(m: &Model) -> BTreeMap<&str, FileType> {
+    m.files
+        .keys()
+        .map(|p| (p.as_str(), FileType::File))
+        .chain(m.dirs.iter().map(|p| (p.as_str(), FileType::Dir)))
+        .collect()
+}
+
+fn at_or_below(p: &str, q: &str) -> bool {
+    p.is_empty() || q == p || q.starts_with(&format!("{p}/"))
+}
+
 impl Model {
     fn is_dir(&self, p: &str) -> bool {
         p.is_empty() || self.dirs.contains(p)
@@ -235,6 +259,92 @@ impl Model {
             .filter(|q| q.starts_with(&prefix))
             .cloned()
             .collect()
+    }
+
+    fn find(&self, p: &str) -> Found {
+        let parts: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+        for i in 1..parts.len() {
+            let prefix = parts[..i].join("/");
+            if self.files.contains_key(&prefix) {
+                return Err(());
+            }
+            if !self.dirs.contains(&prefix) {
+                return Ok(None);
+            }
+        }
+        Ok(if self.is_dir(p) {
+            Some(FileType::Dir)
+        } else if self.files.contains_key(p) {
+            Some(FileType::File)
+        } else {
+            None
+        })
+    }
+
+    /// `Fs::restore(snapshot, target)` (`""` = everything): removes what
+    /// is at `target` now and copies the snapshot's entries back, in one
+    /// commit; fails, changing nothing, if a component of the path is a
+    /// file in either state or the path's parent is missing now while the
+    /// snapshot has the path.
+    fn restore(&mut self, snap: &Model, target: &str) -> bool {
+        let (Ok(then), Ok(now)) = (snap.find(target), self.find(target)) else {
+            return false;
+        };
+        if then.is_some() && !target.is_empty() && !self.is_dir(parent(target)) {
+            return false;
+        }
+        if now.is_some() {
+            self.files.retain(|q, _| !at_or_below(target, q));
+            self.dirs.retain(|q| !at_or_below(target, q));
+        }
+        if then.is_some() {
+            for (q, data) in &snap.files {
+                if at_or_below(target, q) {
+                    self.files.insert(q.clone(), data.clone());
+                }
+            }
+            for q in &snap.dirs {
+                if at_or_below(target, q) {
+                    self.dirs.insert(q.clone());
+                }
+            }
+        }
+        true
+    }
+
+    /// Whether whefs' `old.diff(new)` agrees: exactly the added and
+    /// removed paths, every file whose content changed, and besides those
+    /// only files kept with the same content (rewritten: other times).
+    fn diff_agrees(old: &Model, new: &Model, changes: &[whefs::Change]) -> bool {
+        let (a, b) = (kinds(old), kinds(new));
+        let mut got: HashMap<ChangeKind, BTreeSet<&str>> = HashMap::new();
+        for c in changes {
+            let p = c.path.trim_start_matches('/');
+            if !got.entry(c.kind).or_default().insert(p) {
+                return false; // listed twice
+            }
+        }
+        let empty = BTreeSet::new();
+        let of = |k| got.get(&k).unwrap_or(&empty);
+        let removed: BTreeSet<&str> = a
+            .iter()
+            .filter(|(p, k)| b.get(*p) != Some(k))
+            .map(|(p, _)| *p)
+            .collect();
+        let added: BTreeSet<&str> = b
+            .iter()
+            .filter(|(p, k)| a.get(*p) != Some(k))
+            .map(|(p, _)| *p)
+            .collect();
+        let changed_ok = of(ChangeKind::Changed)
+            .iter()
+            .all(|p| old.files.contains_key(*p) && new.files.contains_key(*p));
+        let must = old
+            .files
+            .iter()
+            .filter(|(p, d)| new.files.get(*p).is_some_and(|e| e != *d))
+            .all(|(p, _)| of(ChangeKind::Changed).contains(p.as_str()));
+        *of(ChangeKind::Added) == added && *of(ChangeKind::Removed) == removed && changed_ok && must
     }
 
     /// Applies a namespace operation if its preconditions hold; returns
@@ -431,6 +541,17 @@ enum Step {
     Glob(&'static str),
     /// Reopen the container from its bytes.
     Reopen,
+    CreateSnapshot(&'static str),
+    DeleteSnapshot(&'static str),
+    /// Open a view of the snapshot: it must hold the model's copy and
+    /// refuse writes.
+    CheckSnapshot(&'static str),
+    /// Open a view and keep it: it is checked after every step.
+    KeepView(&'static str),
+    /// `Fs::restore(name, path)`; `""` is the whole container.
+    Restore(&'static str, &'static str),
+    Diff(&'static str),
+    Compact,
 }
 
 struct Input<'a>(&'a [u8]);
@@ -443,6 +564,14 @@ impl Input<'_> {
     }
     fn path(&mut self) -> Option<&'static str> {
         Some(PATHS[self.byte()? as usize % PATHS.len()])
+    }
+    fn snapshot(&mut self) -> Option<&'static str> {
+        Some(SNAPSHOTS[self.byte()? as usize % SNAPSHOTS.len()])
+    }
+    /// A path or (one time in eleven) the root.
+    fn path_or_root(&mut self) -> Option<&'static str> {
+        let b = self.byte()? as usize % (PATHS.len() + 1);
+        Some(PATHS.get(b).copied().unwrap_or(""))
     }
     fn data(&mut self) -> Option<Vec<u8>> {
         let b = self.byte()?;
@@ -465,7 +594,7 @@ impl Input<'_> {
         })
     }
     fn step(&mut self) -> Option<Step> {
-        Some(match self.byte()? % 16 {
+        Some(match self.byte()? % 24 {
             0..=8 => Step::One(self.op()?),
             9 | 10 => {
                 let n = 1 + self.byte()? as usize % 4;
@@ -484,7 +613,14 @@ impl Input<'_> {
             },
             13 => Step::KeepReader(self.path()?),
             14 => Step::Glob(PATTERNS[self.byte()? as usize % PATTERNS.len()]),
-            _ => Step::Reopen,
+            15 => Step::Reopen,
+            16 => Step::CreateSnapshot(self.snapshot()?),
+            17 => Step::DeleteSnapshot(self.snapshot()?),
+            18 => Step::CheckSnapshot(self.snapshot()?),
+            19 => Step::KeepView(self.snapshot()?),
+            20 | 21 => Step::Restore(self.snapshot()?, self.path_or_root()?),
+            22 => Step::Compact,
+            _ => Step::Diff(self.snapshot()?),
         })
     }
 }
@@ -493,6 +629,8 @@ impl Input<'_> {
 const MAX_STEPS: usize = 64;
 /// Most readers kept open at once.
 const MAX_READERS: usize = 3;
+/// Most snapshot views kept open at once.
+const MAX_VIEWS: usize = 2;
 
 fn run_op(fs: &Fs, op: &Op) -> whefs::Result<()> {
     match op {
@@ -580,6 +718,28 @@ fn run_handle(fs: &Fs, path: &str, flags: u8, offset: u64, data: &[u8]) -> whefs
     f.close()
 }
 
+/// A snapshot view's tree (its label is the container's: not compared).
+fn dump_view(view: &Fs) -> whefs::Result<Model> {
+    let mut m = dump(view)?;
+    m.label.clear();
+    Ok(m)
+}
+
+/// The model's copy of a snapshot, as `dump_view` shows it.
+fn view_model(m: &Model) -> Model {
+    Model {
+        label: String::new(),
+        ..m.clone()
+    }
+}
+
+/// Whether a snapshot view refuses writes.
+fn refuses_writes(view: &Fs) -> bool {
+    matches!(view.write("probe", b"x"), Err(Error::Access(_)))
+        && matches!(view.create_dir("probe"), Err(Error::Access(_)))
+        && matches!(view.compact(), Err(Error::Access(_)))
+}
+
 /// The whole tree, walked with `read_dir`.
 fn dump(fs: &Fs) -> whefs::Result<Model> {
     let mut m = Model {
@@ -625,7 +785,12 @@ pub fn api_ops(data: &[u8]) {
         .expect("a new memory container opens");
     let mut storage = storage;
     let mut model = Model::default();
-    let mut readers: Vec<(whefs::File, Vec<u8>)> = Vec::new();
+    // Kept readers and views, with the open (counted by reopens) they
+    // came from: only those of the current open make compaction Busy.
+    let mut readers: Vec<(whefs::File, Vec<u8>, usize)> = Vec::new();
+    let mut views: Vec<(Fs, Model, usize)> = Vec::new();
+    let mut snapshots: BTreeMap<&'static str, Model> = BTreeMap::new();
+    let mut opens = 0usize;
     let mut trace = Vec::new();
 
     for _ in 0..MAX_STEPS {
@@ -708,7 +873,7 @@ pub fn api_ops(data: &[u8]) {
                     if readers.len() == MAX_READERS {
                         readers.remove(0);
                     }
-                    readers.push((f, want.clone()));
+                    readers.push((f, want.clone(), opens));
                 }
             }
             Step::Glob(pattern) => {
@@ -729,9 +894,140 @@ pub fn api_ops(data: &[u8]) {
                     .durability(Durability::Off)
                     .open_storage(storage.clone())
                     .unwrap_or_else(|e| fail(&trace, format!("reopen failed: {e}")));
+                opens += 1;
+            }
+            Step::CreateSnapshot(name) => {
+                let expected = name != SNAPSHOTS[3] && !snapshots.contains_key(name);
+                let got = fs.create_snapshot(name);
+                if expected != got.is_ok() {
+                    fail(
+                        &trace,
+                        format!("create snapshot {name:?}: model says ok={expected}, whefs says {got:?}"),
+                    );
+                }
+                if expected {
+                    snapshots.insert(name, model.clone());
+                }
+            }
+            Step::DeleteSnapshot(name) => {
+                let expected = snapshots.remove(name).is_some();
+                let got = fs.delete_snapshot(name);
+                if expected != got.is_ok() {
+                    fail(
+                        &trace,
+                        format!("delete snapshot {name:?}: model says ok={expected}, whefs says {got:?}"),
+                    );
+                }
+            }
+            Step::CheckSnapshot(name) | Step::KeepView(name) => {
+                let got = fs.open_snapshot(name);
+                match (got, snapshots.get(name)) {
+                    (Ok(view), Some(want)) => {
+                        let want = view_model(want);
+                        match dump_view(&view) {
+                            Ok(tree) if tree == want => {}
+                            other => fail(
+                                &trace,
+                                format!(
+                                    "snapshot {name:?}: the view shows {:?}, the model {:?}",
+                                    other.map(|t| summary(&t).0.len()),
+                                    summary(&want)
+                                ),
+                            ),
+                        }
+                        if !refuses_writes(&view) {
+                            fail(&trace, format!("snapshot {name:?}: a view took a write"));
+                        }
+                        if matches!(step, Step::KeepView(_)) {
+                            if views.len() == MAX_VIEWS {
+                                views.remove(0);
+                            }
+                            views.push((view, want, opens));
+                        }
+                    }
+                    (Err(_), None) => {}
+                    (got, want) => fail(
+                        &trace,
+                        format!(
+                            "open snapshot {name:?}: whefs {:?}, model has it: {}",
+                            got.err(),
+                            want.is_some()
+                        ),
+                    ),
+                }
+            }
+            Step::Restore(name, target) => {
+                let mut after = model.clone();
+                let expected = snapshots
+                    .get(name)
+                    .is_some_and(|snap| after.restore(snap, target));
+                let got = fs.restore(name, target);
+                if expected != got.is_ok() {
+                    fail(
+                        &trace,
+                        format!("restore {name:?} {target:?}: model says ok={expected}, whefs says {got:?}"),
+                    );
+                }
+                if expected {
+                    model = after;
+                }
+            }
+            Step::Diff(name) => {
+                let got = fs.open_snapshot(name).and_then(|v| v.diff(&fs));
+                match (got, snapshots.get(name)) {
+                    (Ok(changes), Some(old)) => {
+                        if !Model::diff_agrees(old, &model, &changes) {
+                            fail(
+                                &trace,
+                                format!("diff from {name:?}: whefs lists {changes:?}"),
+                            );
+                        }
+                    }
+                    (Err(_), None) => {}
+                    (got, want) => fail(
+                        &trace,
+                        format!(
+                            "diff from {name:?}: whefs {:?}, model has it: {}",
+                            got.err(),
+                            want.is_some()
+                        ),
+                    ),
+                }
+            }
+            Step::Compact => {
+                let busy =
+                    readers.iter().any(|r| r.2 == opens) || views.iter().any(|v| v.2 == opens);
+                let got = fs.compact();
+                match (&got, busy) {
+                    (Ok(_), false) | (Err(Error::Busy(_)), true) => {}
+                    _ => fail(
+                        &trace,
+                        format!("compact: model says busy={busy}, whefs says {got:?}"),
+                    ),
+                }
             }
         }
-        for (f, want) in &readers {
+        if matches!(
+            trace.last().map(String::as_str),
+            Some(t) if t.starts_with("Restore") || t.starts_with("Compact") || t.starts_with("DeleteSnapshot")
+        ) {
+            if let Err(e) = fs.check() {
+                fail(&trace, format!("check() failed: {e}"));
+            }
+        }
+        for (view, want, _) in &views {
+            match dump_view(view) {
+                Ok(tree) if tree == *want => {}
+                other => fail(
+                    &trace,
+                    format!(
+                        "a kept view lost its snapshot: {:?}",
+                        other.map(|t| summary(&t).0.len())
+                    ),
+                ),
+            }
+        }
+        for (f, want, _) in &readers {
             let mut got = vec![0u8; want.len() + 1];
             match f.read_at(&mut got, 0) {
                 Ok(n) if got[..n] == want[..] => {}
@@ -747,6 +1043,7 @@ pub fn api_ops(data: &[u8]) {
         }
     }
     drop(readers);
+    drop(views);
     match dump(&fs) {
         Ok(tree) if tree == model => {}
         Ok(tree) => panic!(
@@ -759,6 +1056,16 @@ pub fn api_ops(data: &[u8]) {
     }
     if let Err(e) = fs.check() {
         panic!("check() failed: {e}\nsteps:\n  {}", trace.join("\n  "));
+    }
+    for (name, want) in &snapshots {
+        match fs.open_snapshot(name).and_then(|v| dump_view(&v)) {
+            Ok(tree) if tree == view_model(want) => {}
+            other => panic!(
+                "snapshot {name:?} at the end: {:?}\nsteps:\n  {}",
+                other.map(|t| summary(&t).0.len()),
+                trace.join("\n  ")
+            ),
+        }
     }
 }
 
