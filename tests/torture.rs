@@ -10,6 +10,16 @@
 //! And the torture is shown to catch bugs: with the fault switches that
 //! skip the pin or the reservation check, targeted runs fail.
 //!
+//! Backups and snapshots under the torture (issue 13): transaction
+//! writers (`txwriter`) rewrite files and a manifest naming every file's
+//! seq in one commit each, so a copy shows whether it is one committed
+//! state. While they and the torture's writers are killed at random, this
+//! process and a `backuper` process take `backup_to` copies: each must
+//! check clean, be compact, equal one commit, and hold everything
+//! acknowledged before it began. And a snapshot taken while they write
+//! reads the same from other processes after everything changed (and
+//! after it is deleted, through a view kept open).
+//!
 //! `WHEFS_LONG_MP=1` makes the rounds longer; `WHEFS_MP_SEED` repeats the
 //! random choices (not the interleaving of the processes).
 
@@ -19,7 +29,9 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -45,6 +57,10 @@ struct Config {
     writers: u32,
     readers: u32,
     listers: u32,
+    /// Transaction writers (`txwriter`; the container needs the tx layout).
+    txwriters: u32,
+    /// Processes taking backups in a loop (`backuper`).
+    backupers: u32,
     round: Duration,
     /// Mean time between two random kills.
     kill_every: Duration,
@@ -111,6 +127,12 @@ struct Fleet {
     listed: HashMap<u64, u64>,
     problems: Vec<String>,
     stats: RoundStats,
+    /// The last seq acknowledged per path, shared with threads of this
+    /// process that take copies while the round runs.
+    acked: Arc<Mutex<HashMap<String, u64>>>,
+    /// Where `backuper`s write, and the copies they reported.
+    backup_dir: PathBuf,
+    backups: Vec<String>,
 }
 
 impl Fleet {
@@ -126,6 +148,12 @@ impl Fleet {
         for l in 0..cfg.listers {
             slots.push(("lister", l, None));
         }
+        for t in 0..cfg.txwriters {
+            slots.push(("txwriter", t, None));
+        }
+        for b in 0..cfg.backupers {
+            slots.push(("backuper", b, None));
+        }
         Fleet {
             path: path.to_path_buf(),
             cfg: cfg.clone(),
@@ -139,6 +167,9 @@ impl Fleet {
             listed: HashMap::new(),
             problems: Vec::new(),
             stats: RoundStats::default(),
+            acked: Arc::default(),
+            backup_dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            backups: Vec::new(),
         }
     }
 
@@ -153,6 +184,7 @@ impl Fleet {
             .env(SEED_ENV, self.rng.next().to_string())
             .env(DURABILITY_ENV, durability)
             .env(FAULTS_ENV, &self.cfg.faults)
+            .env(ARGS_ENV, &self.backup_dir)
             .spawn()
             .expect("spawn a worker");
         let uid = self.next_uid;
@@ -198,10 +230,17 @@ impl Fleet {
                         (Some(p), Some(seq), Some(h)) => {
                             ledger.record(p, seq, h, &mut self.problems);
                             self.stats.acks += 1;
+                            let mut acked = self.acked.lock().unwrap_or_else(|e| e.into_inner());
+                            let e = acked.entry(p.to_string()).or_insert(seq);
+                            *e = (*e).max(seq);
                         }
                         _ => self.problems.push(format!("bad ack line {line:?}")),
                     }
                 }
+                Some("@backup") => match w.next() {
+                    Some(p) => self.backups.push(p.to_string()),
+                    None => self.problems.push(format!("bad backup line {line:?}")),
+                },
                 Some("@reads") => {
                     let n = w.next().and_then(|s| s.parse().ok()).unwrap_or(0);
                     self.reads.insert(uid, n);
@@ -388,6 +427,8 @@ fn default_config() -> Config {
         writers: WRITERS,
         readers: 2,
         listers: 1,
+        txwriters: 0,
+        backupers: 0,
         round: Duration::from_secs(if long { 60 } else { 8 }),
         kill_every: Duration::from_millis(350),
         faults: "-".into(),
@@ -603,4 +644,287 @@ fn a_reservation_not_checked_after_locking_is_caught() {
         detected_bad > 0,
         "without the reservation check, writers should have overwritten committed pages ({writes_bad} writes)"
     );
+}
+
+// ---- Backups and snapshots while workers write and die -----------------------
+
+/// A container with the torture layout and the transaction writers' files.
+fn tx_container(dir: &Path) -> PathBuf {
+    let path = dir.join("torture.whefs");
+    let fs = Fs::create(&path).unwrap();
+    create_torture_layout(&fs).unwrap();
+    create_tx_layout(&fs).unwrap();
+    drop(fs);
+    path
+}
+
+/// Checks a copy made by `backup_to`: it opens and checks clean, holds no
+/// free, pending or snapshot pages, and is one committed state holding at
+/// least what `acked` says. Returns its clock.
+fn verify_copy(path: &Path, acked: Option<&HashMap<String, u64>>) -> Result<u64, String> {
+    let fs = FsOptions::new()
+        .open(path)
+        .map_err(|e| format!("{}: does not open: {e}", path.display()))?;
+    fs.check()
+        .map_err(|e| format!("{}: check(): {e}", path.display()))?;
+    let info = fs.info().map_err(|e| e.to_string())?;
+    if info.pages_free != 0 || info.pages_pending != 0 || info.snapshots != 0 {
+        return Err(format!(
+            "{}: not compact: {} free, {} pending pages, {} snapshots",
+            path.display(),
+            info.pages_free,
+            info.pages_pending,
+            info.snapshots
+        ));
+    }
+    check_one_commit(&fs, acked).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// This process's side of the round: a copy every few hundred ms, each
+/// verified against the acknowledgements received before it began; the
+/// clocks of successive copies never go back. Returns the clocks.
+fn take_backups(
+    path: &Path,
+    dir: &Path,
+    acked: &Mutex<HashMap<String, u64>>,
+    stop: &AtomicBool,
+    seed: u64,
+    problems: &Mutex<Vec<String>>,
+) -> Vec<u64> {
+    let mut rng = Rng::new(seed ^ 0xB4C);
+    let fs = FsOptions::new().open(path).unwrap();
+    let mut clocks = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(rng.range(100, 500)));
+        let before = acked.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let dest = dir.join(format!("main-{}.whefs", clocks.len()));
+        let verdict = fs
+            .backup_to(&dest)
+            .map_err(|e| format!("backup_to: {e}"))
+            .and_then(|_| verify_copy(&dest, Some(&before)));
+        let _ = std::fs::remove_file(&dest);
+        match verdict {
+            Ok(clock) => {
+                if clocks.last().is_some_and(|&last| clock < last) {
+                    problems.lock().unwrap().push(format!(
+                        "copy {}: clock {clock} after a copy of clock {:?}",
+                        clocks.len(),
+                        clocks.last()
+                    ));
+                }
+                clocks.push(clock);
+            }
+            Err(e) => {
+                problems.lock().unwrap().push(e);
+                break;
+            }
+        }
+    }
+    clocks
+}
+
+#[test]
+fn backups_taken_while_killed_workers_write_each_equal_one_commit() {
+    let _turn = one_at_a_time();
+    let started = Instant::now();
+    let seed = seed();
+    eprintln!("backups: seed {seed} (WHEFS_MP_SEED={seed} repeats the choices)");
+    let dir = tempfile::tempdir().unwrap();
+    let path = tx_container(dir.path());
+    let copies = dir.path().join("copies");
+    std::fs::create_dir(&copies).unwrap();
+    let cfg = Config {
+        writers: 2,
+        readers: 1,
+        listers: 0,
+        txwriters: TX_WRITERS,
+        backupers: 1,
+        round: Duration::from_secs(if long_mode() { 40 } else { 8 }),
+        kill_every: Duration::from_millis(300),
+        faults: "-".into(),
+    };
+    let mut fleet = Fleet::new(&path, &cfg, seed);
+    fleet.backup_dir = copies.clone();
+    let acked = Arc::clone(&fleet.acked);
+    let mut ledger = Ledger::default();
+    let stop = AtomicBool::new(false);
+    let side_problems = Mutex::new(Vec::new());
+    let clocks = std::thread::scope(|s| {
+        let side = s.spawn(|| take_backups(&path, &copies, &acked, &stop, seed, &side_problems));
+        fleet.run(&mut ledger);
+        stop.store(true, Ordering::SeqCst);
+        side.join().expect("the backup thread")
+    });
+    let mut problems = std::mem::take(&mut fleet.problems);
+    problems.extend(side_problems.into_inner().unwrap());
+    let (started_procs, killed) = (fleet.stats.started, fleet.stats.killed);
+    let reported = std::mem::take(&mut fleet.backups);
+    drop(fleet);
+
+    // Every copy the backuper finished (reported or not before its kill)
+    // is whole; its temporary files are the only other thing it leaves.
+    let (mut theirs, mut temps) = (0, 0);
+    for e in std::fs::read_dir(&copies).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.contains(".whefs-tmp-") {
+            temps += 1;
+            continue;
+        }
+        match verify_copy(&p, None) {
+            Ok(_) => theirs += 1,
+            Err(e) => problems.push(format!("the backuper's copy: {e}")),
+        }
+    }
+    for p in &reported {
+        if !Path::new(p).exists() {
+            problems.push(format!("{p}: reported as written, but missing"));
+        }
+    }
+    // The container itself: one commit, nothing acknowledged lost.
+    let all = acked.lock().unwrap().clone();
+    let fs = Fs::open(&path).unwrap();
+    if let Err(e) = fs.check() {
+        problems.push(format!("check() of the container: {e}"));
+    }
+    match check_one_commit(&fs, Some(&all)) {
+        Ok(clock) if clocks.last().is_some_and(|&c| c > clock) => problems.push(format!(
+            "the container's clock {clock} is older than a copy's {clocks:?}"
+        )),
+        Ok(_) => {}
+        Err(e) => problems.push(format!("the container after the round: {e}")),
+    }
+    eprintln!(
+        "backups: {:?}: {started_procs} processes started, {killed} killed at random; {} copies here \
+         (clocks {clocks:?}), {theirs} by the backuper ({} reported, {temps} temporary files of killed \
+         ones); {:.1?} in all; {} problems",
+        cfg.round,
+        clocks.len(),
+        reported.len(),
+        started.elapsed(),
+        problems.len()
+    );
+    assert!(problems.is_empty(), "problems:\n{}", problems.join("\n"));
+    assert!(killed > 0, "nobody was killed");
+    assert!(clocks.len() >= 3, "only {} copies taken", clocks.len());
+    assert!(
+        clocks.last() > clocks.first(),
+        "the writers made no progress between copies: {clocks:?}"
+    );
+}
+
+#[test]
+fn a_snapshot_taken_while_workers_write_reads_unchanged_from_other_processes() {
+    let _turn = one_at_a_time();
+    let started = Instant::now();
+    let seed = seed();
+    eprintln!("snapshot isolation: seed {seed} (WHEFS_MP_SEED={seed} repeats the choices)");
+    let dir = tempfile::tempdir().unwrap();
+    let path = tx_container(dir.path());
+    let cfg = Config {
+        writers: 2,
+        readers: 0,
+        listers: 0,
+        txwriters: TX_WRITERS,
+        backupers: 0,
+        round: Duration::from_secs(if long_mode() { 20 } else { 4 }),
+        kill_every: Duration::from_millis(400),
+        faults: "-".into(),
+    };
+    let mut fleet = Fleet::new(&path, &cfg, seed);
+    let acked = Arc::clone(&fleet.acked);
+    let mut ledger = Ledger::default();
+    let fs = FsOptions::new().write(true).open(&path).unwrap();
+    // A third of the way into the round: the snapshot, its digest here,
+    // and a view of it kept open by another process.
+    let (digest, clock, mut keeper) = std::thread::scope(|s| {
+        let side = s.spawn(|| {
+            std::thread::sleep(cfg.round / 3);
+            let before = acked.lock().unwrap().clone();
+            fs.create_snapshot("iso")
+                .expect("snapshot while workers write");
+            let view = fs.open_snapshot("iso").unwrap();
+            let digest = tree_digest(&view).unwrap();
+            let clock = check_one_commit(&view, Some(&before))
+                .unwrap_or_else(|e| panic!("the snapshot is not one commit: {e}"));
+            drop(view);
+            let mut keeper = Remote::start("keeper", &path);
+            keeper.ok("openfs ro 1000 full");
+            keeper.ok("snapview v iso");
+            (digest, clock, keeper)
+        });
+        fleet.run(&mut ledger);
+        side.join().expect("the snapshot thread")
+    });
+    let problems = std::mem::take(&mut fleet.problems);
+    drop(fleet);
+    assert!(problems.is_empty(), "problems:\n{}", problems.join("\n"));
+    let want = format!("{} {}", digest.0, digest.1);
+
+    // Change everything: rewrite each file the workers left as it was in
+    // the snapshot, then move and remove whole directories.
+    let view = fs.open_snapshot("iso").unwrap();
+    let mut rewritten = 0;
+    let mut files = torture_files();
+    files.extend(tx_files());
+    files.push(TX_CLOCK.to_string());
+    for p in &files {
+        if fs.read(p).unwrap() == view.read(p).unwrap() {
+            fs.write(p, &stamp(7, file_id(p), 1 << 40, 5000, 9))
+                .unwrap();
+            rewritten += 1;
+        }
+    }
+    drop(view);
+    fs.rename("/own", "/own-moved").unwrap();
+    fs.remove_dir_all("/tx").unwrap();
+    fs.write("/new", &pattern(3, 0, 200_000)).unwrap();
+    assert_ne!(
+        tree_digest(&fs).unwrap(),
+        digest,
+        "the latest state still equals the snapshot"
+    );
+
+    // The kept view and a fresh process's view read the snapshot unchanged.
+    assert_eq!(
+        keeper.ok("digest v"),
+        want,
+        "the view kept open in another process"
+    );
+    assert_eq!(keeper.ok("consistent v"), clock.to_string());
+    let mut reader = Remote::start("reader", &path);
+    reader.ok("openfs ro 1000 full");
+    reader.ok("snapview w iso");
+    assert_eq!(
+        reader.ok("digest w"),
+        want,
+        "a view opened by another process afterwards"
+    );
+    assert_eq!(reader.ok("consistent w"), clock.to_string());
+    assert_eq!(reader.ok("writable w"), "refused");
+    // Deleted by a third process: the kept view still reads it, even after
+    // this process churned through the pages the deletion gave back.
+    let mut deleter = Remote::start("deleter", &path);
+    deleter.ok("openfs rw 1000 full");
+    let freed: u64 = deleter.ok("snapdelete iso").parse().unwrap();
+    deleter.finish();
+    reader.err("snapview x iso", "NotFound");
+    for i in 0..20 {
+        fs.write("/churn", &pattern(i, 0, 100_000)).unwrap();
+    }
+    assert_eq!(
+        keeper.ok("digest v"),
+        want,
+        "the kept view after the snapshot was deleted"
+    );
+    keeper.finish();
+    reader.finish();
+    fs.check().expect("check() after the snapshot's deletion");
+    eprintln!(
+        "snapshot isolation: snapshot at clock {clock} with {} entries; {rewritten} files rewritten \
+         afterwards; deleting it gave back {freed} pages; {:.1?} in all",
+        digest.0,
+        started.elapsed()
+    );
+    assert!(freed > 0, "the snapshot held no pages of its own");
 }

@@ -10,7 +10,9 @@
 //!
 //! Roles: `remote` (whefs calls on command, one reply line each — the
 //! barriers of the scripted tests), `writer`, `reader`, `lister` (the
-//! torture), `nbreader` (readers never block), `cgi` (one short request),
+//! torture), `txwriter` (transactions that keep a manifest, so that a copy
+//! shows whether it is one commit), `backuper` (`backup_to` in a loop),
+//! `nbreader` (readers never block), `cgi` (one short request),
 //! `reserver` (the reservation race).
 //!
 //! The invariant every checker here relies on: content is **self-checking**
@@ -577,6 +579,8 @@ pub fn child_main() {
         "nbreader" => nonblocking_reader_main(),
         "cgi" => cgi_main(),
         "reserver" => reserver_main(),
+        "txwriter" => txwriter_main(),
+        "backuper" => backuper_main(),
         other => {
             say(&format!("@fail unknown role {other:?}"));
             2
@@ -662,6 +666,8 @@ struct RemoteState {
     path: PathBuf,
     fs: Option<Fs>,
     files: HashMap<String, File>,
+    /// Snapshot views kept open.
+    views: HashMap<String, Fs>,
 }
 
 fn usage(cmd: &str) -> CmdError {
@@ -673,6 +679,16 @@ impl RemoteState {
         self.fs
             .as_ref()
             .ok_or_else(|| CmdError::Other("Usage", "no open container".into()))
+    }
+
+    /// The view `v`, or the open itself for `-`.
+    fn tree_of(&self, v: &str) -> Result<&Fs, CmdError> {
+        if v == "-" {
+            return self.fs();
+        }
+        self.views
+            .get(v)
+            .ok_or_else(|| CmdError::Other("Usage", format!("no view {v:?}")))
     }
 
     fn file(&mut self, h: &str) -> Result<&mut File, CmdError> {
@@ -714,6 +730,7 @@ impl RemoteState {
             }
             "closefs" => {
                 self.files.clear();
+                self.views.clear();
                 self.fs = None;
                 Ok(String::new())
             }
@@ -912,6 +929,35 @@ impl RemoteState {
                 Ok(pid.to_string())
             }
             "pid" => Ok(std::process::id().to_string()),
+            // snapcreate NAME -> its generation
+            "snapcreate" => Ok(self.fs()?.create_snapshot(arg(1)?)?.generation.to_string()),
+            // snapdelete NAME -> pages given back
+            "snapdelete" => Ok(self.fs()?.delete_snapshot(arg(1)?)?.to_string()),
+            // snapview V NAME: open a view of the snapshot and keep it as V
+            "snapview" => {
+                let v = self.fs()?.open_snapshot(arg(2)?)?;
+                self.views.insert(arg(1)?.to_string(), v);
+                Ok(String::new())
+            }
+            "snapclose" => {
+                self.views.remove(arg(1)?).ok_or_else(|| usage(line))?;
+                Ok(String::new())
+            }
+            // digest V -> "ENTRIES HASH" of view V's whole tree (`-`: the latest state)
+            "digest" => {
+                let (n, h) = tree_digest(self.tree_of(arg(1)?)?)?;
+                Ok(format!("{n} {h}"))
+            }
+            // consistent V -> the clock of the one commit view V (`-`: the
+            // latest state) shows; `Inconsistent` if it is not one commit
+            "consistent" => check_one_commit(self.tree_of(arg(1)?)?, None)
+                .map(|c| c.to_string())
+                .map_err(|e| CmdError::Other("Inconsistent", e)),
+            // writable V: a write through view V must be refused
+            "writable" => match self.tree_of(arg(1)?)?.write("probe", b"x") {
+                Err(Error::Access(_)) => Ok("refused".into()),
+                other => Err(CmdError::Other("Accepted", format!("{other:?}"))),
+            },
             _ => Err(usage(line)),
         }
     }
@@ -922,6 +968,7 @@ fn remote_main() -> i32 {
         path: env_path(),
         fs: None,
         files: HashMap::new(),
+        views: HashMap::new(),
     };
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
@@ -944,6 +991,7 @@ fn remote_main() -> i32 {
     }
     // Close handles before the Fs, as a program that exits cleanly.
     st.files.clear();
+    st.views.clear();
     0
 }
 
@@ -994,6 +1042,256 @@ pub fn create_torture_layout(fs: &Fs) -> whefs::Result<()> {
         fs.write(&p, &stamp(u32::MAX, file_id(&p), 0, len, 1))?;
     }
     Ok(())
+}
+
+// ---- Transactions with a manifest: one commit, visible in any copy --------------
+
+/// Transaction writers (role `txwriter`, slots `0..TX_WRITERS`).
+pub const TX_WRITERS: u32 = 2;
+/// Data files per transaction writer.
+pub const TX_FILES: u32 = 4;
+/// The manifest: the clock (one more per transaction of any writer) and
+/// the seq of every data file, rewritten in every transaction.
+pub const TX_CLOCK: &str = "tx/clock";
+
+pub fn tx_file(slot: u32, j: u32) -> String {
+    format!("tx/w{slot}/f{j}")
+}
+
+/// Every data file of the transaction writers, in manifest order.
+pub fn tx_files() -> Vec<String> {
+    (0..TX_WRITERS)
+        .flat_map(|s| (0..TX_FILES).map(move |j| tx_file(s, j)))
+        .collect()
+}
+
+/// The manifest's content: self-checking, its body the clock then the
+/// seq of each of `tx_files()`.
+pub fn clock_bytes(clock: u64, seqs: &[u64]) -> Vec<u8> {
+    let mut v = vec![0u8; HEADER];
+    for x in std::iter::once(clock).chain(seqs.iter().copied()) {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    seal(&mut v, u32::MAX - 1, file_id(TX_CLOCK), clock);
+    v
+}
+
+/// Reads the manifest: (clock, seq of each data file).
+pub fn parse_clock(data: &[u8]) -> Result<(u64, Vec<u64>), String> {
+    let st = verify_at(TX_CLOCK, data)?;
+    let body = &data[HEADER..];
+    let n = tx_files().len();
+    if body.len() != 8 * (n + 1) {
+        return Err(format!("{TX_CLOCK}: {} body bytes", body.len()));
+    }
+    let words: Vec<u64> = body
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
+    if words[0] != st.seq {
+        return Err(format!(
+            "{TX_CLOCK}: clock {} in a header of {}",
+            words[0], st.seq
+        ));
+    }
+    Ok((words[0], words[1..].to_vec()))
+}
+
+/// Creates the transaction writers' files and the manifest, clock 0.
+pub fn create_tx_layout(fs: &Fs) -> whefs::Result<()> {
+    for s in 0..TX_WRITERS {
+        fs.create_dir_all(&format!("tx/w{s}"))?;
+    }
+    let mut rng = Rng::new(11);
+    fs.transaction(|t| {
+        for p in tx_files() {
+            let len = content_len(&mut rng);
+            t.write(&p, &stamp(u32::MAX, file_id(&p), 0, len, 3))?;
+        }
+        t.write(TX_CLOCK, &clock_bytes(0, &vec![0; tx_files().len()]))?;
+        Ok(())
+    })
+}
+
+/// Whether `fs` (a container, a copy or a snapshot view) shows one
+/// committed state: the manifest and every transaction file agree (each
+/// file holds exactly the seq the manifest names), and every torture file
+/// present is one whole version. With `acked`, every file also holds at
+/// least the seq acknowledged for it (and the manifest at least the clock
+/// under `TX_CLOCK`). Returns the clock.
+pub fn check_one_commit(fs: &Fs, acked: Option<&HashMap<String, u64>>) -> Result<u64, String> {
+    let at_least = |p: &str, seq: u64| -> Result<(), String> {
+        match acked.and_then(|a| a.get(p)) {
+            Some(&min) if seq < min => Err(format!(
+                "{p}: seq {seq}, but seq {min} was acknowledged before the copy began"
+            )),
+            _ => Ok(()),
+        }
+    };
+    let read = |p: &str| fs.read(p).map_err(|e| format!("read {p}: {e}"));
+    let (clock, seqs) = parse_clock(&read(TX_CLOCK)?)?;
+    at_least(TX_CLOCK, clock)?;
+    for (p, want) in tx_files().iter().zip(&seqs) {
+        let st = verify_at(p, &read(p)?)?;
+        if st.seq != *want {
+            return Err(format!(
+                "{p}: seq {} but the manifest of clock {clock} says {want}: not one commit",
+                st.seq
+            ));
+        }
+        at_least(p, st.seq)?;
+    }
+    for p in torture_files() {
+        let st = verify_at(&p, &read(&p)?)?;
+        at_least(&p, st.seq)?;
+    }
+    for s in 0..WRITERS {
+        match fs.read(&own_tmp(s)) {
+            Ok(d) => {
+                verify_at(&own_tmp(s), &d)?;
+            }
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(format!("read {}: {e}", own_tmp(s))),
+        }
+    }
+    Ok(clock)
+}
+
+/// A digest of a whole tree: how many entries, and a hash of every path,
+/// kind, and file content, in path order.
+pub fn tree_digest(fs: &Fs) -> whefs::Result<(u64, u64)> {
+    let mut entries = Vec::new();
+    let mut todo = vec!["/".to_string()];
+    while let Some(dir) = todo.pop() {
+        for e in fs.read_dir(&dir)? {
+            let e = e?;
+            let p = if dir == "/" {
+                format!("/{}", e.name)
+            } else {
+                format!("{dir}/{}", e.name)
+            };
+            let h = match e.kind {
+                FileType::Dir => {
+                    todo.push(p.clone());
+                    0
+                }
+                FileType::File => hash(&fs.read(&p)?),
+                FileType::Symlink => hash(fs.read_link(&p)?.as_bytes()),
+            };
+            entries.push((p, e.kind as u8, h));
+        }
+    }
+    entries.sort();
+    let mut all = Vec::new();
+    for (p, k, h) in &entries {
+        all.extend_from_slice(p.as_bytes());
+        all.push(0);
+        all.push(*k);
+        all.extend_from_slice(&h.to_le_bytes());
+    }
+    Ok((entries.len() as u64, hash(&all)))
+}
+
+/// An exclusive `flock` on a file beside the container: the transaction
+/// writers read and rewrite the manifest one at a time. The kernel drops
+/// it when its holder is killed.
+struct TxLock(std::fs::File);
+
+impl TxLock {
+    fn open(container: &Path) -> TxLock {
+        let mut p = container.as_os_str().to_owned();
+        p.push(".txlock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(p))
+            .or_fail("open the transaction lock file");
+        TxLock(f)
+    }
+    fn with<T>(&self, f: impl FnOnce() -> T) -> T {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a descriptor this struct owns.
+        if unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            fail("flock the transaction lock");
+        }
+        let out = f();
+        // SAFETY: as above.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+        out
+    }
+}
+
+/// Role `txwriter` (slot = writer id): in a loop, under the transaction
+/// lock, reads the manifest, rewrites a random subset of its own data
+/// files with seq = clock + 1 and the manifest naming them, all in one
+/// transaction; sometimes renames a file away and back in it too. Prints
+/// `@ack PATH SEQ HASH` for every file of the commit, the manifest's last.
+fn txwriter_main() -> i32 {
+    let slot: u32 = env(SLOT_ENV).parse().unwrap_or(0);
+    let mut rng = Rng::new(seed());
+    let stop = stop_on_eof();
+    let fs = open_env(true, Duration::from_secs(20));
+    let lock = TxLock::open(&env_path());
+    let files = tx_files();
+    let mut commits = 0u64;
+    while !stop.load(Ordering::SeqCst) {
+        lock.with(|| {
+            let (clock, mut seqs) = parse_clock(&fs.read(TX_CLOCK).or_fail("read the manifest"))
+                .or_fail("the manifest");
+            let next = clock + 1;
+            let mut writes = Vec::new();
+            for j in 0..TX_FILES {
+                if writes.is_empty() && j + 1 == TX_FILES || rng.chance(50) {
+                    let p = tx_file(slot, j);
+                    let i = files.iter().position(|f| *f == p).expect("a tx file");
+                    seqs[i] = next;
+                    let data = stamp(slot, file_id(&p), next, content_len(&mut rng), rng.next());
+                    writes.push((p, data));
+                }
+            }
+            let manifest = clock_bytes(next, &seqs);
+            let detour = rng.chance(20);
+            fs.transaction(|t| {
+                for (p, data) in &writes {
+                    if detour {
+                        // Written elsewhere and renamed into place: one commit still.
+                        let tmp = format!("tx/w{slot}/tmp");
+                        t.write(&tmp, data)?;
+                        t.rename(&tmp, p)?;
+                    } else {
+                        t.write(p, data)?;
+                    }
+                }
+                t.write(TX_CLOCK, &manifest)?;
+                Ok(())
+            })
+            .or_fail("commit a transaction");
+            for (p, data) in &writes {
+                ack(p, data);
+            }
+            ack(TX_CLOCK, &manifest);
+        });
+        commits += 1;
+        breathe();
+    }
+    say(&format!("@done commits={commits}"));
+    0
+}
+
+/// Role `backuper`: `ARGS` = a directory; copies the container there with
+/// `backup_to` again and again (`copy-PID-N.whefs`), printing
+/// `@backup PATH GENERATION` after each.
+fn backuper_main() -> i32 {
+    let dir = PathBuf::from(env(ARGS_ENV));
+    let fs = open_env(false, Duration::ZERO);
+    let mut n = 0u64;
+    loop {
+        let dest = dir.join(format!("copy-{}-{n}.whefs", std::process::id()));
+        let r = fs.backup_to(&dest).or_fail("backup_to");
+        say(&format!("@backup {} {}", dest.display(), r.generation));
+        n += 1;
+    }
 }
 
 /// A short pause between two operations of a torture worker. Without it
