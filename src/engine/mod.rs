@@ -38,7 +38,7 @@ use crate::storage::{read_exact_at, Storage};
 pub use alloc::CheckReport;
 pub use backup::copy_compact;
 pub use compact::CompactReport;
-pub use snapshots::{held_pages, list as list_snapshots, SnapshotEntry};
+pub use snapshots::{list as list_snapshots, SnapshotEntry};
 pub use sticky::IDLE as IDLE_PIN_RELEASE;
 
 /// How hard a commit works to survive power loss (DESIGN §5 step 4).
@@ -207,6 +207,8 @@ pub fn new_container_image(page_size: u32, label: &str, now_ns: i64) -> Vec<u8> 
         label: label.to_string(),
         synced_commit: true,
         manifest: Default::default(),
+        held_pages: 0,
+        snapshots: 0,
     };
     let mut image = vec![0u8; ps * 2];
     let slot = Superblock::slot_offset(1) as usize;

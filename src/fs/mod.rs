@@ -978,25 +978,24 @@ impl Fs {
     /// and counts, the container's pages).
     pub fn info(&self) -> Result<Info> {
         let (base, snap) = match &self.inner.snapshot {
-            Some((_, parent)) => (parent.engine(), self.engine().snapshot()?),
-            None => (self.engine(), self.engine().snapshot()?),
+            Some((_, parent)) => (parent.engine(), self.engine().latest()?),
+            None => (self.engine(), self.engine().latest()?),
         };
-        let latest = base.snapshot()?;
-        let sb = &latest.sb;
-        let held = engine::held_pages(base, &latest)?;
+        let sb = base.latest()?;
+        let held = sb.held_pages;
         Ok(Info {
             page_size: sb.page_size,
-            generation: snap.sb.generation,
+            generation: snap.generation,
             pages_total: sb.page_count,
             pages_used: sb
                 .page_count
                 .saturating_sub(sb.free_pages + sb.pending_pages + held),
             pages_free: sb.free_pages,
             pages_pending: sb.pending_pages,
-            files: snap.sb.files,
-            dirs: snap.sb.dirs,
+            files: snap.files,
+            dirs: snap.dirs,
             label: sb.label.clone(),
-            snapshots: engine::list_snapshots(base, &latest)?.len() as u64,
+            snapshots: sb.snapshots,
             pages_snapshot: held,
             pages_reclaimable: sb.free_pages + sb.pending_pages,
         })
