@@ -19,6 +19,7 @@ const FFI_SOURCES: &[&str] = &[
     "src/ffi/glob.rs",
     "src/ffi/txn.rs",
     "src/ffi/posix.rs",
+    "src/ffi/snapshot.rs",
     "src/ffi/boundary.rs",
 ];
 

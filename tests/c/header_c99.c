@@ -16,8 +16,14 @@ int main(void)
     whefs_stat_t st;
     whefs_dirent de;
     whefs_info info;
+    whefs_info_v2 info2;
+    whefs_snapshot_info si;
     whefs_ls_callback cb = 0;
+    whefs_diff_callback diff_cb = 0;
     (void)cb;
+    (void)diff_cb;
+    memset(&info2, 0, sizeof info2);
+    memset(&si, 0, sizeof si);
     memset(&st, 0, sizeof st);
     memset(&de, 0, sizeof de);
     memset(&info, 0, sizeof info);
