@@ -29,8 +29,8 @@ pub use engine::FaultSwitches;
 pub use engine::{CheckReport, Durability, IDLE_PIN_RELEASE};
 pub use error::{Error, Result};
 pub use fs::{
-    Change, ChangeKind, DirEntry, File, FileType, Fs, FsOptions, Info, Metadata, Mode,
-    OpenOptions, ReadDir, SetAttributes, SnapshotInfo, Transaction, MODE_BITS,
+    BackupReport, Change, ChangeKind, CompactReport, DirEntry, File, FileType, Fs, FsOptions, Info,
+    Metadata, Mode, OpenOptions, ReadDir, SetAttributes, SnapshotInfo, Transaction, MODE_BITS,
 };
 pub use lock::LockReport;
 

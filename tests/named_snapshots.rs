@@ -54,7 +54,8 @@ fn churn(fs: &Fs) {
     fs.write("/new", &pattern(50_000, 4)).unwrap();
     fs.remove_dir_all("/docs/deep").unwrap();
     for i in 0..40 {
-        fs.write(&format!("/bulk{i}"), &pattern(5_000 + i, 5)).unwrap();
+        fs.write(&format!("/bulk{i}"), &pattern(5_000 + i, 5))
+            .unwrap();
     }
 }
 
@@ -87,7 +88,10 @@ fn a_snapshot_keeps_its_content_through_rewrites_deletes_renames_and_reopen() {
     ));
     // Writes through a view are refused; the latest state is untouched.
     assert!(matches!(view.write("/x", b"x"), Err(Error::Access(_))));
-    assert!(matches!(view.create_snapshot("again"), Err(Error::Access(_))));
+    assert!(matches!(
+        view.create_snapshot("again"),
+        Err(Error::Access(_))
+    ));
     assert!(!fs.exists("/x").unwrap());
 }
 
@@ -102,7 +106,12 @@ fn snapshot_names_are_checked_and_unique() {
     assert!(matches!(fs.delete_snapshot("two"), Err(Error::NotFound(_))));
     assert!(matches!(fs.open_snapshot("two"), Err(Error::NotFound(_))));
     fs.create_snapshot("two").unwrap();
-    let names: Vec<_> = fs.snapshots().unwrap().into_iter().map(|s| s.name).collect();
+    let names: Vec<_> = fs
+        .snapshots()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     assert_eq!(names, ["one", "two"]);
 }
 
@@ -110,7 +119,8 @@ fn snapshot_names_are_checked_and_unique() {
 fn pages_a_snapshot_holds_are_not_reused_and_come_back_when_it_is_deleted() {
     let fs = Fs::memory().unwrap();
     for i in 0..20 {
-        fs.write(&format!("/f{i}"), &pattern(40_000, i as u8)).unwrap();
+        fs.write(&format!("/f{i}"), &pattern(40_000, i as u8))
+            .unwrap();
     }
     fs.create_snapshot("s").unwrap();
     for i in 0..20 {
@@ -124,11 +134,15 @@ fn pages_a_snapshot_holds_are_not_reused_and_come_back_when_it_is_deleted() {
     assert_eq!(fs.check().unwrap().held_pages, info.pages_snapshot);
     // New data must not overwrite the snapshot's pages.
     for i in 0..20 {
-        fs.write(&format!("/g{i}"), &pattern(40_000, 100 + i as u8)).unwrap();
+        fs.write(&format!("/g{i}"), &pattern(40_000, 100 + i as u8))
+            .unwrap();
     }
     let view = fs.open_snapshot("s").unwrap();
     for i in 0..20 {
-        assert_eq!(view.read(&format!("/f{i}")).unwrap(), pattern(40_000, i as u8));
+        assert_eq!(
+            view.read(&format!("/f{i}")).unwrap(),
+            pattern(40_000, i as u8)
+        );
     }
     drop(view);
     let size_before = fs.info().unwrap().pages_total;
@@ -139,7 +153,8 @@ fn pages_a_snapshot_holds_are_not_reused_and_come_back_when_it_is_deleted() {
     // Once reclaimed, the pages are reused: more writes do not grow it.
     for round in 0..3 {
         for i in 0..20 {
-            fs.write(&format!("/h{i}"), &pattern(40_000, round + i as u8)).unwrap();
+            fs.write(&format!("/h{i}"), &pattern(40_000, round + i as u8))
+                .unwrap();
         }
     }
     fs.check().unwrap();
@@ -211,7 +226,10 @@ fn several_snapshots_share_pages_and_deleting_one_keeps_the_others() {
     let s3 = fs.open_snapshot("s3").unwrap();
     assert!(dump(&s3).is_empty());
     drop(s3);
-    assert_eq!(fs.info().unwrap().pages_snapshot, fs.snapshots().unwrap()[0].exclusive_pages);
+    assert_eq!(
+        fs.info().unwrap().pages_snapshot,
+        fs.snapshots().unwrap()[0].exclusive_pages
+    );
 }
 
 #[test]
@@ -226,7 +244,10 @@ fn restore_brings_back_exactly_the_snapshot_content() {
     fs.restore("s", "/").unwrap();
     assert_eq!(dump(&fs), before);
     let m = fs.metadata("/docs/small").unwrap();
-    assert_eq!((m.mode, m.mtime_ns), (meta_before.mode, meta_before.mtime_ns));
+    assert_eq!(
+        (m.mode, m.mtime_ns),
+        (meta_before.mode, meta_before.mtime_ns)
+    );
     // The hard link is one inode again.
     assert_eq!(fs.metadata("/top").unwrap().nlink, 2);
     assert_eq!(

@@ -574,9 +574,8 @@ fn walk_tree(engine: &Engine, ptr: PagePtr, parent_level: Option<u8>, w: &mut Wa
                     }
                     Kind::Orphan => w.orphans.push(key.sub_u64()?),
                     Kind::Snapshot => {
-                        records::check_name(key.sub).map_err(|e| {
-                            Error::corrupt(format!("bad snapshot name: {e}"))
-                        })?;
+                        records::check_name(key.sub)
+                            .map_err(|e| Error::corrupt(format!("bad snapshot name: {e}")))?;
                         w.snapshots
                             .push((key.sub.to_vec(), SnapshotRecord::decode(v)?));
                     }

@@ -11,7 +11,9 @@
 //!   open: the disk may no longer match what this process believes.
 
 mod alloc;
+mod backup;
 mod cache;
+mod compact;
 mod pool;
 mod snapshots;
 mod sticky;
@@ -34,6 +36,8 @@ use crate::lock::{FileGuard, LockMap, Owner, RESERVE_SPAN};
 use crate::storage::{read_exact_at, Storage};
 
 pub use alloc::CheckReport;
+pub use backup::copy_compact;
+pub use compact::CompactReport;
 pub use snapshots::{held_pages, list as list_snapshots, SnapshotEntry};
 pub use sticky::IDLE as IDLE_PIN_RELEASE;
 

@@ -120,6 +120,17 @@ impl PagePool {
         out
     }
 
+    /// Everything the pool holds: its free pages and its committed ones
+    /// still locked; the caller releases their locks.
+    pub fn drain(&mut self) -> (Vec<(u64, u64)>, Vec<(u64, u64)>) {
+        self.free_pages = 0;
+        self.held_pages = 0;
+        (
+            std::mem::take(&mut self.free).into_iter().collect(),
+            std::mem::take(&mut self.held),
+        )
+    }
+
     /// Records pages whose use a published superblock records; returns
     /// the batch to unlock once enough are held.
     pub fn committed(&mut self, ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {

@@ -62,6 +62,14 @@ fn records_of(engine: &Engine, root: &Child) -> Result<Vec<(String, SnapshotReco
     Ok(out)
 }
 
+/// The newest snapshot's generation in the state rooted at `root`.
+pub(super) fn newest_generation(engine: &Engine, root: &Child) -> Result<Option<u64>> {
+    Ok(records_of(engine, root)?
+        .iter()
+        .map(|(_, r)| r.generation)
+        .max())
+}
+
 /// Every held extent of the state rooted at `root`: (freed by, start, extent).
 fn held_of(engine: &Engine, root: &Child) -> Result<Vec<(u64, u64, HeldExtent)>> {
     let lo = records::kind_start(SYSTEM_INO, Kind::Held);
@@ -102,7 +110,10 @@ pub fn list(engine: &Engine, snap: &Snapshot) -> Result<Vec<SnapshotEntry>> {
 
 /// Pages held for snapshots in a state (the accounting `info` shows).
 pub fn held_pages(engine: &Engine, snap: &Snapshot) -> Result<u64> {
-    Ok(held_of(engine, &snap.root())?.iter().map(|h| h.2.count).sum())
+    Ok(held_of(engine, &snap.root())?
+        .iter()
+        .map(|h| h.2.count)
+        .sum())
 }
 
 impl Tx<'_> {
@@ -111,10 +122,7 @@ impl Tx<'_> {
         if let Some(n) = self.newest_snapshot {
             return Ok(n);
         }
-        let newest = records_of(self.engine, self.tree.root())?
-            .iter()
-            .map(|(_, r)| r.generation)
-            .max();
+        let newest = newest_generation(self.engine, self.tree.root())?;
         self.newest_snapshot = Some(newest);
         Ok(newest)
     }

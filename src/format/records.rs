@@ -487,10 +487,12 @@ impl HeldExtent {
     /// Whether a snapshot of one of `generations` still references pages
     /// written at `birth` and dropped by commit `freed_by`: they were live
     /// in exactly the generations `birth..freed_by`.
-    pub fn needed_by(birth: u64, freed_by: u64, generations: impl IntoIterator<Item = u64>) -> bool {
-        generations
-            .into_iter()
-            .any(|s| birth <= s && s < freed_by)
+    pub fn needed_by(
+        birth: u64,
+        freed_by: u64,
+        generations: impl IntoIterator<Item = u64>,
+    ) -> bool {
+        generations.into_iter().any(|s| birth <= s && s < freed_by)
     }
 }
 

@@ -14,6 +14,7 @@
 pub(crate) mod dir;
 pub(crate) mod file;
 pub(crate) mod glob;
+mod maintenance;
 mod namespace;
 mod options;
 pub(crate) mod path;
@@ -23,6 +24,7 @@ mod txn;
 
 pub use dir::{DirEntry, ReadDir};
 pub use file::{File, Mode};
+pub use maintenance::{BackupReport, CompactReport};
 pub use options::OpenOptions;
 pub use posix::{SetAttributes, MODE_BITS};
 pub use snapshots::{Change, ChangeKind, SnapshotInfo};

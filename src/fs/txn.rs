@@ -18,8 +18,8 @@ use std::io;
 use crate::engine::{self, Durability, Tx};
 use crate::error::{Error, Result};
 use crate::format::records;
-use crate::fs::file::{settle_pages, File};
 use crate::format::records::InodeKind;
+use crate::fs::file::{settle_pages, File};
 use crate::fs::path;
 use crate::fs::{Fs, SetAttributes};
 

@@ -185,43 +185,17 @@ impl FileStorage {
     /// name is removed and the directory synced. A crash in the middle leaves
     /// at most a temporary file behind, never a partial container.
     pub fn create_new(path: &Path, initial: &[u8]) -> Result<CreateOutcome> {
-        let Some(name) = path.file_name() else {
-            return Err(Error::Arg(format!(
-                "{} does not name a file",
-                path.display()
-            )));
-        };
         if path.symlink_metadata().is_ok() {
             return Ok(CreateOutcome::AlreadyExists);
         }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-
-        let (temp, file) = create_temp(dir, name)?;
-        write_all_at(&file, initial, 0)
-            .map_err(|e| Error::io(format!("writing {}", temp.path.display()), e))?;
-        file.sync_all()
-            .map_err(|e| Error::io(format!("syncing {}", temp.path.display()), e))?;
-
-        match std::fs::hard_link(&temp.path, path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Ok(CreateOutcome::AlreadyExists);
-            }
-            Err(e) => {
-                return Err(Error::io(
-                    format!("linking {} into place", path.display()),
-                    e,
-                ));
-            }
+        let mut staged = NewFile::stage(path)?;
+        staged.write_at(initial, 0)?;
+        match staged.link_into_place()? {
+            Some(file) => Ok(CreateOutcome::Created(FileStorage::from_file(
+                file, true, path,
+            ))),
+            None => Ok(CreateOutcome::AlreadyExists),
         }
-        temp.remove()?;
-        sync_dir(dir)?;
-        Ok(CreateOutcome::Created(FileStorage::from_file(
-            file, true, path,
-        )))
     }
 
     /// The path this storage was opened with.
@@ -630,6 +604,67 @@ fn open_error(path: &Path, err: io::Error) -> Error {
         Some(libc::EACCES | libc::EPERM | libc::EROFS) => Error::Access(format!("{what}: {err}")),
         Some(libc::EISDIR) => Error::IsDir(what),
         _ => Error::io(format!("opening {what}"), err),
+    }
+}
+
+/// A new file being written under a temporary name beside its final path,
+/// which it takes only whole and synced ([`NewFile::link_into_place`]): the
+/// path never names a partial file, and a crash leaves at most the
+/// temporary file. Dropped before that, the temporary file is removed.
+pub struct NewFile {
+    path: PathBuf,
+    dir: PathBuf,
+    temp: TempFile,
+    file: File,
+}
+
+impl NewFile {
+    /// Starts `.<name>.whefs-tmp-<pid>-<random>` in `path`'s directory.
+    pub fn stage(path: &Path) -> Result<NewFile> {
+        let Some(name) = path.file_name() else {
+            return Err(Error::Arg(format!(
+                "{} does not name a file",
+                path.display()
+            )));
+        };
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let (temp, file) = create_temp(dir, name)?;
+        Ok(NewFile {
+            path: path.to_path_buf(),
+            dir: dir.to_path_buf(),
+            temp,
+            file,
+        })
+    }
+
+    /// Writes `buf` at `offset` of the temporary file.
+    pub fn write_at(&mut self, buf: &[u8], offset: u64) -> Result<()> {
+        write_all_at(&self.file, buf, offset)
+            .map_err(|e| Error::io(format!("writing {}", self.temp.path.display()), e))
+    }
+
+    /// Syncs the file, links it to its path and syncs the directory. `None`
+    /// (and nothing changed) if the path exists by then.
+    pub fn link_into_place(self) -> Result<Option<File>> {
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io(format!("syncing {}", self.temp.path.display()), e))?;
+        match std::fs::hard_link(&self.temp.path, &self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(None),
+            Err(e) => {
+                return Err(Error::io(
+                    format!("linking {} into place", self.path.display()),
+                    e,
+                ));
+            }
+        }
+        self.temp.remove()?;
+        sync_dir(&self.dir)?;
+        Ok(Some(self.file))
     }
 }
 

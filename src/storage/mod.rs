@@ -11,7 +11,7 @@ mod file;
 pub mod fork;
 mod memory;
 
-pub use file::{CreateOutcome, FileStorage};
+pub use file::{CreateOutcome, FileStorage, NewFile};
 pub use memory::MemoryStorage;
 
 use crate::error::Result;
