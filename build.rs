@@ -20,6 +20,7 @@ const FFI_SOURCES: &[&str] = &[
     "src/ffi/txn.rs",
     "src/ffi/posix.rs",
     "src/ffi/snapshot.rs",
+    "src/ffi/maintenance.rs",
     "src/ffi/boundary.rs",
 ];
 

@@ -308,6 +308,43 @@ typedef struct whefs_snapshot_info {
 /// not `longjmp` out.
 typedef int (*whefs_diff_callback)(uint32_t kind, const char *path, void *userdata);
 
+/// Called by `whefs_fs_backup()` as the copy proceeds, with the data pages
+/// copied so far, the data pages to copy in all (`done <= total`; the
+/// last call has `done == total`) and the caller's `userdata`. It runs on
+/// the thread that called `whefs_fs_backup()`, inside that call; it may
+/// call whefs functions, also writing ones on the same container (a
+/// backup never blocks writers, and copies the state it started with),
+/// but must not close `fs` and must not `longjmp` out. It cannot stop the
+/// backup.
+typedef void (*whefs_progress_callback)(uint64_t done_pages, uint64_t total_pages, void *userdata);
+
+/// What `whefs_fs_backup()` wrote.
+typedef struct whefs_backup_report {
+    /// The generation copied: of the latest commit, or of the snapshot a
+    /// view reads.
+    uint64_t generation;
+    /// Pages in the copy, page 0 included.
+    uint64_t pages;
+    /// Bytes in the copy (the size of the new file).
+    uint64_t bytes;
+    /// Files and symbolic links copied.
+    uint64_t files;
+    /// Directories copied, the root included.
+    uint64_t dirs;
+} whefs_backup_report;
+
+/// What `whefs_fs_compact()` did.
+typedef struct whefs_compact_report {
+    /// Pages in the container before.
+    uint64_t pages_before;
+    /// Pages after (the file is now `pages_after` pages long).
+    uint64_t pages_after;
+    /// Data pages moved from the tail into free space.
+    uint64_t data_pages_moved;
+    /// Commits made.
+    uint64_t commits;
+} whefs_compact_report;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -992,6 +1029,51 @@ int whefs_diff(struct whefs_fs *older,
                struct whefs_fs *newer,
                whefs_diff_callback callback,
                void *userdata);
+
+/// Copies the state `fs` reads — the latest commit, or the snapshot of a
+/// view from `whefs_fs_open_snapshot()` — into a new container file at
+/// `dest` (a host path), while other threads and processes go on writing:
+/// they are never blocked, and what they commit meanwhile is not in the
+/// copy. The copy is compact: only live pages, renumbered; no snapshots,
+/// no free space. `dest` must not exist; it appears only complete and
+/// synced (a failed or interrupted backup leaves nothing there).
+///
+/// `progress` (may be NULL) is called as pages are copied, with
+/// `userdata`. On success, if `out` is not NULL, `*out` tells what was
+/// written.
+///
+/// Errors: `WHEFS_ERR_EXISTS` (`dest` exists), `WHEFS_ERR_NOT_FOUND` (no
+/// directory for `dest`), `WHEFS_ERR_IO`, `WHEFS_ERR_FULL` (disk full),
+/// `WHEFS_ERR_ARG`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `dest` a NUL-terminated string;
+/// `progress` NULL or a valid function, given `userdata` as is; `out` NULL
+/// or pointing to writable memory.
+int whefs_fs_backup(struct whefs_fs *fs,
+                    const char *dest,
+                    whefs_progress_callback progress,
+                    void *userdata,
+                    struct whefs_backup_report *out);
+
+/// Shrinks the container in place: moves live pages from its end into
+/// free space, commits, and truncates the file. Crash-safe at every step:
+/// a crash leaves the container as before or as after, with every file
+/// intact. Pages that snapshots hold are not moved, so snapshots bound how
+/// far it can shrink. On success, if `out` is not NULL, `*out` tells what
+/// was done.
+///
+/// It needs the container to itself: it waits up to the busy timeout for
+/// other opens (other handles, in this process or another) to close, and
+/// `fs` must have no file, listing, transaction or snapshot view open;
+/// otherwise `WHEFS_ERR_BUSY`, with the reason in `whefs_errmsg()`.
+///
+/// Errors: `WHEFS_ERR_BUSY` (see above), `WHEFS_ERR_ACCESS` (read-only
+/// open, or a snapshot view), `WHEFS_ERR_IO`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` NULL or pointing to writable memory.
+int whefs_fs_compact(struct whefs_fs *fs, struct whefs_compact_report *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -5,7 +5,8 @@
 //! One module per C "class" — [`fs`] (`whefs_fs` and the namespace calls),
 //! [`file`] (`whefs_file`), [`dir`] (`whefs_dir`), [`glob`] (`whefs_ls`),
 //! [`txn`] (`whefs_txn`), [`posix`] (modes, owners, times, links),
-//! [`snapshot`] (named snapshots, `whefs_snapshot_list`, views, restore) —
+//! [`snapshot`] (named snapshots, `whefs_snapshot_list`, views, restore),
+//! [`maintenance`] (backup, compaction) —
 //! plus [`error`] (codes, `whefs_errmsg`), [`library`] (version) and
 //! `boundary`, which every entry point goes through. `test_hooks` (cargo
 //! feature `test-hooks`, not in the header) lets tests provoke a panic.
@@ -25,6 +26,7 @@ pub mod file;
 pub mod fs;
 pub mod glob;
 pub mod library;
+pub mod maintenance;
 pub mod posix;
 pub mod snapshot;
 #[cfg(feature = "test-hooks")]

@@ -20,8 +20,14 @@ int main(void)
     whefs_snapshot_info si;
     whefs_ls_callback cb = 0;
     whefs_diff_callback diff_cb = 0;
+    whefs_progress_callback progress_cb = 0;
+    whefs_backup_report backup;
+    whefs_compact_report compact;
     (void)cb;
     (void)diff_cb;
+    (void)progress_cb;
+    memset(&backup, 0, sizeof backup);
+    memset(&compact, 0, sizeof compact);
     memset(&info2, 0, sizeof info2);
     memset(&si, 0, sizeof si);
     memset(&st, 0, sizeof st);
