@@ -317,6 +317,40 @@ final class Snapshot
     }
 }
 
+/** What Fs::backup() wrote. */
+final class BackupReport
+{
+    public function __construct(
+        /** The generation copied (of the latest commit, or of a view's snapshot). */
+        public readonly int $generation,
+        /** Pages in the copy, page 0 included. */
+        public readonly int $pages,
+        /** Bytes in the copy: the size of the new file. */
+        public readonly int $bytes,
+        /** Files and symbolic links copied. */
+        public readonly int $files,
+        /** Directories copied, the root included. */
+        public readonly int $dirs,
+    ) {
+    }
+}
+
+/** What Fs::compact() did. */
+final class CompactReport
+{
+    public function __construct(
+        /** Pages in the container before. */
+        public readonly int $pagesBefore,
+        /** Pages after: the file is now this many pages long. */
+        public readonly int $pagesAfter,
+        /** Data pages moved from the tail into free space. */
+        public readonly int $dataPagesMoved,
+        /** Commits made. */
+        public readonly int $commits,
+    ) {
+    }
+}
+
 // ---- the object API ------------------------------------------------------------
 
 /**
@@ -853,6 +887,40 @@ final class Fs
             $i['pages_snapshot'],
             $i['pages_reclaimable'],
         );
+    }
+
+    /**
+     * Copies the state this Fs reads (the latest commit, or a view's
+     * snapshot) into a new container file at $dest, while other handles and
+     * processes go on writing: they are never blocked, and what they commit
+     * meanwhile is not in the copy. The copy holds only live pages (no
+     * snapshots, no free space). $dest must not exist (ExistsException); it
+     * appears only complete and synced.
+     *
+     * $progress, if given, is called as $progress(int $donePages, int
+     * $totalPages) while the copy proceeds. If it throws, it is not called
+     * again and its exception is thrown once the backup has ended (the
+     * backup cannot be stopped half-way; it completes).
+     */
+    public function backup(string $dest, ?callable $progress = null): BackupReport
+    {
+        $r = Native::call('whefs_fs_backup', $this->handle(), $dest, $progress);
+        return new BackupReport($r['generation'], $r['pages'], $r['bytes'], $r['files'], $r['dirs']);
+    }
+
+    /**
+     * Shrinks the container file in place: moves live pages from its end
+     * into free space, commits and truncates. Crash-safe at every step.
+     * Pages snapshots hold are not moved. It needs the container to itself:
+     * it waits up to the busy timeout for other opens to close, and this Fs
+     * must have no File or Transaction open (close them first), nor any
+     * snapshot view; otherwise BusyException, saying why.
+     * AccessException on a read-only container or a view.
+     */
+    public function compact(): CompactReport
+    {
+        $r = Native::call('whefs_fs_compact', $this->handle());
+        return new CompactReport($r['pages_before'], $r['pages_after'], $r['data_pages_moved'], $r['commits']);
     }
 
     // -- named snapshots ---------------------------------------------------------

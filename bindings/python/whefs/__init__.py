@@ -47,8 +47,10 @@ from ._errors import (
 from ._files import BufferedRandom, BufferedReader, BufferedWriter, RawFile
 from ._fs import (
     _DURABILITY,
+    BackupReport,
     Change,
     ChangeKind,
+    CompactReport,
     DirEntry,
     Fs,
     Info,
@@ -77,6 +79,8 @@ __all__ = [
     "Snapshot",
     "Change",
     "ChangeKind",
+    "BackupReport",
+    "CompactReport",
     "Error",
     "AccessError",
     "ArgumentError",

@@ -143,6 +143,27 @@ class Snapshot:
         return cls(*t)
 
 
+@dataclass(frozen=True)
+class BackupReport:
+    """What ``Fs.backup()`` wrote."""
+
+    generation: int  #: the commit copied (of the container, or of a view's snapshot)
+    pages: int  #: pages in the copy, page 0 included
+    bytes: int  #: bytes in the copy: the size of the new file
+    files: int  #: files and symbolic links copied
+    dirs: int  #: directories copied, the root included
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What ``Fs.compact()`` did."""
+
+    pages_before: int  #: pages in the container before
+    pages_after: int  #: pages after: the file is now this many pages long
+    data_pages_moved: int  #: data pages moved from the tail into free space
+    commits: int  #: commits made
+
+
 ChangeKind = Literal["added", "removed", "changed"]
 
 _CHANGE_KINDS: dict[int, ChangeKind] = {
@@ -659,6 +680,36 @@ class Fs:
             pages_snapshot=i.pages_snapshot,
             pages_reclaimable=i.pages_reclaimable,
         )
+
+    def backup(self, dest: Any, progress: Callable[[int, int], object] | None = None) -> BackupReport:
+        """Copies the state this Fs reads (the latest commit, or a view's
+        snapshot) into a new container file at ``dest`` (a host path) while
+        other handles and processes go on writing: they are never blocked,
+        and what they commit meanwhile is not in the copy. The copy holds
+        only live pages: no snapshots, no free space. ``dest`` must not
+        exist (FileExistsError); it appears only complete and synced.
+
+        ``progress``, if given, is called as ``progress(done_pages,
+        total_pages)`` on this thread while the copy proceeds. If it raises,
+        it is not called again and its exception is raised once the backup
+        has ended (a backup cannot be stopped half-way; it completes)."""
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
+        generation, pages, size, files, dirs = self._call(
+            _c.whefs_fs_backup, os.fspath(dest), progress
+        )
+        return BackupReport(generation, pages, size, files, dirs)
+
+    def compact(self) -> CompactReport:
+        """Shrinks the container file in place: moves live pages from its end
+        into free space, commits and truncates; crash-safe at every step.
+        Pages that snapshots hold are not moved. It needs the container to
+        itself: it waits up to ``busy_timeout`` for other opens to close,
+        and this Fs must have no file, listing, transaction or snapshot view
+        open; otherwise TimeoutError (a BusyError) says why.
+        PermissionError on a read-only container or a view."""
+        r = self._call(_c.whefs_fs_compact)
+        return CompactReport(r.pages_before, r.pages_after, r.data_pages_moved, r.commits)
 
     # -- named snapshots ------------------------------------------------------
     def create_snapshot(self, name: str) -> Snapshot:

@@ -1,7 +1,7 @@
 # Type hints for whefs.whefs_c, the module SWIG generates from
 # bindings/swig/whefs.i (the C API of include/whefs.h, Python typemaps).
 # Handles are opaque SWIG pointers; a failing call raises a whefs.Error.
-from typing import Optional, Tuple, List
+from typing import Callable, Optional, Tuple, List
 
 from typing_extensions import Buffer as _Buffer
 
@@ -72,6 +72,12 @@ class whefs_info_v2:
     snapshots: int
     pages_snapshot: int
     pages_reclaimable: int
+
+class whefs_compact_report:
+    pages_before: int
+    pages_after: int
+    data_pages_moved: int
+    commits: int
 
 # A snapshot's (name, generation, created_ns, files, dirs, exclusive_pages).
 _SnapshotTuple = Tuple[str, int, int, int, int, int]
@@ -175,3 +181,8 @@ def whefs_snapshot_list_close(l: _Handle) -> None: ...
 def whefs_fs_open_snapshot(fs: _Handle, name: str) -> _Handle: ...
 def whefs_fs_restore(fs: _Handle, snapshot: str, path: _Path) -> None: ...
 def whefs_diff(older: _Handle, newer: _Handle) -> List[Tuple[int, str]]: ...
+
+# Online backup and compaction (issue 13)
+def whefs_fs_backup(fs: _Handle, dest: _Path,
+                    progress: Optional[Callable[[int, int], object]]) -> Tuple[int, int, int, int, int]: ...
+def whefs_fs_compact(fs: _Handle) -> whefs_compact_report: ...
