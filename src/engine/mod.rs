@@ -108,6 +108,10 @@ pub struct Engine {
     torn: Option<Torn>,
     /// The snapshot a read-only view reads instead of the latest state.
     frozen: Option<snapshots::Frozen>,
+    /// The effective user and group of the process at open: the owner of
+    /// what this open creates unless told otherwise (read once, not per
+    /// create: two system calls a commit).
+    creator: (u32, u32),
 }
 
 /// Identifies a superblock slot whose commit did not verify.
@@ -290,7 +294,14 @@ impl Engine {
             published: AtomicU64::new(sb.generation),
             faults: AtomicU8::new(0),
             frozen: None,
+            // SAFETY: geteuid and getegid cannot fail and touch no memory.
+            creator: unsafe { (libc::geteuid(), libc::getegid()) },
         }
+    }
+
+    /// The owner (effective user and group at open) of what this open creates.
+    pub fn creator(&self) -> (u32, u32) {
+        self.creator
     }
 
     /// The lock map.
@@ -514,7 +525,8 @@ impl Engine {
     /// operations ([`StickyPin`]), so a read usually takes no lock at all;
     /// it moves forward (new pin first, then the old one goes) once newer
     /// states have been committed for a while, and is dropped when this open
-    /// is idle, so that it never holds back page reuse for long.
+    /// is idle, so that it never holds back page reuse for long. An open's
+    /// first operation keeps no pin (a one-shot process starts no reaper).
     pub fn snapshot(&self) -> Result<Snapshot> {
         self.check_usable()?;
         if let Some(view) = self.frozen_snapshot() {
@@ -559,7 +571,9 @@ impl Engine {
             let sb = self.latest()?;
             if sb.generation >= p {
                 let state = Arc::new(PinnedState::new(sb.generation, pin, &self.states));
-                self.sticky.replace(Arc::clone(&state), taken);
+                if self.sticky.keep_new_pins() {
+                    self.sticky.replace(Arc::clone(&state), taken);
+                }
                 return Ok(Snapshot {
                     sb,
                     _state: Some(state),

@@ -436,7 +436,7 @@ impl File {
         }
         let snap = engine.snapshot()?;
         let now = engine::now_ns();
-        let (uid, gid) = fs::process_owner();
+        let (uid, gid) = engine.creator();
         let rec = InodeRecord::new(InodeKind::File, 0o644, uid, gid, now);
         let mut writer = Writer::new(None, 0);
         writer.link_at = Some(path.to_string());

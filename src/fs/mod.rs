@@ -573,13 +573,6 @@ pub(crate) fn metadata_of(ino: u64, rec: &InodeRecord) -> Metadata {
     }
 }
 
-/// The effective user and group of this process: the owner of what it
-/// creates unless told otherwise.
-pub(crate) fn process_owner() -> (u32, u32) {
-    // SAFETY: geteuid and getegid cannot fail and touch no memory.
-    unsafe { (libc::geteuid(), libc::getegid()) }
-}
-
 /// Namespace changes inside one commit.
 impl Tx<'_> {
     /// Creates an inode named `name` in `dir` with default attributes and
@@ -590,7 +583,7 @@ impl Tx<'_> {
 
     /// Creates an inode named `name` in `dir`: permission bits, owner and
     /// times from `attrs` where given (defaults: 0o644 files, 0o755
-    /// directories, 0o777 links; this process's user and group; now), and
+    /// directories, 0o777 links; the open's user and group; now), and
     /// for a symbolic link its `target`.
     pub(crate) fn create_inode_with(
         &mut self,
@@ -602,7 +595,7 @@ impl Tx<'_> {
     ) -> Result<u64> {
         let ino = self.alloc_ino()?;
         let now = engine::now_ns();
-        let (uid, gid) = process_owner();
+        let (uid, gid) = self.engine().creator();
         let mode = match kind {
             InodeKind::File => 0o644,
             InodeKind::Dir => 0o755,
