@@ -8,8 +8,10 @@
 //! only the commands that read ([`Command::access`]), so no command ever
 //! aims a change at a snapshot.
 
+pub mod backup;
 pub mod cat;
 pub mod check;
+pub mod compact;
 pub mod cp;
 pub mod create;
 pub mod demo;
@@ -56,6 +58,8 @@ pub enum Command {
     Snapshot(snapshot::Args),
     Diff(diff::Args),
     Restore(restore::Args),
+    Backup(backup::Args),
+    Compact(compact::Args),
     Info(info::Args),
     Locks(locks::Args),
     Check(check::Args),
@@ -96,6 +100,8 @@ impl Command {
             Command::Snapshot(args) => snapshot::run(args, global),
             Command::Diff(args) => diff::run(args, global),
             Command::Restore(args) => restore::run(args, global),
+            Command::Backup(args) => backup::run(args, global),
+            Command::Compact(args) => compact::run(args, global),
             Command::Info(args) => info::run(args, global),
             Command::Locks(args) => locks::run(args, global),
             Command::Check(args) => check::run(args, global),
@@ -119,6 +125,7 @@ impl Command {
             | Command::Stat(_)
             | Command::Export(_)
             | Command::Embed(_)
+            | Command::Backup(_)
             | Command::Info(_)
             | Command::Locks(_)
             | Command::Check(_)
