@@ -402,6 +402,14 @@ fn power_loss_at_every_op_handoff_between_opens() {
 }
 
 #[test]
+fn power_loss_at_every_op_snapshots_and_compaction() {
+    sweep_clean(
+        workloads::snapshots_and_compaction(scale()),
+        Durability::Full,
+    );
+}
+
+#[test]
 fn power_loss_with_durability_normal_keeps_some_committed_state() {
     sweep_clean(workloads::big_file_overwrite(1), Durability::Normal);
 }
@@ -470,6 +478,40 @@ fn sweep_catches_an_open_that_skips_verifying_the_last_commit() {
         faults,
         "an open that trusts a torn commit",
     );
+}
+
+/// Compaction must sync the data it moved before the commit that points
+/// the extents at it; and a page a snapshot needs must be held, not freed.
+#[test]
+fn sweep_catches_unsynced_compaction_and_snapshots_that_hold_nothing() {
+    for (what, faults) in [
+        (
+            "compaction that moves data without a sync",
+            FaultSwitches {
+                compact_without_sync: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "snapshots whose pages are freed",
+            FaultSwitches {
+                ignore_snapshots: true,
+                ..Default::default()
+            },
+        ),
+    ] {
+        let mut cfg = sweep_config(Durability::Full);
+        cfg.faults = faults;
+        cfg.deadline = None;
+        let r = sweep(&workloads::snapshots_and_compaction(1), &cfg);
+        eprintln!(
+            "{what}: {} cut points, {} violations; first: {}",
+            r.cut_points,
+            r.violations.len(),
+            r.violations.first().map_or("-", |s| s.as_str())
+        );
+        assert!(!r.violations.is_empty(), "the sweep did not notice {what}");
+    }
 }
 
 #[test]

@@ -329,6 +329,7 @@ fn io_workloads() -> Vec<Workload> {
         workloads::rename_unlink(1),
         workloads::deep_dirs(1),
         workloads::handoff(1),
+        workloads::snapshots_and_compaction(1),
     ]
 }
 

@@ -72,6 +72,10 @@ pub struct FaultSwitches {
     pub skip_pin: bool,
     /// Trust the latest commit at open without verifying its manifest.
     pub skip_commit_verify: bool,
+    /// Compaction points extents at moved data before syncing it.
+    pub compact_without_sync: bool,
+    /// Freed pages go on the pending list even where a snapshot needs them.
+    pub ignore_snapshots: bool,
 }
 
 /// One open container's engine, shared by every handle of an `Fs`.
@@ -338,11 +342,13 @@ impl Engine {
             | u8::from(f.reuse_pages_early) << 1
             | u8::from(f.skip_reservation_check) << 2
             | u8::from(f.skip_pin) << 3
-            | u8::from(f.skip_commit_verify) << 4;
+            | u8::from(f.skip_commit_verify) << 4
+            | u8::from(f.compact_without_sync) << 5
+            | u8::from(f.ignore_snapshots) << 6;
         self.faults.store(bits, Ordering::Relaxed);
     }
 
-    fn faults(&self) -> FaultSwitches {
+    pub(crate) fn faults(&self) -> FaultSwitches {
         let bits = self.faults.load(Ordering::Relaxed);
         FaultSwitches {
             superblock_before_sync: bits & 1 != 0,
@@ -350,6 +356,8 @@ impl Engine {
             skip_reservation_check: bits & 4 != 0,
             skip_pin: bits & 8 != 0,
             skip_commit_verify: bits & 16 != 0,
+            compact_without_sync: bits & 32 != 0,
+            ignore_snapshots: bits & 64 != 0,
         }
     }
 

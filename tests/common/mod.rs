@@ -56,6 +56,13 @@ pub enum Step {
     /// Closes every handle and the `Fs` (as a process that exits), then
     /// opens the same storage again with this durability. No commit.
     Reopen(Durability),
+    /// `Fs::create_snapshot`: the model keeps a copy of the namespace
+    /// under `@name/`.
+    Snapshot(String),
+    /// `Fs::delete_snapshot`.
+    DeleteSnapshot(String),
+    /// `Fs::compact` (always durable: it syncs before every commit).
+    Compact,
 }
 
 impl std::fmt::Display for Step {
@@ -81,6 +88,9 @@ impl std::fmt::Display for Step {
             Step::Stage { path, writes } => write!(f, "stage {path:?} [{}]", ws(writes)),
             Step::OpenReader(p) => write!(f, "open reader {p:?}"),
             Step::Reopen(d) => write!(f, "reopen ({d:?})"),
+            Step::Snapshot(n) => write!(f, "snapshot {n:?}"),
+            Step::DeleteSnapshot(n) => write!(f, "delete snapshot {n:?}"),
+            Step::Compact => write!(f, "compact"),
         }
     }
 }
@@ -106,7 +116,7 @@ pub fn durable_floors(steps: &[Step], start: Durability) -> Vec<usize> {
     for (i, step) in steps.iter().enumerate() {
         match step {
             Step::Reopen(nd) => d = *nd,
-            Step::Patch { sync: true, .. } => floor = i + 1,
+            Step::Patch { sync: true, .. } | Step::Compact => floor = i + 1,
             s if s.commits() && d == Durability::Full => floor = i + 1,
             _ => {}
         }
@@ -302,7 +312,28 @@ pub fn apply(s: &mut State, step: &Step) -> Result<(), String> {
             apply_writes(data, writes);
         }
         Step::Stage { .. } => return Err("a staged write needs the model's handles".into()),
-        Step::Reopen(_) => {}
+        Step::Reopen(_) | Step::Compact => {}
+        Step::Snapshot(name) => {
+            let at = format!("@{name}");
+            if s.contains_key(&at) {
+                return Err(format!("snapshot {name:?} exists"));
+            }
+            let copy: Vec<(String, Option<Vec<u8>>)> = s
+                .iter()
+                .filter(|(k, _)| !k.starts_with('@'))
+                .map(|(k, v)| (format!("{at}/{k}"), v.clone()))
+                .collect();
+            s.insert(at, None);
+            s.extend(copy);
+        }
+        Step::DeleteSnapshot(name) => {
+            let at = format!("@{name}");
+            if s.remove(&at).is_none() {
+                return Err(format!("no snapshot {name:?}"));
+            }
+            let prefix = format!("{at}/");
+            s.retain(|k, _| !k.starts_with(&prefix));
+        }
         Step::OpenReader(path) => {
             if !matches!(s.get(path), Some(Some(_))) {
                 return Err(format!("{path:?} is not a file"));
@@ -312,8 +343,22 @@ pub fn apply(s: &mut State, step: &Step) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads everything a container shows.
+/// Reads everything a container shows: its namespace, and each named
+/// snapshot's under `@name/`.
 pub fn dump(fs: &Fs) -> whefs::Result<State> {
+    let mut out = dump_namespace(fs)?;
+    for snap in fs.snapshots()? {
+        let at = format!("@{}", snap.name);
+        for (k, v) in dump_namespace(&fs.open_snapshot(&snap.name)?)? {
+            out.insert(format!("{at}/{k}"), v);
+        }
+        out.insert(at, None);
+    }
+    Ok(out)
+}
+
+/// Reads the namespace of the state `fs` reads.
+fn dump_namespace(fs: &Fs) -> whefs::Result<State> {
     let mut out = State::new();
     let mut dirs = vec![String::new()];
     while let Some(dir) = dirs.pop() {
@@ -494,6 +539,9 @@ impl Session {
                     .open_storage(storage)?;
                 Ok(())
             }
+            Step::Snapshot(name) => fs.create_snapshot(name).map(drop),
+            Step::DeleteSnapshot(name) => fs.delete_snapshot(name).map(drop),
+            Step::Compact => fs.compact().map(drop),
             Step::OpenReader(path) => {
                 let f = fs.open_file(path, "r")?;
                 let data = read_all(&f)?;
@@ -622,7 +670,11 @@ pub fn open_image_with(
 /// before and after each.
 pub fn recovery_steps(state: &State) -> (Vec<Step>, Vec<State>) {
     let mut steps = Vec::new();
-    if let Some((victim, _)) = state.iter().find(|(_, v)| v.is_some()) {
+    // A file of the namespace (`@name/...` are a snapshot's, read-only).
+    if let Some((victim, _)) = state
+        .iter()
+        .find(|(k, v)| v.is_some() && !k.starts_with('@'))
+    {
         steps.push(Step::Remove(victim.clone()));
     }
     steps.push(Step::Write {
@@ -895,6 +947,36 @@ pub mod workloads {
         ];
         Workload {
             name: "mixed".into(),
+            steps,
+        }
+    }
+
+    /// (g) Named snapshots and compaction: snapshots taken between
+    /// rewrites and removals, one deleted, the container compacted with the
+    /// other still there, then without any.
+    pub fn snapshots_and_compaction(scale: usize) -> Workload {
+        let n = 10 * scale;
+        let sizes = [300usize, 5000, 9000, 13_000];
+        let mut steps = vec![Step::MkdirAll("d".into())];
+        for i in 0..n {
+            steps.push(w(&format!("d/f{i:02}"), sizes[i % 4], i as u64));
+        }
+        steps.push(Step::Snapshot("one".into()));
+        for i in (0..n).step_by(2) {
+            steps.push(w(&format!("d/f{i:02}"), sizes[(i + 1) % 4], 100 + i as u64));
+        }
+        steps.push(Step::Snapshot("two".into()));
+        for i in (0..n).filter(|i| i % 3 != 0) {
+            steps.push(Step::Remove(format!("d/f{i:02}")));
+        }
+        steps.push(Step::DeleteSnapshot("one".into()));
+        steps.push(Step::Compact);
+        steps.push(w("after", 7000, 900));
+        steps.push(Step::DeleteSnapshot("two".into()));
+        steps.push(Step::Compact);
+        steps.push(w("last", 200, 901));
+        Workload {
+            name: format!("snapshots_and_compaction(x{scale})"),
             steps,
         }
     }
