@@ -53,11 +53,12 @@ fn diff_lines(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// How the tool prints `pages` pages of 4 KiB (below 256).
-fn human_pages(pages: u64) -> String {
+/// How the tool prints a number of 4 KiB pages (below 256 of them).
+fn shown_pages(pages: u64) -> String {
     match pages {
-        0 => "0 B".to_string(),
-        n => format!("{:.1} KiB", n as f64 * 4.0),
+        0 => "0 pages (0 B)".to_string(),
+        1 => "1 page (4.0 KiB)".to_string(),
+        n => format!("{n} pages ({:.1} KiB)", n as f64 * 4.0),
     }
 }
 
@@ -104,7 +105,7 @@ fn snapshot_create_list_and_delete_name_the_states_they_keep() {
     assert!(rows[0].starts_with("NAME") && rows[0].contains("HELD ALONE"));
     assert!(rows[1].starts_with("one ") && rows[2].starts_with("two "));
     assert!(
-        rows[1].ends_with(&format!(" {one_alone} pages ({})", human_pages(one_alone))),
+        rows[1].ends_with(&format!("  {}", shown_pages(one_alone))),
         "{text}"
     );
 
@@ -112,8 +113,8 @@ fn snapshot_create_list_and_delete_name_the_states_they_keep() {
     assert_eq!(
         out,
         format!(
-            "deleted snapshot two: {two_alone} pages ({}) given back\n",
-            human_pages(two_alone)
+            "deleted snapshot two: {} given back\n",
+            shown_pages(two_alone)
         )
     );
     // Now `one` alone holds the old /a: 50,000 bytes are 13 pages.
@@ -532,7 +533,7 @@ fn info_shows_snapshots_their_pages_and_what_compact_can_reclaim() {
     );
     assert!(line("reclaimable:").contains("by compact"), "{text}");
     assert!(
-        line("  s: generation ").contains(&format!("holds {held} (")),
+        line("  s: generation ").contains(&format!("holds {held} pages (")),
         "{text}"
     );
 

@@ -78,7 +78,7 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
         .map_err(|e| Failure::fs(&what, e))?;
     let seconds = started.elapsed().as_secs_f64();
     let per_second = report.bytes as f64 / seconds.max(1e-9);
-    progress.finish_with(format!("{} pages", report.pages));
+    progress.finish_with(text::count(report.pages, "page"));
     let verified = if args.verify {
         let check = printer.spinner("verify", format!("checking {}", dest.display()));
         let outcome = verify(global, dest, &report);
@@ -108,13 +108,12 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
             None => format!("generation {}", report.generation),
         };
         printer.line(format_args!(
-            "{}: {state} of {}: {} files, {} dirs, {} pages ({}) in {seconds:.3} s ({}/s)",
+            "{}: {state} of {}: {}, {}, {} in {seconds:.3} s ({}/s)",
             dest.display(),
             container.display(),
-            report.files,
-            report.dirs,
-            report.pages,
-            text::human(report.bytes),
+            text::count(report.files, "file"),
+            text::count(report.dirs, "dir"),
+            text::pages(report.pages, page_size),
             text::human(per_second as u64),
         ))?;
         if verified.is_some() {

@@ -93,20 +93,18 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
             seconds,
         })?;
     } else {
-        let page = u64::from(page_size);
-        let pages = |n: u64| format!("{n} pages ({})", text::human(n.saturating_mul(page)));
         let change = if size_after <= size_before {
             format!("{} given back", text::human(size_before - size_after))
         } else {
             format!("{} larger", text::human(size_after - size_before))
         };
         printer.line(format_args!(
-            "{}: {} -> {}, {change}; {} data pages moved in {} commits, {seconds:.3} s",
+            "{}: {} -> {}, {change}; {} moved in {}, {seconds:.3} s",
             container.display(),
-            pages(report.pages_before),
-            pages(report.pages_after),
-            report.data_pages_moved,
-            report.commits,
+            text::pages(report.pages_before, page_size),
+            text::pages(report.pages_after, page_size),
+            text::count(report.data_pages_moved, "data page"),
+            text::count(report.commits, "commit"),
         ))?;
     }
     printer.finish()

@@ -136,7 +136,7 @@ pub fn print_text(fs: &Fs, container: &Path, out: &mut dyn Write) -> Result<(), 
             "  {}: generation {}, holds {} alone",
             s.name,
             s.generation,
-            pages(s.exclusive_pages)
+            text::pages(s.exclusive_pages, info.page_size)
         )
         .map_err(stdout_failure)?;
     }

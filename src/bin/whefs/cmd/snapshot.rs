@@ -167,7 +167,8 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
             let pages = fs
                 .delete_snapshot(name)
                 .map_err(|e| Failure::fs(format!("snapshot delete {name}"), e))?;
-            let bytes = pages.saturating_mul(u64::from(page_size(&fs, container)?));
+            let page_size = page_size(&fs, container)?;
+            let bytes = pages.saturating_mul(u64::from(page_size));
             let mut printer = Printer::new(global, *json);
             if printer.json() {
                 printer.document(&JsonDeleted {
@@ -177,8 +178,8 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
                 })?;
             } else {
                 printer.line(format_args!(
-                    "deleted snapshot {name}: {pages} pages ({}) given back",
-                    text::human(bytes)
+                    "deleted snapshot {name}: {} given back",
+                    text::pages(pages, page_size)
                 ))?;
             }
             printer.finish()
@@ -214,16 +215,14 @@ fn print_table(
         "NAME", "GENERATION", "CREATED", "FILES", "DIRS"
     ))?;
     for s in list {
-        let held = s.exclusive_pages.saturating_mul(u64::from(page_size));
         printer.line(format_args!(
-            "{:<width$}  {:>10}  {:<20}  {:>8}  {:>6}  {} pages ({})",
+            "{:<width$}  {:>10}  {:<20}  {:>8}  {:>6}  {}",
             s.name,
             s.generation,
             text::utc(s.created_ns),
             s.files,
             s.dirs,
-            s.exclusive_pages,
-            text::human(held)
+            text::pages(s.exclusive_pages, page_size)
         ))?;
     }
     Ok(())
