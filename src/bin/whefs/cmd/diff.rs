@@ -4,7 +4,7 @@
 //! library's ([`whefs::Fs::diff`]); both sides are read-only views, so a
 //! diff never blocks a writer and sees no half of a commit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use whefs::{ChangeKind, Fs};
@@ -91,7 +91,7 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
 }
 
 /// The name of the snapshot taken last (by time, then generation).
-fn newest_snapshot(fs: &Fs, container: &std::path::Path) -> Result<String, Failure> {
+fn newest_snapshot(fs: &Fs, container: &Path) -> Result<String, Failure> {
     let list = fs
         .snapshots()
         .map_err(|e| Failure::fs(format!("diff {}", container.display()), e))?;

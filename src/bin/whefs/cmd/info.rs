@@ -15,9 +15,10 @@ use crate::printer::{stdout_failure, Printer};
 use crate::text;
 use crate::Global;
 
-/// Show container-wide figures: page size, generation, pages, files,
-/// snapshots, and the space `compact` could give back.
+/// Show container-wide figures: pages, files, snapshots, reclaimable space.
 ///
+/// Page size, generation, the pages and how they are used, files and
+/// directories, the snapshots, and the space `compact` could give back.
 /// Pages held by snapshots are the ones only snapshots still reference
 /// (not counted as used); each snapshot's line says how many only it holds
 /// (what deleting it gives back). Reclaimable pages are the free and

@@ -3,11 +3,11 @@
 //! library owns how a snapshot holds its pages (`docs/format.md`); this
 //! command names them, lists them and gives them back.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use serde::Serialize;
-use whefs::SnapshotInfo;
+use whefs::{Fs, SnapshotInfo};
 
 use crate::container::{open, Access};
 use crate::failure::Failure;
@@ -188,7 +188,7 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
 }
 
 /// The container's page size.
-fn page_size(fs: &whefs::Fs, container: &std::path::Path) -> Result<u32, Failure> {
+fn page_size(fs: &Fs, container: &Path) -> Result<u32, Failure> {
     fs.info()
         .map(|info| info.page_size)
         .map_err(|e| Failure::fs(format!("info {}", container.display()), e))
