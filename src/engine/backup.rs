@@ -282,6 +282,8 @@ pub fn copy_compact(
         label: snap.sb.label.clone(),
         synced_commit: true,
         manifest: Default::default(),
+        held_pages: 0,
+        snapshots: 0,
     };
     let mut page0 = vec![0u8; ps];
     let slot = Superblock::slot_offset(COPY_GENERATION) as usize;
