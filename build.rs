@@ -19,6 +19,8 @@ const FFI_SOURCES: &[&str] = &[
     "src/ffi/glob.rs",
     "src/ffi/txn.rs",
     "src/ffi/posix.rs",
+    "src/ffi/snapshot.rs",
+    "src/ffi/maintenance.rs",
     "src/ffi/boundary.rs",
 ];
 

@@ -134,6 +134,16 @@
 /// `whefs_chown()`: leave this id as it is (`-1` to `chown(2)`); `UINT32_MAX`.
 #define WHEFS_ID_KEEP 4294967295
 
+/// `whefs_diff()` change kind: the path is only in the newer state.
+#define WHEFS_CHANGE_ADDED 1
+
+/// `whefs_diff()` change kind: the path is only in the older state.
+#define WHEFS_CHANGE_REMOVED 2
+
+/// `whefs_diff()` change kind: the path is in both, with other content,
+/// kind or metadata.
+#define WHEFS_CHANGE_CHANGED 3
+
 /// An open directory listing. Create with `whefs_dir_open()`, free with
 /// `whefs_dir_close()`.
 typedef struct whefs_dir whefs_dir;
@@ -146,6 +156,11 @@ typedef struct whefs_file whefs_file;
 /// An open container. Create with `whefs_fs_open()`, free with
 /// `whefs_fs_close()`. Any thread may use it; calls run in parallel.
 typedef struct whefs_fs whefs_fs;
+
+/// A listing of the named snapshots. Create with
+/// `whefs_snapshot_list_open()`, free with `whefs_snapshot_list_close()`.
+/// Any thread may use it; calls on one handle are serialized.
+typedef struct whefs_snapshot_list whefs_snapshot_list;
 
 /// A transaction being recorded. Create with `whefs_txn_begin()`; end with
 /// `whefs_txn_commit()` or `whefs_txn_abort()`, which free it. Any thread
@@ -171,6 +186,35 @@ typedef struct whefs_info {
     /// Pages freed by recent commits, reusable once no reader needs them.
     uint64_t pages_pending;
 } whefs_info;
+
+/// `whefs_info` and the figures of named snapshots, from
+/// `whefs_fs_info_v2()`. A struct of its own because `whefs_info` is part
+/// of the ABI as it is: its first eight fields are `whefs_info`'s, in the
+/// same order.
+typedef struct whefs_info_v2 {
+    /// Page size in bytes.
+    uint32_t page_size;
+    /// Generation of the latest commit (of a view: of its snapshot).
+    uint64_t generation;
+    /// Pages in the container, page 0 (the superblocks) included.
+    uint64_t pages_total;
+    /// Pages holding live data or metadata (not those only snapshots hold).
+    uint64_t pages_used;
+    /// Pages free for reuse now.
+    uint64_t pages_free;
+    /// Number of pseudofiles (of a view: in its snapshot).
+    uint64_t files;
+    /// Number of directories, the root included (of a view: in its snapshot).
+    uint64_t dirs;
+    /// Pages freed by recent commits, reusable once no reader needs them.
+    uint64_t pages_pending;
+    /// Number of named snapshots.
+    uint64_t snapshots;
+    /// Pages that only snapshots reference.
+    uint64_t pages_snapshot;
+    /// Pages that compaction could give back at most: the free and pending ones.
+    uint64_t pages_reclaimable;
+} whefs_info_v2;
 
 /// What `whefs_stat()` and `whefs_file_stat()` report.
 typedef struct whefs_stat_t {
@@ -234,6 +278,73 @@ typedef struct whefs_statx_t {
     uint32_t gid;
 } whefs_statx_t;
 
+/// One named snapshot, from `whefs_snapshot_list_next()` or
+/// `whefs_snapshot_create()`.
+typedef struct whefs_snapshot_info {
+    /// The snapshot's name, NUL-terminated UTF-8. From
+    /// `whefs_snapshot_list_next()`: owned by the listing, valid until the
+    /// next call on it. From `whefs_snapshot_create()`: the `name` argument
+    /// itself.
+    const char *name;
+    /// The generation (commit number) whose state the snapshot keeps.
+    uint64_t generation;
+    /// When it was taken, nanoseconds since the Unix epoch.
+    int64_t created_ns;
+    /// Files and symbolic links in it.
+    uint64_t files;
+    /// Directories in it, the root included.
+    uint64_t dirs;
+    /// Pages only this snapshot references: what deleting it gives back
+    /// (0 from `whefs_snapshot_create()`: a new snapshot shares all its
+    /// pages with the latest state).
+    uint64_t exclusive_pages;
+} whefs_snapshot_info;
+
+/// Called by `whefs_diff()` once per difference with its kind
+/// (`WHEFS_CHANGE_ADDED`, `_REMOVED` or `_CHANGED`), its absolute path
+/// (with a leading `/`, valid only during the call) and the caller's
+/// `userdata`. Return 0 to go on, anything else to stop. It may call whefs
+/// functions (but must not close either handle being compared) and must
+/// not `longjmp` out.
+typedef int (*whefs_diff_callback)(uint32_t kind, const char *path, void *userdata);
+
+/// Called by `whefs_fs_backup()` as the copy proceeds, with the data pages
+/// copied so far, the data pages to copy in all (`done <= total`; the
+/// last call has `done == total`) and the caller's `userdata`. It runs on
+/// the thread that called `whefs_fs_backup()`, inside that call; it may
+/// call whefs functions, also writing ones on the same container (a
+/// backup never blocks writers, and copies the state it started with),
+/// but must not close `fs` and must not `longjmp` out. It cannot stop the
+/// backup.
+typedef void (*whefs_progress_callback)(uint64_t done_pages, uint64_t total_pages, void *userdata);
+
+/// What `whefs_fs_backup()` wrote.
+typedef struct whefs_backup_report {
+    /// The generation copied: of the latest commit, or of the snapshot a
+    /// view reads.
+    uint64_t generation;
+    /// Pages in the copy, page 0 included.
+    uint64_t pages;
+    /// Bytes in the copy (the size of the new file).
+    uint64_t bytes;
+    /// Files and symbolic links copied.
+    uint64_t files;
+    /// Directories copied, the root included.
+    uint64_t dirs;
+} whefs_backup_report;
+
+/// What `whefs_fs_compact()` did.
+typedef struct whefs_compact_report {
+    /// Pages in the container before.
+    uint64_t pages_before;
+    /// Pages after (the file is now `pages_after` pages long).
+    uint64_t pages_after;
+    /// Data pages moved from the tail into free space.
+    uint64_t data_pages_moved;
+    /// Commits made.
+    uint64_t commits;
+} whefs_compact_report;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -291,7 +402,8 @@ int whefs_fs_open_ex(const char *path,
 
 /// Opens a container image held in memory, read-only. The bytes are
 /// borrowed, not copied: they must stay alive and unchanged until the
-/// handle and every file and directory handle opened from it are closed.
+/// handle and every file, directory and snapshot view handle opened from
+/// it are closed.
 ///
 /// # Safety
 /// `data` points to `len` readable bytes that outlive the handle (see
@@ -329,11 +441,21 @@ int whefs_fs_set_durability(struct whefs_fs *fs, int mode);
 /// `fs` is NULL or a live handle.
 int whefs_fs_check(struct whefs_fs *fs);
 
-/// Container-wide figures as of the latest commit.
+/// Container-wide figures as of the latest commit. `whefs_fs_info_v2()`
+/// adds the figures of named snapshots.
 ///
 /// # Safety
 /// `fs` is NULL or a live handle; `out` points to writable memory.
 int whefs_fs_info(struct whefs_fs *fs, struct whefs_info *out);
+
+/// Container-wide figures as of the latest commit, with the figures of
+/// named snapshots (`whefs_info_v2`); one consistent reading. On a view
+/// from `whefs_fs_open_snapshot()`, the generation and counts are the
+/// snapshot's, the page figures the container's.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` points to writable memory.
+int whefs_fs_info_v2(struct whefs_fs *fs, struct whefs_info_v2 *out);
 
 /// Copies the container's label (set at creation by `whefs_fs_open_ex()`,
 /// or later by `whefs_fs_label_set()`) into `buf` as a NUL-terminated
@@ -798,6 +920,160 @@ int whefs_truncate(struct whefs_fs *fs, const char *path, uint64_t size);
 /// # Safety
 /// `fs` is NULL or a live handle.
 int whefs_fs_sync(struct whefs_fs *fs);
+
+/// Takes a snapshot named `name` of the latest committed state, in one
+/// commit: a read-only copy that costs no space until the files change,
+/// survives crashes, and keeps its pages from reuse until
+/// `whefs_snapshot_delete()`. The name follows the rules of a file name
+/// (1 to 255 bytes of UTF-8, no `/`, not `.` or `..`).
+///
+/// On success, if `out` is not NULL, `*out` describes the new snapshot;
+/// `out->name` is `name` itself (valid as long as the caller keeps it).
+///
+/// Errors: `WHEFS_ERR_EXISTS` (the name is taken), `WHEFS_ERR_ARG` (bad
+/// name), `WHEFS_ERR_ACCESS` (read-only open, or a snapshot view),
+/// `WHEFS_ERR_BUSY`, `WHEFS_ERR_FULL`, `WHEFS_ERR_IO`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `name` a NUL-terminated string; `out` is
+/// NULL or points to writable memory.
+int whefs_snapshot_create(struct whefs_fs *fs, const char *name, struct whefs_snapshot_info *out);
+
+/// Deletes the snapshot `name` in one commit. The pages only it held are
+/// reused once no reader needs them; a view opened on it keeps reading
+/// until it is closed. On success, if `pages_freed` is not NULL, it is the
+/// number of pages the snapshot gave back.
+///
+/// Errors: `WHEFS_ERR_NOT_FOUND` (no such snapshot), `WHEFS_ERR_ARG` (bad
+/// name), `WHEFS_ERR_ACCESS` (read-only open, or a snapshot view),
+/// `WHEFS_ERR_BUSY`, `WHEFS_ERR_IO`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `name` a NUL-terminated string;
+/// `pages_freed` is NULL or points to writable memory.
+int whefs_snapshot_delete(struct whefs_fs *fs, const char *name, uint64_t *pages_freed);
+
+/// Opens a listing of the container's named snapshots as of the latest
+/// commit (through a view: of the container it came from), in name order.
+/// The whole list is read now: snapshots created or deleted later do not
+/// appear in it.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` points to writable memory.
+int whefs_snapshot_list_open(struct whefs_fs *fs, struct whefs_snapshot_list **out);
+
+/// Fetches the next snapshot: `*has_entry` is 1 and `*out` filled, or, at
+/// the end, `*has_entry` is 0 and `*out` untouched. `out->name` stays
+/// valid until the next call on `l`; copy it to keep it.
+///
+/// # Safety
+/// `l` is NULL or a live handle; `out` and `has_entry` point to writable
+/// memory.
+int whefs_snapshot_list_next(struct whefs_snapshot_list *l,
+                             struct whefs_snapshot_info *out,
+                             int *has_entry);
+
+/// Closes a snapshot listing. NULL is allowed (does nothing).
+///
+/// # Safety
+/// `l` is NULL or a live handle, not used again afterwards.
+int whefs_snapshot_list_close(struct whefs_snapshot_list *l);
+
+/// Opens a read-only view of the snapshot `name`: a new `whefs_fs` on which
+/// every reading call (`whefs_read_file()`, `whefs_stat()`,
+/// `whefs_dir_open()`, `whefs_file_open()` with "r", `whefs_fs_info()`,
+/// ...) sees the container as it was at the snapshot, and every writing
+/// call fails with `WHEFS_ERR_ACCESS`. The view shares `fs`'s descriptor
+/// and locks, and keeps reading its state even if the snapshot is deleted
+/// meanwhile. Free it with `whefs_fs_close()`; it may be closed before or
+/// after `fs` (it keeps what it needs of `fs` alive).
+///
+/// Errors: `WHEFS_ERR_NOT_FOUND` (no such snapshot), `WHEFS_ERR_ARG`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `name` a NUL-terminated string; `out`
+/// points to writable memory.
+int whefs_fs_open_snapshot(struct whefs_fs *fs, const char *name, struct whefs_fs **out);
+
+/// Brings `path` — a file, a link or a whole subtree; "/" for the whole
+/// container — back to its content in the snapshot `snapshot`, in one
+/// commit: what is there now is removed, and the snapshot's entries are
+/// written again with their metadata and hard links. A path the snapshot
+/// does not have is removed. The restored files are copies and share no
+/// pages with the snapshot, which stays as it is. Files open for writing
+/// under `path` keep writing to files nobody sees, as after any removal.
+///
+/// Errors: `WHEFS_ERR_NOT_FOUND` (no such snapshot, or no parent of
+/// `path`), `WHEFS_ERR_ARG` (bad path), `WHEFS_ERR_ACCESS` (read-only open
+/// or view), `WHEFS_ERR_BUSY`, `WHEFS_ERR_FULL`, `WHEFS_ERR_IO`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `snapshot` and `path` NUL-terminated
+/// strings.
+int whefs_fs_restore(struct whefs_fs *fs, const char *snapshot, const char *path);
+
+/// Calls `callback` for every path that differs from the state `older`
+/// reads to the state `newer` reads, sorted by path: added, removed, or
+/// changed (kind, size, content, mode, owner, or a file's modification
+/// time). A directory added or removed is reported with everything below
+/// it. Typically `older` is a view from `whefs_fs_open_snapshot()` and
+/// `newer` the container itself, or another view; any two handles work.
+///
+/// The differences are all found before the first call. Stopping early (a
+/// nonzero callback result) still returns `WHEFS_OK`.
+///
+/// # Safety
+/// `older` and `newer` are NULL or live handles; `callback` a valid
+/// function, given `userdata` as is.
+int whefs_diff(struct whefs_fs *older,
+               struct whefs_fs *newer,
+               whefs_diff_callback callback,
+               void *userdata);
+
+/// Copies the state `fs` reads — the latest commit, or the snapshot of a
+/// view from `whefs_fs_open_snapshot()` — into a new container file at
+/// `dest` (a host path), while other threads and processes go on writing:
+/// they are never blocked, and what they commit meanwhile is not in the
+/// copy. The copy is compact: only live pages, renumbered; no snapshots,
+/// no free space. `dest` must not exist; it appears only complete and
+/// synced (a failed or interrupted backup leaves nothing there).
+///
+/// `progress` (may be NULL) is called as pages are copied, with
+/// `userdata`. On success, if `out` is not NULL, `*out` tells what was
+/// written.
+///
+/// Errors: `WHEFS_ERR_EXISTS` (`dest` exists), `WHEFS_ERR_NOT_FOUND` (no
+/// directory for `dest`), `WHEFS_ERR_IO`, `WHEFS_ERR_FULL` (disk full),
+/// `WHEFS_ERR_ARG`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `dest` a NUL-terminated string;
+/// `progress` NULL or a valid function, given `userdata` as is; `out` NULL
+/// or pointing to writable memory.
+int whefs_fs_backup(struct whefs_fs *fs,
+                    const char *dest,
+                    whefs_progress_callback progress,
+                    void *userdata,
+                    struct whefs_backup_report *out);
+
+/// Shrinks the container in place: moves live pages from its end into
+/// free space, commits, and truncates the file. Crash-safe at every step:
+/// a crash leaves the container as before or as after, with every file
+/// intact. Pages that snapshots hold are not moved, so snapshots bound how
+/// far it can shrink. On success, if `out` is not NULL, `*out` tells what
+/// was done.
+///
+/// It needs the container to itself: it waits up to the busy timeout for
+/// other opens (other handles, in this process or another) to close, and
+/// `fs` must have no file, listing, transaction or snapshot view open;
+/// otherwise `WHEFS_ERR_BUSY`, with the reason in `whefs_errmsg()`.
+///
+/// Errors: `WHEFS_ERR_BUSY` (see above), `WHEFS_ERR_ACCESS` (read-only
+/// open, or a snapshot view), `WHEFS_ERR_IO`.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` NULL or pointing to writable memory.
+int whefs_fs_compact(struct whefs_fs *fs, struct whefs_compact_report *out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -202,3 +202,42 @@ fn compaction_waits_for_other_opens_and_then_says_why_it_failed() {
     let other = Fs::open_read_only(&path).unwrap();
     assert_eq!(other.read("/f").unwrap(), pattern(100_000, 1));
 }
+
+#[test]
+fn compaction_never_grows_a_container_even_on_a_fresh_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.whefs");
+    {
+        let fs = Fs::create(&path).unwrap();
+        fs.write("/a", b"hi").unwrap();
+        for i in 0..50u64 {
+            fs.write(&format!("/f{i}"), &pattern(20_000, i)).unwrap();
+        }
+        for i in 0..40u64 {
+            fs.remove_file(&format!("/f{i}")).unwrap();
+        }
+    }
+    for round in 0..3 {
+        let fs = Fs::open(&path).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        let report = fs.compact().unwrap();
+        let after = std::fs::metadata(&path).unwrap().len();
+        assert!(
+            after <= before,
+            "round {round}: {before} -> {after} bytes ({report:?})"
+        );
+        fs.check().unwrap();
+        let info = fs.info().unwrap();
+        assert!(
+            info.pages_total as f64 <= info.pages_used as f64 * 1.1 + 4.0,
+            "round {round}: {} pages for {} live ({report:?})",
+            info.pages_total,
+            info.pages_used
+        );
+    }
+    let fs = Fs::open(&path).unwrap();
+    assert_eq!(fs.read("/a").unwrap(), b"hi");
+    for i in 40..50u64 {
+        assert_eq!(fs.read(&format!("/f{i}")).unwrap(), pattern(20_000, i));
+    }
+}

@@ -120,22 +120,6 @@ fn locks_json_lists_the_inode_another_process_writes() {
     assert!(writer.wait().unwrap().success());
 }
 
-/// Runs `whefs args` under a pseudo-terminal (`script` from util-linux)
-/// and returns everything the terminal got.
-fn under_terminal(s: &Sandbox, args: &str) -> String {
-    let out = Command::new("script")
-        .args(["-q", "-e", "-c"])
-        .arg(format!("\"$WHEFS\" {args}"))
-        .arg("/dev/null")
-        .env("WHEFS", whefs_bin())
-        .current_dir(s.path("."))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run script(1)");
-    assert!(out.status.success(), "{args}: {}", stderr(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn progress_bars_are_drawn_only_on_a_terminal_and_not_with_quiet() {
     let s = Sandbox::with_container();
@@ -206,7 +190,15 @@ const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ("info", &[]),
     ("locks", &[]),
     ("check", &[]),
+    ("diff", &["s"]),
+    ("restore", &["s"]),
+    ("backup", &["copy.whefs"]),
+    ("compact", &[]),
 ];
+
+/// The actions of `whefs snapshot`, with the arguments after CONTAINER.
+const SNAPSHOT_ACTIONS: &[(&str, &[&str])] =
+    &[("create", &["s"]), ("list", &[]), ("delete", &["s"])];
 
 #[test]
 fn every_subcommand_fails_on_a_missing_or_garbage_container() {
@@ -221,11 +213,20 @@ fn every_subcommand_fails_on_a_missing_or_garbage_container() {
             assert!(err.contains(container), "{args:?}: {err}");
         }
     }
+    for (action, rest) in SNAPSHOT_ACTIONS {
+        for (container, code) in [("missing.whefs", NOT_FOUND), ("garbage", CORRUPT)] {
+            let mut args = vec!["snapshot", *action, container];
+            args.extend_from_slice(rest);
+            let err = s.fails(&args, code);
+            assert!(err.contains(container), "{args:?}: {err}");
+        }
+    }
     assert!(
         !exists(&s.path("missing.whefs")),
         "nothing created a container"
     );
     assert!(!exists(&s.path("out.tar")) && !exists(&s.path("out.c")));
+    assert!(!exists(&s.path("copy.whefs")), "no backup of nothing");
     // create and demo refuse an existing file instead.
     s.fails(&["create", "garbage"], EXISTS);
     s.fails(&["demo", "garbage"], EXISTS);
@@ -242,7 +243,7 @@ fn every_subcommand_has_help_that_names_its_usage() {
     let names = SUBCOMMANDS
         .iter()
         .map(|(name, _)| *name)
-        .chain(["create", "demo"]);
+        .chain(["create", "demo", "snapshot"]);
     for name in names {
         assert!(
             top.contains(&format!("\n  {name} ")),
@@ -255,8 +256,16 @@ fn every_subcommand_has_help_that_names_its_usage() {
         );
         let about = help.lines().next().unwrap_or("");
         assert!(about.split(' ').count() > 3, "{name}: {about:?}");
-        if name != "create" && name != "demo" {
+        if name != "create" && name != "demo" && name != "snapshot" {
             assert!(help.contains("<CONTAINER>"), "{name}: {help}");
         }
+    }
+    for (action, _) in SNAPSHOT_ACTIONS {
+        let help = s.ok_text(&["snapshot", action, "--help"]);
+        assert!(
+            help.contains(&format!("Usage: whefs snapshot {action} "))
+                && help.contains("<CONTAINER>"),
+            "snapshot {action}: {help}"
+        );
     }
 }

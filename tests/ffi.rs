@@ -188,6 +188,23 @@ fn c_transaction_test_passes() {
 }
 
 #[test]
+fn c_snapshot_test_passes() {
+    let dir = scratch();
+    let binary =
+        CProgram::c99(&["tests/c/test_snapshots.c"]).build(&dir.path().join("test_snapshots"));
+    let output = run_ok(&binary, &[dir.path()], dir.path());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("all C snapshot tests passed"));
+}
+
+#[test]
+fn c_backup_test_passes() {
+    let dir = scratch();
+    let binary = CProgram::c99(&["tests/c/test_backup.c"]).build(&dir.path().join("test_backup"));
+    let output = run_ok(&binary, &[dir.path()], dir.path());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("all C backup tests passed"));
+}
+
+#[test]
 fn c_posix_test_passes() {
     let dir = scratch();
     let binary = CProgram::c99(&["tests/c/test_posix.c"]).build(&dir.path().join("test_posix"));
@@ -372,6 +389,16 @@ fn c_api_test_is_clean_under_valgrind() {
 #[test]
 fn c_transaction_test_is_clean_under_valgrind() {
     clean_under_valgrind("tests/c/test_txn.c", "test_txn_plain");
+}
+
+#[test]
+fn c_snapshot_test_is_clean_under_valgrind() {
+    clean_under_valgrind("tests/c/test_snapshots.c", "test_snapshots_plain");
+}
+
+#[test]
+fn c_backup_test_is_clean_under_valgrind() {
+    clean_under_valgrind("tests/c/test_backup.c", "test_backup_plain");
 }
 
 #[test]

@@ -192,10 +192,12 @@ static int whefs_py_cstring(PyObject *obj, const char **out, const char *what)
 }
 
 %typemap(in, numinputs=0) uint64_t *pos (uint64_t temp = 0), uint64_t *size (uint64_t temp = 0),
-                          uint64_t *newpos (uint64_t temp = 0), uint64_t *copied (uint64_t temp = 0) {
+                          uint64_t *newpos (uint64_t temp = 0), uint64_t *copied (uint64_t temp = 0),
+                          uint64_t *pages_freed (uint64_t temp = 0) {
     $1 = &temp;
 }
-%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos, uint64_t *copied {
+%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos, uint64_t *copied,
+                 uint64_t *pages_freed {
     $result = whefs_py_append($result, PyLong_FromUnsignedLongLong(*$1));
     if ($result == NULL) SWIG_fail;
 }
@@ -225,6 +227,7 @@ WHEFS_HANDLE_OUT(whefs_dir)
 /* whefs_txn_begin: the transaction. whefs_txn_commit and whefs_txn_abort
  * free it: the idiomatic layer calls exactly one of them, once. */
 WHEFS_HANDLE_OUT(whefs_txn)
+WHEFS_HANDLE_OUT(whefs_snapshot_list)
 
 /* Result structs: a new, owned copy (freed with the Python object). */
 %define WHEFS_STRUCT_OUT(TYPE)
@@ -246,6 +249,38 @@ WHEFS_HANDLE_OUT(whefs_txn)
 WHEFS_STRUCT_OUT(whefs_stat_t)
 WHEFS_STRUCT_OUT(whefs_statx_t)
 WHEFS_STRUCT_OUT(whefs_info)
+WHEFS_STRUCT_OUT(whefs_info_v2)
+WHEFS_STRUCT_OUT(whefs_compact_report)
+
+/* A snapshot's description: a tuple (name, generation, created_ns, files,
+ * dirs, exclusive_pages), the name copied at once (it lives only until the
+ * next call on the listing, or is the caller's own argument). */
+%{
+static PyObject *whefs_py_snapshot_tuple(const whefs_snapshot_info *si)
+{
+    return Py_BuildValue("(sKLKKK)", si->name, (unsigned long long)si->generation,
+                         (long long)si->created_ns, (unsigned long long)si->files,
+                         (unsigned long long)si->dirs, (unsigned long long)si->exclusive_pages);
+}
+%}
+%typemap(in, numinputs=0) struct whefs_snapshot_info *out (struct whefs_snapshot_info temp) {
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+}
+%typemap(argout) struct whefs_snapshot_info *out {
+    $result = whefs_py_append($result, whefs_py_snapshot_tuple($1));
+    if ($result == NULL) SWIG_fail;
+}
+/* whefs_snapshot_list_next: the tuple above, or None at the end. */
+%typemap(in, numinputs=0) (struct whefs_snapshot_info *out, int *has_entry) (struct whefs_snapshot_info entry, int has = 0) {
+    memset(&entry, 0, sizeof entry);
+    $1 = &entry;
+    $2 = &has;
+}
+%typemap(argout) (struct whefs_snapshot_info *out, int *has_entry) {
+    $result = whefs_py_append($result, *$2 ? whefs_py_snapshot_tuple($1) : SWIG_Py_Void());
+    if ($result == NULL) SWIG_fail;
+}
 
 /* whefs_dir_next: a tuple (name, kind, ino, size), or None at the end. The
  * name is copied at once (it is valid only until the next call). */
@@ -271,6 +306,11 @@ WHEFS_STRUCT_OUT(whefs_info)
 %ignore whefs_fs_label_get;
 %ignore whefs_ls;
 %ignore whefs_readlink;
+%ignore whefs_diff;
+%ignore whefs_fs_backup;
+/* Tuples here (above and below); no classes for them. */
+%ignore whefs_snapshot_info;
+%ignore whefs_backup_report;
 
 #endif /* SWIGPYTHON */
 /* ======================================================================== */
@@ -347,6 +387,36 @@ static void whefs_php_info_array(zval *arr, const whefs_info *info)
     add_assoc_long(arr, "dirs", (zend_long)info->dirs);
 }
 
+static void whefs_php_info_v2_array(zval *arr, const whefs_info_v2 *info)
+{
+    array_init(arr);
+    add_assoc_long(arr, "page_size", (zend_long)info->page_size);
+    add_assoc_long(arr, "generation", (zend_long)info->generation);
+    add_assoc_long(arr, "pages_total", (zend_long)info->pages_total);
+    add_assoc_long(arr, "pages_used", (zend_long)info->pages_used);
+    add_assoc_long(arr, "pages_free", (zend_long)info->pages_free);
+    add_assoc_long(arr, "pages_pending", (zend_long)info->pages_pending);
+    add_assoc_long(arr, "files", (zend_long)info->files);
+    add_assoc_long(arr, "dirs", (zend_long)info->dirs);
+    add_assoc_long(arr, "snapshots", (zend_long)info->snapshots);
+    add_assoc_long(arr, "pages_snapshot", (zend_long)info->pages_snapshot);
+    add_assoc_long(arr, "pages_reclaimable", (zend_long)info->pages_reclaimable);
+}
+
+/* A snapshot as ['name' => ..., 'generation' => ..., 'created_ns' => ...,
+ * 'files' => ..., 'dirs' => ..., 'exclusive_pages' => ...]; the name is
+ * copied at once. */
+static void whefs_php_snapshot_array(zval *arr, const whefs_snapshot_info *si)
+{
+    array_init(arr);
+    add_assoc_string(arr, "name", si->name);
+    add_assoc_long(arr, "generation", (zend_long)si->generation);
+    add_assoc_long(arr, "created_ns", (zend_long)si->created_ns);
+    add_assoc_long(arr, "files", (zend_long)si->files);
+    add_assoc_long(arr, "dirs", (zend_long)si->dirs);
+    add_assoc_long(arr, "exclusive_pages", (zend_long)si->exclusive_pages);
+}
+
 /* One entry as ['name' => ..., 'kind' => ..., 'ino' => ..., 'size' => ...],
  * plus 'path' for a whefs_ls() match. */
 static void whefs_php_entry_array(zval *arr, const char *path, const char *name,
@@ -406,10 +476,12 @@ static void whefs_php_entry_array(zval *arr, const char *path, const char *name,
 }
 
 %typemap(in, numinputs=0) uint64_t *pos (uint64_t temp = 0), uint64_t *size (uint64_t temp = 0),
-                          uint64_t *newpos (uint64_t temp = 0), uint64_t *copied (uint64_t temp = 0) {
+                          uint64_t *newpos (uint64_t temp = 0), uint64_t *copied (uint64_t temp = 0),
+                          uint64_t *pages_freed (uint64_t temp = 0) {
     $1 = &temp;
 }
-%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos, uint64_t *copied {
+%typemap(argout) uint64_t *pos, uint64_t *size, uint64_t *newpos, uint64_t *copied,
+                 uint64_t *pages_freed {
     RETVAL_LONG((zend_long)*$1);
 }
 
@@ -436,6 +508,7 @@ WHEFS_PHP_HANDLE_OUT(whefs_dir)
 /* whefs_txn_begin: the transaction. whefs_txn_commit and whefs_txn_abort
  * free it: the PHP layer calls exactly one of them, once. */
 WHEFS_PHP_HANDLE_OUT(whefs_txn)
+WHEFS_PHP_HANDLE_OUT(whefs_snapshot_list)
 
 /* Result structs: arrays. */
 %typemap(in, numinputs=0) struct whefs_stat_t *out (struct whefs_stat_t temp) {
@@ -451,6 +524,47 @@ WHEFS_PHP_HANDLE_OUT(whefs_txn)
 }
 %typemap(argout) struct whefs_info *out {
     whefs_php_info_array($result, $1);
+}
+%typemap(in, numinputs=0) struct whefs_info_v2 *out (struct whefs_info_v2 temp) {
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+}
+%typemap(argout) struct whefs_info_v2 *out {
+    whefs_php_info_v2_array($result, $1);
+}
+%typemap(in, numinputs=0) struct whefs_snapshot_info *out (struct whefs_snapshot_info temp) {
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+}
+%typemap(argout) struct whefs_snapshot_info *out {
+    whefs_php_snapshot_array($result, $1);
+}
+%typemap(in, numinputs=0) struct whefs_compact_report *out (struct whefs_compact_report temp) {
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+}
+%typemap(argout) struct whefs_compact_report *out {
+    array_init($result);
+    add_assoc_long($result, "pages_before", (zend_long)$1->pages_before);
+    add_assoc_long($result, "pages_after", (zend_long)$1->pages_after);
+    add_assoc_long($result, "data_pages_moved", (zend_long)$1->data_pages_moved);
+    add_assoc_long($result, "commits", (zend_long)$1->commits);
+}
+/* whefs_fs_backup's progress argument: null or a callable, checked by the helper. */
+%typemap(in, phptype="?callable") zval *progress {
+    $1 = &$input;
+}
+/* whefs_snapshot_list_next: a snapshot array, or null at the end. */
+%typemap(in, numinputs=0) (struct whefs_snapshot_info *out, int *has_entry) (struct whefs_snapshot_info entry, int has = 0) {
+    memset(&entry, 0, sizeof entry);
+    $1 = &entry;
+    $2 = &has;
+}
+%typemap(argout) (struct whefs_snapshot_info *out, int *has_entry) {
+    if (*$2)
+        whefs_php_snapshot_array($result, $1);
+    else
+        RETVAL_NULL();
 }
 %typemap(in, numinputs=0) struct whefs_statx_t *out (struct whefs_statx_t temp) {
     memset(&temp, 0, sizeof temp);
@@ -504,11 +618,17 @@ WHEFS_PHP_HANDLE_OUT(whefs_txn)
 %ignore whefs_file_read;
 %ignore whefs_file_pread;
 %ignore whefs_readlink;
+%ignore whefs_diff;
+%ignore whefs_fs_backup;
 /* The result structs are arrays here; no classes for them. */
 %ignore whefs_stat_t;
 %ignore whefs_statx_t;
 %ignore whefs_info;
+%ignore whefs_info_v2;
 %ignore whefs_dirent;
+%ignore whefs_snapshot_info;
+%ignore whefs_backup_report;
+%ignore whefs_compact_report;
 
 #endif /* SWIGPHP */
 /* ======================================================================== */
@@ -547,6 +667,10 @@ int whefs_test_panic(void);
 %rename(whefs_ls) whefs_py_ls;
 %rename(whefs_readlink) whefs_py_readlink;
 %nothread whefs_py_readlink;
+%rename(whefs_diff) whefs_py_diff;
+%nothread whefs_py_diff;
+%rename(whefs_fs_backup) whefs_py_fs_backup;
+%nothread whefs_py_fs_backup;
 
 %feature("docstring") whefs_py_readlink
 "whefs_readlink(fs, path) -> str: the target of the symbolic link at path.";
@@ -560,6 +684,10 @@ int whefs_test_panic(void);
 "whefs_file_pread_bytes(f, size, offset) -> bytes: up to size bytes at offset; the position stays.";
 %feature("docstring") whefs_py_ls
 "whefs_ls(fs, pattern) -> list of (path, kind, ino, size) for every glob match, depth first, in name order within a directory.";
+%feature("docstring") whefs_py_fs_backup
+"whefs_fs_backup(fs, dest, progress) -> (generation, pages, bytes, files, dirs): copies the state fs reads into a new container at dest; progress is None or called as progress(done_pages, total_pages).";
+%feature("docstring") whefs_py_diff
+"whefs_diff(older, newer) -> list of (kind, path): WHEFS_CHANGE_* and the absolute path of every difference, sorted by path.";
 
 %{
 static PyObject *whefs_py_read_common(whefs_file *f, size_t size, int positional, uint64_t offset)
@@ -631,6 +759,44 @@ static int whefs_py_ls_collect(const char *path, const whefs_dirent *entry, void
     item->size = entry->size;
     m->count++;
     return 0;
+}
+
+/* whefs_fs_backup's progress: calls the Python callable with the GIL
+ * taken again (the backup runs without it). The first exception it raises
+ * is kept, ends the calls, and is raised when the backup returns: the
+ * library cannot stop a backup half-way. */
+struct whefs_py_progress {
+    PyObject *callable;
+    PyObject *exc_type, *exc_value, *exc_tb;
+    int failed;
+};
+
+static void whefs_py_progress_cb(uint64_t done, uint64_t total, void *userdata)
+{
+    struct whefs_py_progress *p = (struct whefs_py_progress *)userdata;
+    PyGILState_STATE gil;
+    PyObject *result;
+
+    if (p->failed)
+        return;
+    gil = PyGILState_Ensure();
+    result = PyObject_CallFunction(p->callable, "KK", (unsigned long long)done,
+                                   (unsigned long long)total);
+    if (result == NULL) {
+        p->failed = 1;
+        PyErr_Fetch(&p->exc_type, &p->exc_value, &p->exc_tb);
+    }
+    Py_XDECREF(result);
+    PyGILState_Release(gil);
+}
+
+/* whefs_diff's changes, gathered the same way (kind in `kind`, no entry). */
+static int whefs_py_diff_collect(uint32_t kind, const char *path, void *userdata)
+{
+    whefs_dirent entry;
+    memset(&entry, 0, sizeof entry);
+    entry.kind = kind;
+    return whefs_py_ls_collect(path, &entry, userdata);
 }
 %}
 
@@ -777,6 +943,65 @@ static PyObject *whefs_py_ls(whefs_fs *fs, const char *pattern)
     free(m.items);
     return list;
 }
+
+static PyObject *whefs_py_fs_backup(whefs_fs *fs, const char *dest, PyObject *progress)
+{
+    struct whefs_py_progress p = {NULL, NULL, NULL, NULL, 0};
+    whefs_backup_report report;
+    int rc;
+
+    if (progress != Py_None && !PyCallable_Check(progress)) {
+        PyErr_Format(PyExc_TypeError, "progress must be callable or None, not %.100s",
+                     Py_TYPE(progress)->tp_name);
+        return NULL;
+    }
+    p.callable = progress == Py_None ? NULL : progress; /* borrowed from the arguments */
+    memset(&report, 0, sizeof report);
+    Py_BEGIN_ALLOW_THREADS
+    rc = whefs_fs_backup(fs, dest, p.callable != NULL ? whefs_py_progress_cb : NULL, &p, &report);
+    Py_END_ALLOW_THREADS
+    if (p.failed) {
+        PyErr_Restore(p.exc_type, p.exc_value, p.exc_tb);
+        return NULL;
+    }
+    if (rc != WHEFS_OK) {
+        whefs_py_raise(rc);
+        return NULL;
+    }
+    return Py_BuildValue("(KKKKK)", (unsigned long long)report.generation,
+                         (unsigned long long)report.pages, (unsigned long long)report.bytes,
+                         (unsigned long long)report.files, (unsigned long long)report.dirs);
+}
+
+static PyObject *whefs_py_diff(whefs_fs *older, whefs_fs *newer)
+{
+    struct whefs_py_matches m = {NULL, 0, 0, 0};
+    PyObject *list = NULL;
+    size_t i;
+    int rc;
+
+    Py_BEGIN_ALLOW_THREADS
+    rc = whefs_diff(older, newer, whefs_py_diff_collect, &m);
+    Py_END_ALLOW_THREADS
+    if (rc != WHEFS_OK)
+        whefs_py_raise(rc);
+    else if (m.out_of_memory)
+        PyErr_NoMemory();
+    else
+        list = PyList_New((Py_ssize_t)m.count);
+    for (i = 0; i < m.count; i++) {
+        if (list != NULL) {
+            PyObject *item = Py_BuildValue("(Is)", (unsigned int)m.items[i].kind, m.items[i].path);
+            if (item == NULL)
+                Py_CLEAR(list);
+            else
+                PyList_SET_ITEM(list, (Py_ssize_t)i, item);
+        }
+        free(m.items[i].path);
+    }
+    free(m.items);
+    return list;
+}
 %}
 
 #endif /* SWIGPYTHON */
@@ -791,6 +1016,8 @@ static PyObject *whefs_py_ls(whefs_fs *fs, const char *pattern)
 %rename(whefs_file_pread_bytes) whefs_php_file_pread_bytes;
 %rename(whefs_ls) whefs_php_ls;
 %rename(whefs_readlink) whefs_php_readlink;
+%rename(whefs_diff) whefs_php_diff;
+%rename(whefs_fs_backup) whefs_php_fs_backup;
 
 %{
 /* Up to `size` bytes at the position (or at `offset`), as a new string;
@@ -886,6 +1113,54 @@ static int whefs_php_ls_collect(const char *path, const whefs_dirent *entry, voi
     item->size = entry->size;
     m->count++;
     return 0;
+}
+
+/* whefs_fs_backup's progress: calls the PHP callable from inside the
+ * library's call. A bailout (a fatal error, the time limit) must never
+ * longjmp across the library's frames, so it is caught right here and
+ * resumed once the library has returned; an exception ends the calls and
+ * is thrown when the backup returns (the library cannot stop a backup
+ * half-way). */
+struct whefs_php_progress {
+    zend_fcall_info fci;
+    zend_fcall_info_cache fcc;
+    int stopped;
+    int bailed;
+};
+
+static void whefs_php_progress_cb(uint64_t done, uint64_t total, void *userdata)
+{
+    struct whefs_php_progress *p = (struct whefs_php_progress *)userdata;
+    zval args[2];
+    zval ret;
+
+    if (p->stopped)
+        return;
+    ZVAL_LONG(&args[0], (zend_long)done);
+    ZVAL_LONG(&args[1], (zend_long)total);
+    ZVAL_UNDEF(&ret);
+    p->fci.retval = &ret;
+    p->fci.params = args;
+    p->fci.param_count = 2;
+    zend_try {
+        if (zend_call_function(&p->fci, &p->fcc) != SUCCESS || EG(exception) != NULL)
+            p->stopped = 1;
+        zval_ptr_dtor(&ret);
+    } zend_catch {
+        p->stopped = 1;
+        p->bailed = 1;
+    } zend_end_try();
+}
+
+/* whefs_diff's changes, gathered the same way (the kind in `kind`; the
+ * path also as the name, unused). */
+static int whefs_php_diff_collect(uint32_t kind, const char *path, void *userdata)
+{
+    whefs_dirent entry;
+    memset(&entry, 0, sizeof entry);
+    entry.name = path;
+    entry.kind = kind;
+    return whefs_php_ls_collect(path, &entry, userdata);
 }
 %}
 
@@ -1013,6 +1288,85 @@ static zend_array *whefs_php_ls(whefs_fs *fs, const char *pattern)
         if (list != NULL) {
             whefs_php_entry_array(&item, m.items[i].path, m.items[i].name, m.items[i].kind,
                                   m.items[i].ino, m.items[i].size);
+            zend_hash_next_index_insert_new(list, &item);
+        }
+        free(m.items[i].path);
+        free(m.items[i].name);
+    }
+    free(m.items);
+    return list;
+}
+
+/* whefs_fs_backup(fs, dest, progress): copies the state fs reads into a
+ * new container at dest; progress is null or called as
+ * progress(done_pages, total_pages). Returns ['generation' => ..., 'pages'
+ * => ..., 'bytes' => ..., 'files' => ..., 'dirs' => ...]. */
+static zend_array *whefs_php_fs_backup(whefs_fs *fs, const char *dest, zval *progress)
+{
+    struct whefs_php_progress p;
+    whefs_backup_report report;
+    zend_array *out;
+    zval v;
+    char *error = NULL;
+    int rc;
+
+    memset(&p, 0, sizeof p);
+    if (Z_TYPE_P(progress) != IS_NULL
+        && zend_fcall_info_init(progress, 0, &p.fci, &p.fcc, NULL, &error) != SUCCESS) {
+        zend_argument_type_error(3, "must be a valid callback or null, %s", error ? error : "not callable");
+        if (error)
+            efree(error);
+        return NULL;
+    }
+    if (error)
+        efree(error);
+    memset(&report, 0, sizeof report);
+    rc = whefs_fs_backup(fs, dest, Z_TYPE_P(progress) != IS_NULL ? whefs_php_progress_cb : NULL, &p,
+                         &report);
+    if (p.bailed)
+        zend_bailout(); /* resumed outside the library's frames */
+    if (EG(exception) != NULL)
+        return NULL; /* thrown by the callback */
+    if (rc != WHEFS_OK) {
+        whefs_php_throw(rc);
+        return NULL;
+    }
+    out = zend_new_array(5);
+    ZVAL_LONG(&v, (zend_long)report.generation);
+    zend_hash_str_add_new(out, "generation", sizeof "generation" - 1, &v);
+    ZVAL_LONG(&v, (zend_long)report.pages);
+    zend_hash_str_add_new(out, "pages", sizeof "pages" - 1, &v);
+    ZVAL_LONG(&v, (zend_long)report.bytes);
+    zend_hash_str_add_new(out, "bytes", sizeof "bytes" - 1, &v);
+    ZVAL_LONG(&v, (zend_long)report.files);
+    zend_hash_str_add_new(out, "files", sizeof "files" - 1, &v);
+    ZVAL_LONG(&v, (zend_long)report.dirs);
+    zend_hash_str_add_new(out, "dirs", sizeof "dirs" - 1, &v);
+    return out;
+}
+
+/* whefs_diff(older, newer): an array of ['kind' => WHEFS_CHANGE_*, 'path'
+ * => absolute path] for every difference, sorted by path. */
+static zend_array *whefs_php_diff(whefs_fs *older, whefs_fs *newer)
+{
+    struct whefs_php_matches m = {NULL, 0, 0, 0};
+    zend_array *list = NULL;
+    zval item;
+    size_t i;
+    int rc;
+
+    rc = whefs_diff(older, newer, whefs_php_diff_collect, &m);
+    if (rc != WHEFS_OK)
+        whefs_php_throw(rc);
+    else if (m.out_of_memory)
+        zend_throw_exception(zend_ce_exception, "out of memory", WHEFS_ERR_NOMEM);
+    else
+        list = zend_new_array((uint32_t)m.count);
+    for (i = 0; i < m.count; i++) {
+        if (list != NULL) {
+            array_init(&item);
+            add_assoc_long(&item, "kind", (zend_long)m.items[i].kind);
+            add_assoc_string(&item, "path", m.items[i].path);
             zend_hash_next_index_insert_new(list, &item);
         }
         free(m.items[i].path);

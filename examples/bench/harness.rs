@@ -57,6 +57,8 @@ pub enum Unit {
     Calls,
     /// Gigabytes (10^9) per second (higher is better).
     GBps,
+    /// Megabytes (10^6) per second (higher is better).
+    MBps,
     /// A slowdown factor such as loaded ÷ idle latency (lower is better).
     Slowdown,
 }
@@ -84,6 +86,7 @@ impl Unit {
             Unit::Times | Unit::Payload | Unit::Slowdown => format!("{v:.2}×"),
             Unit::Calls => format!("{v:.1}"),
             Unit::GBps => format!("{v:.2} GB/s"),
+            Unit::MBps => format!("{v:.0} MB/s"),
         }
     }
 }
@@ -109,6 +112,8 @@ pub enum Section {
     Writes,
     /// Latency, threads and processes: ratios within one system.
     Concurrency,
+    /// Backup and compaction.
+    Maintenance,
 }
 
 impl Section {
@@ -118,6 +123,7 @@ impl Section {
             Section::Reads => "Reads (issue 9)",
             Section::Writes => "Writes (issue 10)",
             Section::Concurrency => "Latency, threads and processes (issues 9 and 10)",
+            Section::Maintenance => "Backup and compaction (issue 13)",
         }
     }
 }
@@ -242,6 +248,8 @@ pub struct Sizes {
     pub commits: usize,
     pub commit_size: usize,
     pub import_files: usize,
+    /// Files written before half of them are deleted and the container compacted.
+    pub compact_files: usize,
     pub floor_reads: usize,
     pub floor_writes: usize,
     pub floor_syncs: usize,
@@ -267,6 +275,7 @@ impl Sizes {
             commits: 2_000,
             commit_size: 4096,
             import_files: 10_000,
+            compact_files: 10_000,
             floor_reads: 100_000,
             floor_writes: 50_000,
             floor_syncs: 100,
@@ -290,6 +299,7 @@ impl Sizes {
             commits: 30,
             commit_size: 4096,
             import_files: 200,
+            compact_files: 200,
             floor_reads: 1_000,
             floor_writes: 1_000,
             floor_syncs: 3,

@@ -6,7 +6,9 @@
 //! process, 1 → 2 reader threads, small commits durable and unsynced, a
 //! 10,000-file import in one transaction and the container size after it,
 //! a 512 MiB sequential write + sync, 1 → 2 writer processes, and syscalls
-//! per commit under `strace`; and one `pread`, `pwrite`, `fdatasync`,
+//! per commit under `strace`, a backup of a container against `cp` of its
+//! file and compaction after deleting half of 10,000 files (issue 13);
+//! and one `pread`, `pwrite`, `fdatasync`,
 //! checksum and process start as floors. whefs is driven through its C API
 //! (`whefs::ffi`), plain files through libc, SQLite (bundled) through
 //! rusqlite; warm page cache; the systems alternate over repetitions and
@@ -38,6 +40,7 @@ mod fixture;
 mod floors;
 mod harness;
 mod machine;
+mod maintenance;
 mod plain;
 mod reads;
 mod report;
@@ -68,6 +71,8 @@ const WORKLOADS: &[(&str, Workload)] = &[
     ("seq-write", writes::sequential_write),
     ("writers", concurrency::writer_processes),
     ("syscalls", writes::syscalls),
+    ("backup", maintenance::backup),
+    ("compact", maintenance::compaction),
 ];
 
 fn env_flag(name: &str) -> bool {

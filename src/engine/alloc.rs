@@ -244,6 +244,7 @@ impl Tx<'_> {
             for (birth, runs) in by_birth {
                 for (s, l) in coalesce(runs) {
                     self.check_extent(s, l, "freed pages")?;
+                    self.sb.held_pages += l;
                     let key = records::held_key(self.generation, s);
                     let value = HeldExtent { count: l, birth }.encode();
                     if self.insert(&key, &value)?.is_some() {
@@ -505,6 +506,12 @@ pub fn check(engine: &Engine, sb: &Superblock, accounting: bool) -> Result<Check
         return Err(Error::corrupt(format!(
             "superblock counts {} free and {} pending pages, the allocator state holds {} and {}",
             sb.free_pages, sb.pending_pages, w.report.free_pages, w.report.pending_pages
+        )));
+    }
+    if w.report.held_pages != sb.held_pages || w.report.snapshots != sb.snapshots {
+        return Err(Error::corrupt(format!(
+            "superblock counts {} snapshots holding {} pages, the tree holds {} and {}",
+            sb.snapshots, sb.held_pages, w.report.snapshots, w.report.held_pages
         )));
     }
     let mut next = 1;

@@ -83,25 +83,24 @@ fn pack(sizes: &[usize], capacity: usize) -> Vec<usize> {
         used += s;
     }
     ends.push(sizes.len());
-    if ends.len() >= 2 {
-        let n = ends.len();
-        let start_prev = if n >= 3 { ends[n - 3] } else { 0 };
+    let n = ends.len();
+    if n >= 2 {
+        let prev_start = if n >= 3 { ends[n - 3] } else { 0 };
         let last: usize = sizes[ends[n - 2]..].iter().sum();
         if last < capacity / 4 {
-            let both: usize = sizes[start_prev..].iter().sum();
-            ends.pop();
+            let both: usize = sizes[prev_start..].iter().sum();
+            ends.truncate(n - 2);
             if both > capacity {
                 // Cut the two evenly by bytes.
                 let mut acc = 0;
-                let mut cut = start_prev;
+                let mut cut = prev_start;
                 while acc + sizes[cut] <= both / 2 {
                     acc += sizes[cut];
                     cut += 1;
                 }
-                let last = ends.pop().expect("two nodes");
-                ends.push(cut.max(start_prev + 1));
-                ends.push(last);
+                ends.push(cut.max(prev_start + 1));
             }
+            ends.push(sizes.len());
         }
     }
     ends
@@ -283,6 +282,8 @@ pub fn copy_compact(
         label: snap.sb.label.clone(),
         synced_commit: true,
         manifest: Default::default(),
+        held_pages: 0,
+        snapshots: 0,
     };
     let mut page0 = vec![0u8; ps];
     let slot = Superblock::slot_offset(COPY_GENERATION) as usize;

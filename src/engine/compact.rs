@@ -35,6 +35,8 @@ pub struct CompactReport {
 /// Rounds of moving at most: each round's copied tree pages free their old
 /// places only at the next, so the tree settles in a few.
 const MAX_ROUNDS: usize = 6;
+/// Free pages of its own a compaction commit stocks the pool with.
+const STOCK: u64 = 64;
 
 /// An extent to move: its key, its record and where it goes.
 struct Move {
@@ -83,19 +85,57 @@ impl Engine {
             pages_before: self.latest()?.page_count,
             ..Default::default()
         };
+        // Rounds go on while they bring the end of the used pages down.
+        let mut end = self.used_end()?;
         for _ in 0..MAX_ROUNDS {
             let moved = self.compact_round(&mut report)?;
-            if moved == 0 {
+            let now = self.used_end()?;
+            if moved == 0 || now >= end {
                 break;
             }
+            end = now;
         }
         self.shrink(&mut report)?;
         report.pages_after = self.latest()?.page_count;
         Ok(report)
     }
 
-    /// Gives back every page this open's pool holds, so the pages below the
-    /// tail are free for the moves.
+    /// One durable commit of a compaction, between two drains of the pool:
+    /// before, so that its pages come from the latest state's lowest free
+    /// ones; after, so that no page it stocked stays reserved (whether it
+    /// committed or not).
+    fn compaction_commit<T>(
+        &self,
+        f: impl FnOnce(&mut Tx) -> Result<T>,
+    ) -> Result<(T, Option<crate::format::Superblock>)> {
+        self.drain_pool();
+        let result = self.commit(true, f);
+        self.drain_pool();
+        result
+    }
+
+    /// The page after the last one in use in the latest state: its page
+    /// count, less the free extent that reaches it.
+    fn used_end(&self) -> Result<u64> {
+        let latest = self.latest()?;
+        let root = super::tree::Child::Clean(latest.root);
+        let lo = records::kind_start(SYSTEM_INO, Kind::Free);
+        let hi = records::kind_end(SYSTEM_INO, Kind::Free);
+        let mut end = latest.page_count;
+        super::tree::visit(self, &root, &lo, Some(&hi), true, &mut |k, v| {
+            let (s, l) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
+            if s + l == latest.page_count {
+                end = s;
+            }
+            Ok(false)
+        })?;
+        Ok(end)
+    }
+
+    /// Gives back every page this open's pool holds, so that the next
+    /// commit takes its tree pages from the lowest free pages of the latest
+    /// state — not from pages reserved earlier past its end. Called before
+    /// every commit of a compaction.
     fn drain_pool(&self) {
         let mut pool = self.pool();
         let (free, held) = pool.drain();
@@ -114,7 +154,7 @@ impl Engine {
         let latest = self.latest()?;
         self.known_durable
             .fetch_max(latest.generation, std::sync::atomic::Ordering::AcqRel);
-        let (_, sb) = self.commit(true, |tx| tx.reclaim_everything())?;
+        let (_, sb) = self.compaction_commit(|tx| tx.reclaim_everything())?;
         if sb.is_some() {
             report.commits += 1;
         }
@@ -216,7 +256,8 @@ impl Engine {
         if moves.is_empty() && touch.is_empty() {
             return Ok(0);
         }
-        let result = self.commit(true, |tx| {
+        let result = self.compaction_commit(|tx| {
+            tx.reclaim_everything()?;
             for (m, sums) in moves.iter().zip(&written) {
                 tx.relocate_extent(&m.key, &m.ext, &m.to, sums)?;
             }
@@ -242,14 +283,12 @@ impl Engine {
         let latest = self.latest()?;
         self.known_durable
             .fetch_max(latest.generation, std::sync::atomic::Ordering::AcqRel);
-        self.drain_pool();
-        let (_, sb) = self.commit(true, |tx| {
+        let (_, sb) = self.compaction_commit(|tx| {
             tx.reclaim_everything()?;
             tx.cut_free_tail()
         })?;
         if let Some(sb) = sb {
             report.commits += 1;
-            self.drain_pool();
             let end = sb.page_count * self.page_size as u64;
             if self.storage.len()? > end {
                 self.storage.set_len(end).map_err(|e| self.poison(e))?;
@@ -300,7 +339,12 @@ fn collect_tail_keys(
 
 impl Tx<'_> {
     /// Reclaims every pending extent (the caller knows no reader needs them
-    /// and that the commits that freed them are durable).
+    /// and that the commits that freed them are durable), and stocks this
+    /// open's page pool from the lowest free pages *of this commit*, so that
+    /// its tree pages go where compaction wants them — not past the end,
+    /// which is where the pool would look while the pages just reclaimed
+    /// are free only in this commit. The caller drains the pool if the
+    /// commit fails (its pages would not be free then).
     fn reclaim_everything(&mut self) -> Result<()> {
         while self.sb.pending_pages > 0 {
             let before = self.sb.pending_pages;
@@ -309,6 +353,32 @@ impl Tx<'_> {
                 break;
             }
         }
+        let mut free = Vec::new();
+        let lo = records::kind_start(SYSTEM_INO, Kind::Free);
+        let hi = records::kind_end(SYSTEM_INO, Kind::Free);
+        let mut want = STOCK;
+        self.visit(&lo, &hi, false, &mut |k, v| {
+            let (s, l) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
+            free.push((s, l.min(want)));
+            want -= l.min(want);
+            Ok(want > 0)
+        })?;
+        let engine = self.engine;
+        let mut pool = engine.pool();
+        let mut table = engine.locks.reservations();
+        let mut got = Vec::new();
+        for (s, l) in free {
+            got.extend(engine.locks.claim_pages(
+                &mut table,
+                s,
+                s + l,
+                l,
+                pool.owner,
+                pool.held_owner,
+            )?);
+        }
+        drop(table);
+        pool.add(&got);
         Ok(())
     }
 

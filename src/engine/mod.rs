@@ -38,7 +38,7 @@ use crate::storage::{read_exact_at, Storage};
 pub use alloc::CheckReport;
 pub use backup::copy_compact;
 pub use compact::CompactReport;
-pub use snapshots::{held_pages, list as list_snapshots, SnapshotEntry};
+pub use snapshots::{list as list_snapshots, SnapshotEntry};
 pub use sticky::IDLE as IDLE_PIN_RELEASE;
 
 /// How hard a commit works to survive power loss (DESIGN §5 step 4).
@@ -108,6 +108,10 @@ pub struct Engine {
     torn: Option<Torn>,
     /// The snapshot a read-only view reads instead of the latest state.
     frozen: Option<snapshots::Frozen>,
+    /// The effective user and group of the process at open: the owner of
+    /// what this open creates unless told otherwise (read once, not per
+    /// create: two system calls a commit).
+    creator: (u32, u32),
 }
 
 /// Identifies a superblock slot whose commit did not verify.
@@ -203,6 +207,8 @@ pub fn new_container_image(page_size: u32, label: &str, now_ns: i64) -> Vec<u8> 
         label: label.to_string(),
         synced_commit: true,
         manifest: Default::default(),
+        held_pages: 0,
+        snapshots: 0,
     };
     let mut image = vec![0u8; ps * 2];
     let slot = Superblock::slot_offset(1) as usize;
@@ -290,7 +296,14 @@ impl Engine {
             published: AtomicU64::new(sb.generation),
             faults: AtomicU8::new(0),
             frozen: None,
+            // SAFETY: geteuid and getegid cannot fail and touch no memory.
+            creator: unsafe { (libc::geteuid(), libc::getegid()) },
         }
+    }
+
+    /// The owner (effective user and group at open) of what this open creates.
+    pub fn creator(&self) -> (u32, u32) {
+        self.creator
     }
 
     /// The lock map.
@@ -514,7 +527,8 @@ impl Engine {
     /// operations ([`StickyPin`]), so a read usually takes no lock at all;
     /// it moves forward (new pin first, then the old one goes) once newer
     /// states have been committed for a while, and is dropped when this open
-    /// is idle, so that it never holds back page reuse for long.
+    /// is idle, so that it never holds back page reuse for long. An open's
+    /// first operation keeps no pin (a one-shot process starts no reaper).
     pub fn snapshot(&self) -> Result<Snapshot> {
         self.check_usable()?;
         if let Some(view) = self.frozen_snapshot() {
@@ -559,7 +573,9 @@ impl Engine {
             let sb = self.latest()?;
             if sb.generation >= p {
                 let state = Arc::new(PinnedState::new(sb.generation, pin, &self.states));
-                self.sticky.replace(Arc::clone(&state), taken);
+                if self.sticky.keep_new_pins() {
+                    self.sticky.replace(Arc::clone(&state), taken);
+                }
                 return Ok(Snapshot {
                     sb,
                     _state: Some(state),

@@ -108,14 +108,6 @@ pub fn list(engine: &Engine, snap: &Snapshot) -> Result<Vec<SnapshotEntry>> {
         .collect())
 }
 
-/// Pages held for snapshots in a state (the accounting `info` shows).
-pub fn held_pages(engine: &Engine, snap: &Snapshot) -> Result<u64> {
-    Ok(held_of(engine, &snap.root())?
-        .iter()
-        .map(|h| h.2.count)
-        .sum())
-}
-
 impl Tx<'_> {
     /// The newest snapshot's generation in the tree as this commit has it.
     pub(super) fn newest_snapshot(&mut self) -> Result<Option<u64>> {
@@ -150,6 +142,7 @@ impl Tx<'_> {
             next_ino: self.sb.next_ino,
         };
         self.insert(&key, &rec.encode())?;
+        self.sb.snapshots += 1;
         self.newest_snapshot = None;
         Ok(rec)
     }
@@ -164,6 +157,7 @@ impl Tx<'_> {
         {
             return Err(Error::NotFound(format!("no snapshot named {name:?}")));
         }
+        self.sb.snapshots = self.sb.snapshots.saturating_sub(1);
         self.newest_snapshot = None;
         let remaining: Vec<u64> = records_of(self.engine, self.tree.root())?
             .iter()
@@ -187,6 +181,7 @@ impl Tx<'_> {
                 )));
             }
             self.sb.pending_pages += h.count;
+            self.sb.held_pages = self.sb.held_pages.saturating_sub(h.count);
             released += h.count;
         }
         Ok(released)

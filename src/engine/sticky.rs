@@ -106,6 +106,8 @@ struct Shared {
     epoch: Instant,
     reaper: Mutex<Reaper>,
     wake: Condvar,
+    /// An operation ran before: from the second on, pins are kept.
+    used: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -126,8 +128,16 @@ impl StickyPin {
                 epoch: Instant::now(),
                 reaper: Mutex::new(Reaper::default()),
                 wake: Condvar::new(),
+                used: std::sync::atomic::AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Whether a new pin should be kept: not for an open's first
+    /// operation, so that a process that opens, reads once and exits (a
+    /// CGI program) pays one lock and unlock instead of a reaper thread.
+    pub fn keep_new_pins(&self) -> bool {
+        self.shared.used.swap(true, Ordering::Relaxed)
     }
 
     /// The kept state and when its pin was taken.

@@ -91,6 +91,37 @@ pub struct whefs_info {
     pub pages_pending: u64,
 }
 
+/// `whefs_info` and the figures of named snapshots, from
+/// `whefs_fs_info_v2()`. A struct of its own because `whefs_info` is part
+/// of the ABI as it is: its first eight fields are `whefs_info`'s, in the
+/// same order.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct whefs_info_v2 {
+    /// Page size in bytes.
+    pub page_size: u32,
+    /// Generation of the latest commit (of a view: of its snapshot).
+    pub generation: u64,
+    /// Pages in the container, page 0 (the superblocks) included.
+    pub pages_total: u64,
+    /// Pages holding live data or metadata (not those only snapshots hold).
+    pub pages_used: u64,
+    /// Pages free for reuse now.
+    pub pages_free: u64,
+    /// Number of pseudofiles (of a view: in its snapshot).
+    pub files: u64,
+    /// Number of directories, the root included (of a view: in its snapshot).
+    pub dirs: u64,
+    /// Pages freed by recent commits, reusable once no reader needs them.
+    pub pages_pending: u64,
+    /// Number of named snapshots.
+    pub snapshots: u64,
+    /// Pages that only snapshots reference.
+    pub pages_snapshot: u64,
+    /// Pages that compaction could give back at most: the free and pending ones.
+    pub pages_reclaimable: u64,
+}
+
 pub(crate) fn kind_code(kind: FileType) -> u32 {
     match kind {
         FileType::File => WHEFS_KIND_FILE,
@@ -155,7 +186,7 @@ fn durability_from(mode: c_int) -> Result<Durability> {
     }
 }
 
-fn new_handle(fs: Fs) -> *mut whefs_fs {
+pub(crate) fn new_handle(fs: Fs) -> *mut whefs_fs {
     Box::into_raw(Box::new(whefs_fs { fs }))
 }
 
@@ -231,7 +262,8 @@ pub unsafe extern "C" fn whefs_fs_open_ex(
 
 /// Opens a container image held in memory, read-only. The bytes are
 /// borrowed, not copied: they must stay alive and unchanged until the
-/// handle and every file and directory handle opened from it are closed.
+/// handle and every file, directory and snapshot view handle opened from
+/// it are closed.
 ///
 /// # Safety
 /// `data` points to `len` readable bytes that outlive the handle (see
@@ -322,7 +354,8 @@ pub unsafe extern "C" fn whefs_fs_check(fs: *mut whefs_fs) -> c_int {
     })
 }
 
-/// Container-wide figures as of the latest commit.
+/// Container-wide figures as of the latest commit. `whefs_fs_info_v2()`
+/// adds the figures of named snapshots.
 ///
 /// # Safety
 /// `fs` is NULL or a live handle; `out` points to writable memory.
@@ -342,6 +375,39 @@ pub unsafe extern "C" fn whefs_fs_info(fs: *mut whefs_fs, out: *mut whefs_info) 
             files: info.files,
             dirs: info.dirs,
             pages_pending: info.pages_pending,
+        };
+        // SAFETY: checked, writable per the contract.
+        unsafe { put(out, value) };
+        Ok(())
+    })
+}
+
+/// Container-wide figures as of the latest commit, with the figures of
+/// named snapshots (`whefs_info_v2`); one consistent reading. On a view
+/// from `whefs_fs_open_snapshot()`, the generation and counts are the
+/// snapshot's, the page figures the container's.
+///
+/// # Safety
+/// `fs` is NULL or a live handle; `out` points to writable memory.
+#[no_mangle]
+pub unsafe extern "C" fn whefs_fs_info_v2(fs: *mut whefs_fs, out: *mut whefs_info_v2) -> c_int {
+    boundary::status(|| {
+        // SAFETY: NULL or live per the contract.
+        let fs = unsafe { handle(fs, "fs") }?;
+        let out = out_param(out, "out")?;
+        let info = fs.fs.info()?;
+        let value = whefs_info_v2 {
+            page_size: info.page_size,
+            generation: info.generation,
+            pages_total: info.pages_total,
+            pages_used: info.pages_used,
+            pages_free: info.pages_free,
+            files: info.files,
+            dirs: info.dirs,
+            pages_pending: info.pages_pending,
+            snapshots: info.snapshots,
+            pages_snapshot: info.pages_snapshot,
+            pages_reclaimable: info.pages_reclaimable,
         };
         // SAFETY: checked, writable per the contract.
         unsafe { put(out, value) };

@@ -4,7 +4,9 @@
 //!
 //! One module per C "class" — [`fs`] (`whefs_fs` and the namespace calls),
 //! [`file`] (`whefs_file`), [`dir`] (`whefs_dir`), [`glob`] (`whefs_ls`),
-//! [`txn`] (`whefs_txn`), [`posix`] (modes, owners, times, links) —
+//! [`txn`] (`whefs_txn`), [`posix`] (modes, owners, times, links),
+//! [`snapshot`] (named snapshots, `whefs_snapshot_list`, views, restore),
+//! [`maintenance`] (backup, compaction) —
 //! plus [`error`] (codes, `whefs_errmsg`), [`library`] (version) and
 //! `boundary`, which every entry point goes through. `test_hooks` (cargo
 //! feature `test-hooks`, not in the header) lets tests provoke a panic.
@@ -24,7 +26,9 @@ pub mod file;
 pub mod fs;
 pub mod glob;
 pub mod library;
+pub mod maintenance;
 pub mod posix;
+pub mod snapshot;
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
 pub mod txn;
@@ -37,4 +41,5 @@ const _: () = {
     thread_safe::<file::whefs_file>();
     thread_safe::<dir::whefs_dir>();
     thread_safe::<txn::whefs_txn>();
+    thread_safe::<snapshot::whefs_snapshot_list>();
 };

@@ -77,6 +77,10 @@ pub struct Superblock {
     pub synced_commit: bool,
     /// The pages open must verify before trusting this state.
     pub manifest: Manifest,
+    /// Pages held for named snapshots (format 3; 0 in a version 2 slot).
+    pub held_pages: u64,
+    /// Named snapshots (format 3; 0 in a version 2 slot).
+    pub snapshots: u64,
 }
 
 impl Superblock {
@@ -111,6 +115,8 @@ impl Superblock {
             b.extend_from_slice(&(r.len | if r.data { 1 << 31 } else { 0 }).to_le_bytes());
         }
         b.extend_from_slice(&self.manifest.sum.to_le_bytes());
+        b.extend_from_slice(&self.held_pages.to_le_bytes());
+        b.extend_from_slice(&self.snapshots.to_le_bytes());
         b.resize(SUPERBLOCK_SLOT - 8, 0);
         let sum = struct_checksum(&b);
         b.extend_from_slice(&sum.to_le_bytes());
@@ -178,6 +184,11 @@ impl Superblock {
             runs.push(run);
         }
         let sum = r.u64()?;
+        let (held_pages, snapshots) = if version >= 3 {
+            (r.u64()?, r.u64()?)
+        } else {
+            (0, 0)
+        };
         // Bounds that keep every later computation in range: a forged
         // counter is corruption here, not an overflow somewhere else.
         let max_pages = MAX_CONTAINER_BYTES / page_size as u64;
@@ -204,7 +215,9 @@ impl Superblock {
         if next_ino > MAX_INO
             || free_pages
                 .checked_add(pending_pages)
+                .and_then(|n| n.checked_add(held_pages))
                 .is_none_or(|n| n >= page_count)
+            || snapshots > page_count
         {
             return Err(Error::corrupt("superblock counters out of range"));
         }
@@ -222,6 +235,8 @@ impl Superblock {
             label,
             synced_commit: flags & 1 == 1,
             manifest: Manifest { runs, sum },
+            held_pages,
+            snapshots,
         })
     }
 
@@ -265,6 +280,8 @@ mod tests {
             created_ns: 123,
             label: "demo".into(),
             synced_commit: true,
+            held_pages: 0,
+            snapshots: 0,
             manifest: Manifest {
                 runs: vec![
                     ManifestRun {

@@ -280,7 +280,10 @@ impl Base {
 /// The state of a handle open for writing: uncommitted pages and the
 /// reservations they live in.
 struct Writer {
-    _guard: Option<FileGuard>,
+    /// The file's writer lock; `None` for a detached file ([`Fs::write`]):
+    /// its inode is created by its commit, and any writer may replace it
+    /// once that commit is published.
+    guard: Option<FileGuard>,
     /// Reserved pages not yet handed out.
     batch: VecDeque<(u64, u64)>,
     batch_size: u64,
@@ -433,7 +436,7 @@ impl File {
         }
         let snap = engine.snapshot()?;
         let now = engine::now_ns();
-        let (uid, gid) = fs::process_owner();
+        let (uid, gid) = engine.creator();
         let rec = InodeRecord::new(InodeKind::File, 0o644, uid, gid, now);
         let mut writer = Writer::new(None, 0);
         writer.link_at = Some(path.to_string());
@@ -804,13 +807,27 @@ impl File {
             (Ok(ino), Ok(snap)) => {
                 self.ino = *ino;
                 w.link_at = None;
-                let rec = match fs::inode(
-                    &SnapView {
-                        engine,
-                        snap: &snap,
-                    },
-                    self.ino,
-                ) {
+                let view = SnapView {
+                    engine,
+                    snap: &snap,
+                };
+                let rec = match fs::inode_opt(&view, self.ino) {
+                    Ok(Some(rec)) => Ok(rec),
+                    // A detached file holds no writer lock: the moment its
+                    // commit is published, another writer's commit may
+                    // replace or remove it (and delete the inode) before
+                    // this look. The write was committed all the same; the
+                    // handle has nothing left to follow, and is only closed
+                    // (`Fs::write`, `Fs::copy`).
+                    Ok(None) if w.guard.is_none() => {
+                        w.stale = true;
+                        return result.map(|_| ());
+                    }
+                    // Under the writer lock the inode stays (an orphan at worst).
+                    Ok(None) => fs::inode(&view, self.ino),
+                    Err(e) => Err(e),
+                };
+                let rec = match rec {
                     Ok(rec) => rec,
                     Err(e) => {
                         w.stale = true;
@@ -1059,7 +1076,7 @@ pub(crate) fn settle_pages(engine: &crate::engine::Engine, published: bool, page
 impl Writer {
     fn new(guard: Option<FileGuard>, size: u64) -> Writer {
         Writer {
-            _guard: guard,
+            guard,
             batch: VecDeque::new(),
             batch_size: 1,
             consumed: Vec::new(),

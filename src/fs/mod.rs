@@ -573,13 +573,6 @@ pub(crate) fn metadata_of(ino: u64, rec: &InodeRecord) -> Metadata {
     }
 }
 
-/// The effective user and group of this process: the owner of what it
-/// creates unless told otherwise.
-pub(crate) fn process_owner() -> (u32, u32) {
-    // SAFETY: geteuid and getegid cannot fail and touch no memory.
-    unsafe { (libc::geteuid(), libc::getegid()) }
-}
-
 /// Namespace changes inside one commit.
 impl Tx<'_> {
     /// Creates an inode named `name` in `dir` with default attributes and
@@ -590,7 +583,7 @@ impl Tx<'_> {
 
     /// Creates an inode named `name` in `dir`: permission bits, owner and
     /// times from `attrs` where given (defaults: 0o644 files, 0o755
-    /// directories, 0o777 links; this process's user and group; now), and
+    /// directories, 0o777 links; the open's user and group; now), and
     /// for a symbolic link its `target`.
     pub(crate) fn create_inode_with(
         &mut self,
@@ -602,7 +595,7 @@ impl Tx<'_> {
     ) -> Result<u64> {
         let ino = self.alloc_ino()?;
         let now = engine::now_ns();
-        let (uid, gid) = process_owner();
+        let (uid, gid) = self.engine().creator();
         let mode = match kind {
             InodeKind::File => 0o644,
             InodeKind::Dir => 0o755,
@@ -985,25 +978,24 @@ impl Fs {
     /// and counts, the container's pages).
     pub fn info(&self) -> Result<Info> {
         let (base, snap) = match &self.inner.snapshot {
-            Some((_, parent)) => (parent.engine(), self.engine().snapshot()?),
-            None => (self.engine(), self.engine().snapshot()?),
+            Some((_, parent)) => (parent.engine(), self.engine().latest()?),
+            None => (self.engine(), self.engine().latest()?),
         };
-        let latest = base.snapshot()?;
-        let sb = &latest.sb;
-        let held = engine::held_pages(base, &latest)?;
+        let sb = base.latest()?;
+        let held = sb.held_pages;
         Ok(Info {
             page_size: sb.page_size,
-            generation: snap.sb.generation,
+            generation: snap.generation,
             pages_total: sb.page_count,
             pages_used: sb
                 .page_count
                 .saturating_sub(sb.free_pages + sb.pending_pages + held),
             pages_free: sb.free_pages,
             pages_pending: sb.pending_pages,
-            files: snap.sb.files,
-            dirs: snap.sb.dirs,
+            files: snap.files,
+            dirs: snap.dirs,
             label: sb.label.clone(),
-            snapshots: engine::list_snapshots(base, &latest)?.len() as u64,
+            snapshots: sb.snapshots,
             pages_snapshot: held,
             pages_reclaimable: sb.free_pages + sb.pending_pages,
         })

@@ -24,8 +24,9 @@ pub const MODE_BITS: u32 = 0o7777;
 
 /// POSIX attributes to set on an inode, or to give a new one: `None`
 /// leaves a field as it is (or, at creation, takes the default: 0o644
-/// files, 0o755 directories, 0o777 links; this process's user and group;
-/// now). Times are nanoseconds since the Unix epoch.
+/// files, 0o755 directories, 0o777 links; the effective user and group of
+/// the process when it opened the container; now). Times are nanoseconds
+/// since the Unix epoch.
 ///
 /// ```
 /// use whefs::{Fs, SetAttributes};

@@ -151,6 +151,22 @@ pub fn whefs_bin() -> &'static str {
     env!("CARGO_BIN_EXE_whefs")
 }
 
+/// Runs `whefs args` in the sandbox under a pseudo-terminal (`script` from
+/// util-linux), asserting success, and returns everything the terminal got.
+pub fn under_terminal(s: &Sandbox, args: &str) -> String {
+    let out = Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!("\"$WHEFS\" {args}"))
+        .arg("/dev/null")
+        .env("WHEFS", whefs_bin())
+        .current_dir(s.path("."))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run script(1)");
+    assert!(out.status.success(), "{args}: {}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 impl Sandbox {
     /// Runs `whefs args...` and parses its stdout as one JSON document.
     pub fn json(&self, args: &[&str]) -> serde_json::Value {

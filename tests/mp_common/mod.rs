@@ -1,5 +1,5 @@
 //! Shared harness of the multi-process tests (`tests/multiprocess.rs`,
-//! `tests/torture.rs`, `tests/cgi.rs`).
+//! `tests/torture.rs`, `tests/cgi.rs`, `tests/overwrite.rs`).
 //!
 //! Every process is the test binary itself: a test named `mp_child` in each
 //! of those files calls [`child_main`], which does nothing in an ordinary run

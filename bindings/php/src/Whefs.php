@@ -275,6 +275,78 @@ final class Info
         public readonly int $files,
         /** Number of directories, the root included. */
         public readonly int $dirs,
+        /** Number of named snapshots. */
+        public readonly int $snapshots = 0,
+        /** Pages only snapshots reference (not counted in $pagesUsed). */
+        public readonly int $pagesSnapshot = 0,
+        /** Pages compact() could give back at most: the free and pending ones. */
+        public readonly int $pagesReclaimable = 0,
+    ) {
+    }
+}
+
+/** A named snapshot (Fs::snapshots(), Fs::createSnapshot()). */
+final class Snapshot
+{
+    public function __construct(
+        /** Its name. */
+        public readonly string $name,
+        /** The commit whose state it keeps. */
+        public readonly int $generation,
+        /** When it was taken, nanoseconds since the Unix epoch. */
+        public readonly int $createdNs,
+        /** Files and symbolic links in it. */
+        public readonly int $files,
+        /** Directories in it, the root included. */
+        public readonly int $dirs,
+        /** Pages only it references: what deleting it gives back. */
+        public readonly int $exclusivePages,
+    ) {
+    }
+
+    /** @internal From the extension's snapshot array. */
+    public static function fromNative(array $s): self
+    {
+        return new self($s['name'], $s['generation'], $s['created_ns'], $s['files'], $s['dirs'], $s['exclusive_pages']);
+    }
+
+    /** When it was taken, whole seconds (as time()). */
+    public function created(): int
+    {
+        return \intdiv($this->createdNs, 1_000_000_000);
+    }
+}
+
+/** What Fs::backup() wrote. */
+final class BackupReport
+{
+    public function __construct(
+        /** The generation copied (of the latest commit, or of a view's snapshot). */
+        public readonly int $generation,
+        /** Pages in the copy, page 0 included. */
+        public readonly int $pages,
+        /** Bytes in the copy: the size of the new file. */
+        public readonly int $bytes,
+        /** Files and symbolic links copied. */
+        public readonly int $files,
+        /** Directories copied, the root included. */
+        public readonly int $dirs,
+    ) {
+    }
+}
+
+/** What Fs::compact() did. */
+final class CompactReport
+{
+    public function __construct(
+        /** Pages in the container before. */
+        public readonly int $pagesBefore,
+        /** Pages after: the file is now this many pages long. */
+        public readonly int $pagesAfter,
+        /** Data pages moved from the tail into free space. */
+        public readonly int $dataPagesMoved,
+        /** Commits made. */
+        public readonly int $commits,
     ) {
     }
 }
@@ -292,7 +364,12 @@ final class Fs
         'normal' => \WHEFS_DURABLE_NORMAL,
         'off' => \WHEFS_DURABLE_OFF,
     ];
-    private const OPTIONS = ['create', 'busy_timeout', 'durability', 'container_lock', 'page_size', 'label'];
+    private const OPTIONS = ['create', 'busy_timeout', 'durability', 'container_lock', 'page_size', 'label', 'snapshot'];
+    private const CHANGES = [
+        \WHEFS_CHANGE_ADDED => 'added',
+        \WHEFS_CHANGE_REMOVED => 'removed',
+        \WHEFS_CHANGE_CHANGED => 'changed',
+    ];
 
     /** The extension's handle; null once closed. */
     private ?object $ptr;
@@ -305,10 +382,12 @@ final class Fs
         object $ptr,
         /** The container's host path (":memory:", or "" for an image). */
         public readonly string $path,
-        /** Opened with mode "r" (or an image). */
+        /** Opened with mode "r" (or an image, or a snapshot view). */
         public readonly bool $readonly,
-        /** An image container borrows these bytes: kept until close. */
+        /** An image container (and its views) borrow these bytes: kept until close. */
         private ?string $image = null,
+        /** The snapshot a view reads; null for the latest state. */
+        public readonly ?string $snapshot = null,
     ) {
         $this->ptr = $ptr;
         $this->files = new \WeakMap();
@@ -329,13 +408,26 @@ final class Fs
      *  - container_lock (bool): the 2009 library's mode, a read-write open
      *    excludes every other open of the container;
      *  - page_size (4096..65536, a power of two) and label (string): used
-     *    only when this call creates the container.
+     *    only when this call creates the container;
+     *  - snapshot (string): open that named snapshot instead of the latest
+     *    state, read-only, as openSnapshot() does. $mode then defaults to
+     *    "r"; "rw" is AccessException.
+     *
+     * $mode defaults to "rw" (to "r" with a snapshot).
      */
-    public static function open(string $path, string $mode = 'rw', array $options = []): self
+    public static function open(string $path, ?string $mode = null, array $options = []): self
     {
         $unknown = \array_diff(\array_keys($options), self::OPTIONS);
         if ($unknown) {
             throw new ArgumentException('unknown option(s): ' . \implode(', ', $unknown), \WHEFS_ERR_ARG);
+        }
+        $snapshot = $options['snapshot'] ?? null;
+        if ($snapshot !== null && !\is_string($snapshot)) {
+            throw new ArgumentException('the snapshot option must be a string', \WHEFS_ERR_ARG);
+        }
+        $mode ??= $snapshot === null ? 'rw' : 'r';
+        if ($snapshot !== null && $mode === 'rw') {
+            throw new AccessException("a snapshot is read-only; open it with mode 'r'", \WHEFS_ERR_ACCESS);
         }
         if ($mode !== 'rw' && $mode !== 'r') {
             throw new ArgumentException("mode must be 'rw' or 'r', not '$mode'", \WHEFS_ERR_ARG);
@@ -364,6 +456,13 @@ final class Fs
             isset($options['label']) ? (string)$options['label'] : null,
         );
         $fs = new self($ptr, $path, $mode === 'r');
+        if ($snapshot !== null) {
+            try {
+                return $fs->openSnapshot($snapshot); // the view holds what it needs of $fs
+            } finally {
+                $fs->close();
+            }
+        }
         if ($durability !== 'full') {
             try {
                 $fs->setDurability($durability);
@@ -768,10 +867,13 @@ final class Fs
         Native::call('whefs_fs_check', $this->handle());
     }
 
-    /** Container-wide figures as of the latest commit. */
+    /**
+     * Container-wide figures as of the latest commit (of a snapshot view:
+     * the snapshot's generation and counts, the container's pages).
+     */
     public function info(): Info
     {
-        $i = Native::call('whefs_fs_info', $this->handle());
+        $i = Native::call('whefs_fs_info_v2', $this->handle());
         return new Info(
             $i['page_size'],
             $i['generation'],
@@ -781,6 +883,128 @@ final class Fs
             $i['pages_pending'],
             $i['files'],
             $i['dirs'],
+            $i['snapshots'],
+            $i['pages_snapshot'],
+            $i['pages_reclaimable'],
+        );
+    }
+
+    /**
+     * Copies the state this Fs reads (the latest commit, or a view's
+     * snapshot) into a new container file at $dest, while other handles and
+     * processes go on writing: they are never blocked, and what they commit
+     * meanwhile is not in the copy. The copy holds only live pages (no
+     * snapshots, no free space). $dest must not exist (ExistsException); it
+     * appears only complete and synced.
+     *
+     * $progress, if given, is called as $progress(int $donePages, int
+     * $totalPages) while the copy proceeds. If it throws, it is not called
+     * again and its exception is thrown once the backup has ended (the
+     * backup cannot be stopped half-way; it completes).
+     */
+    public function backup(string $dest, ?callable $progress = null): BackupReport
+    {
+        $r = Native::call('whefs_fs_backup', $this->handle(), $dest, $progress);
+        return new BackupReport($r['generation'], $r['pages'], $r['bytes'], $r['files'], $r['dirs']);
+    }
+
+    /**
+     * Shrinks the container file in place: moves live pages from its end
+     * into free space, commits and truncates. Crash-safe at every step.
+     * Pages snapshots hold are not moved. It needs the container to itself:
+     * it waits up to the busy timeout for other opens to close, and this Fs
+     * must have no File or Transaction open (close them first), nor any
+     * snapshot view; otherwise BusyException, saying why.
+     * AccessException on a read-only container or a view.
+     */
+    public function compact(): CompactReport
+    {
+        $r = Native::call('whefs_fs_compact', $this->handle());
+        return new CompactReport($r['pages_before'], $r['pages_after'], $r['data_pages_moved'], $r['commits']);
+    }
+
+    // -- named snapshots ---------------------------------------------------------
+
+    /**
+     * Takes a snapshot named $name of the latest committed state, in one
+     * commit: a read-only copy that costs no space until files change, kept
+     * (its pages never reused) until deleteSnapshot(). The name follows the
+     * rules of a file name. ExistsException if it is taken;
+     * AccessException on a read-only container or a view.
+     */
+    public function createSnapshot(string $name): Snapshot
+    {
+        return Snapshot::fromNative(Native::call('whefs_snapshot_create', $this->handle(), $name));
+    }
+
+    /**
+     * The named snapshots, in name order (of a view: its container's).
+     *
+     * @return list<Snapshot>
+     */
+    public function snapshots(): array
+    {
+        $list = Native::call('whefs_snapshot_list_open', $this->handle());
+        try {
+            $out = [];
+            while (($s = Native::call('whefs_snapshot_list_next', $list)) !== null) {
+                $out[] = Snapshot::fromNative($s);
+            }
+            return $out;
+        } finally {
+            \whefs_snapshot_list_close($list);
+        }
+    }
+
+    /**
+     * Deletes a snapshot in one commit; returns how many pages it gave back
+     * (reused once no reader needs them: an open view of it keeps reading).
+     * NotFoundException if there is none of that name.
+     */
+    public function deleteSnapshot(string $name): int
+    {
+        return Native::call('whefs_snapshot_delete', $this->handle(), $name);
+    }
+
+    /**
+     * A read-only view of the snapshot $name: an Fs on which every reading
+     * call sees the container as it was then, and every writing call throws
+     * AccessException. Close it like any Fs; it may outlive this one.
+     * NotFoundException if there is no such snapshot.
+     */
+    public function openSnapshot(string $name): self
+    {
+        $ptr = Native::call('whefs_fs_open_snapshot', $this->handle(), $name);
+        return new self($ptr, $this->path, true, $this->image, $name);
+    }
+
+    /**
+     * Brings $path (a file, link or subtree; "/", the default, for
+     * everything) back to its content in $snapshot, in one commit: what is
+     * there now is removed, the snapshot's entries are written again with
+     * their metadata and hard links. A path the snapshot does not have is
+     * removed.
+     */
+    public function restore(string $snapshot, string $path = '/'): void
+    {
+        Native::call('whefs_fs_restore', $this->handle(), $snapshot, $path);
+    }
+
+    /**
+     * The paths that differ from this state (the older: typically a view
+     * from openSnapshot()) to $newer's (another view, or the container
+     * itself), sorted by path: arrays with kind ("added", "removed" or
+     * "changed") and path (absolute). A directory added or removed comes
+     * with everything below it.
+     *
+     * @return list<array{kind: string, path: string}>
+     */
+    public function diff(Fs $newer): array
+    {
+        $changes = Native::call('whefs_diff', $this->handle(), $newer->handle());
+        return \array_map(
+            fn(array $c) => ['kind' => self::CHANGES[$c['kind']], 'path' => $c['path']],
+            $changes,
         );
     }
 }
@@ -1096,8 +1320,9 @@ final class StreamWrapper
     /**
      * Makes whefs://$name/... name the container $container: an open Fs
      * (its owner keeps it open as long as the name is used), or the host
-     * path of a container file, opened with Fs::open($container, 'rw',
-     * $options) at its first use and closed by unregister().
+     * path of a container file, opened with Fs::open($container, null,
+     * $options) at its first use and closed by unregister() — read-write,
+     * or read-only with a 'snapshot' option, which serves that snapshot.
      */
     public static function register(string $name, Fs|string $container, array $options = []): void
     {
@@ -1148,7 +1373,7 @@ final class StreamWrapper
             ?? throw new NotFoundException("whefs://$name is not registered", \WHEFS_ERR_NOT_FOUND);
         if ($entry['path'] !== null && ($entry['fs'] === null || $entry['pid'] !== \getmypid())) {
             // First use, or a forked child: the parent's handle is not ours.
-            $entry['fs'] = Fs::open($entry['path'], 'rw', $entry['options']);
+            $entry['fs'] = Fs::open($entry['path'], null, $entry['options']);
             $entry['pid'] = \getmypid();
             self::$containers[$name] = $entry;
         }

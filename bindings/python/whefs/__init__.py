@@ -42,9 +42,23 @@ from ._errors import (
     RangeError,
     SameFileError,
     UnsupportedError,
+    error_for,
 )
 from ._files import BufferedRandom, BufferedReader, BufferedWriter, RawFile
-from ._fs import _DURABILITY, DirEntry, Fs, Info, ScandirIterator, StatResult, _timeout_ms
+from ._fs import (
+    _DURABILITY,
+    BackupReport,
+    Change,
+    ChangeKind,
+    CompactReport,
+    DirEntry,
+    Fs,
+    Info,
+    ScandirIterator,
+    Snapshot,
+    StatResult,
+    _timeout_ms,
+)
 from ._txn import Transaction
 
 __version__ = whefs_c.whefs_version()
@@ -62,6 +76,11 @@ __all__ = [
     "ScandirIterator",
     "StatResult",
     "Info",
+    "Snapshot",
+    "Change",
+    "ChangeKind",
+    "BackupReport",
+    "CompactReport",
     "Error",
     "AccessError",
     "ArgumentError",
@@ -90,7 +109,7 @@ DEFAULT_BUSY_TIMEOUT = whefs_c.WHEFS_DEFAULT_BUSY_TIMEOUT_MS / 1000
 
 def open(  # noqa: A001 - whefs.open, like dbm.open and sqlite3.connect
     path: Any,
-    mode: str = "rw",
+    mode: str | None = None,
     *,
     create: bool | None = None,
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
@@ -98,20 +117,31 @@ def open(  # noqa: A001 - whefs.open, like dbm.open and sqlite3.connect
     container_lock: bool = False,
     page_size: int | None = None,
     label: str | None = None,
+    snapshot: str | None = None,
 ) -> Fs:
     """Opens the container file at ``path`` (``":memory:"``: a new one in RAM).
 
-    ``mode``: ``"rw"`` (read-write) or ``"r"`` (read-only). ``create``: make
-    the container if it is missing — the default for ``"rw"``; with
-    ``create=False`` a missing container is FileNotFoundError.
-    ``busy_timeout``: seconds to wait for a lock held by another handle or
-    process (also while opening) before TimeoutError. ``durability``:
-    ``"full"`` (every commit survives power loss), ``"normal"`` or ``"off"``.
-    ``container_lock``: the 2009 library's mode, a read-write open excludes
-    every other. ``page_size`` (4096..65536, a power of two) and ``label``
-    apply only when this call creates the container.
+    ``mode``: ``"rw"`` (read-write, the default) or ``"r"`` (read-only).
+    ``create``: make the container if it is missing — the default for
+    ``"rw"``; with ``create=False`` a missing container is
+    FileNotFoundError. ``busy_timeout``: seconds to wait for a lock held by
+    another handle or process (also while opening) before TimeoutError.
+    ``durability``: ``"full"`` (every commit survives power loss),
+    ``"normal"`` or ``"off"``. ``container_lock``: the 2009 library's mode,
+    a read-write open excludes every other. ``page_size`` (4096..65536, a
+    power of two) and ``label`` apply only when this call creates the
+    container. ``snapshot``: open that named snapshot instead of the latest
+    state, read-only (the mode defaults to ``"r"``; ``"rw"`` is
+    PermissionError), as :meth:`Fs.open_snapshot` does.
     """
     host_path = os.fspath(path)
+    if mode is None:
+        mode = "r" if snapshot is not None else "rw"
+    if snapshot is not None:
+        if mode == "rw":
+            raise error_for(whefs_c.WHEFS_ERR_ACCESS, "a snapshot is read-only; open it with mode 'r'")
+        if not isinstance(snapshot, str):
+            raise TypeError(f"snapshot must be str, not {type(snapshot).__name__}")
     if mode not in ("rw", "r"):
         raise ValueError(f"mode must be 'rw' or 'r', not {mode!r}")
     if create is None:
@@ -128,6 +158,10 @@ def open(  # noqa: A001 - whefs.open, like dbm.open and sqlite3.connect
     ptr = whefs_c.whefs_fs_open_ex(host_path, flags, _timeout_ms(busy_timeout), page_size or 0, label)
     fs = Fs(ptr, host_path if isinstance(host_path, str) else os.fsdecode(host_path),
             readonly=mode == "r", busy_timeout=busy_timeout, durability="full")
+    if snapshot is not None:
+        # The view holds what it needs of the open it came from.
+        with fs:
+            return fs.open_snapshot(snapshot)
     if durability != "full":
         try:
             fs.durability = durability

@@ -16,7 +16,7 @@ import threading
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Literal, TypeVar
 
 from . import whefs_c as _c
 from ._errors import (
@@ -117,6 +117,68 @@ class Info:
     pages_pending: int  #: pages freed recently, reusable once no reader needs them
     files: int  #: number of pseudofiles
     dirs: int  #: number of directories, the root included
+    snapshots: int = 0  #: number of named snapshots
+    pages_snapshot: int = 0  #: pages only snapshots reference (not in ``pages_used``)
+    pages_reclaimable: int = 0  #: pages ``compact()`` could give back at most
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A named snapshot (``Fs.snapshots()``, ``Fs.create_snapshot()``)."""
+
+    name: str  #: its name
+    generation: int  #: the commit whose state it keeps
+    created_ns: int  #: when it was taken, ns since the epoch
+    files: int  #: files and symbolic links in it
+    dirs: int  #: directories in it, the root included
+    exclusive_pages: int  #: pages only it references: what deleting it gives back
+
+    @property
+    def created(self) -> float:
+        """When it was taken, seconds since the epoch (as ``time.time()``)."""
+        return self.created_ns / 1e9
+
+    @classmethod
+    def _from_c(cls, t: tuple[str, int, int, int, int, int]) -> Snapshot:
+        return cls(*t)
+
+
+@dataclass(frozen=True)
+class BackupReport:
+    """What ``Fs.backup()`` wrote."""
+
+    generation: int  #: the commit copied (of the container, or of a view's snapshot)
+    pages: int  #: pages in the copy, page 0 included
+    bytes: int  #: bytes in the copy: the size of the new file
+    files: int  #: files and symbolic links copied
+    dirs: int  #: directories copied, the root included
+
+
+@dataclass(frozen=True)
+class CompactReport:
+    """What ``Fs.compact()`` did."""
+
+    pages_before: int  #: pages in the container before
+    pages_after: int  #: pages after: the file is now this many pages long
+    data_pages_moved: int  #: data pages moved from the tail into free space
+    commits: int  #: commits made
+
+
+ChangeKind = Literal["added", "removed", "changed"]
+
+_CHANGE_KINDS: dict[int, ChangeKind] = {
+    _c.WHEFS_CHANGE_ADDED: "added",
+    _c.WHEFS_CHANGE_REMOVED: "removed",
+    _c.WHEFS_CHANGE_CHANGED: "changed",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference found by ``Fs.diff()``."""
+
+    kind: ChangeKind  #: "added" (only in the newer state), "removed" or "changed"
+    path: str  #: the absolute path ("/dir/file")
 
 
 class DirEntry:
@@ -202,13 +264,15 @@ class Fs:
     """
 
     def __init__(self, ptr: Any, path: str, *, readonly: bool, busy_timeout: float,
-                 durability: str, image: bytes | None = None) -> None:
+                 durability: str, image: bytes | None = None,
+                 snapshot: str | None = None) -> None:
         self._h = Handle(ptr, "container")
         self._children: weakref.WeakSet[Any] = weakref.WeakSet()
         self._children_lock = threading.Lock()
-        self._image = image  # an image container borrows these bytes
+        self._image = image  # an image container (and its views) borrow these bytes
         self.path = path  #: the container's host path (or ":memory:")
-        self.readonly = readonly  #: opened with mode "r"
+        self.readonly = readonly  #: opened with mode "r", or a snapshot view
+        self.snapshot = snapshot  #: the snapshot a view reads; None for the latest state
         self._busy_timeout = busy_timeout
         self._durability = durability
 
@@ -259,6 +323,8 @@ class Fs:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else ("read-only" if self.readonly else "read-write")
+        if self.snapshot is not None:
+            state = f"snapshot {self.snapshot!r} {state}"
         return f"<whefs.Fs {self.path!r} {state}>"
 
     def _call(self, fn: Callable[..., _R], *args: Any) -> _R:
@@ -598,8 +664,9 @@ class Fs:
         self._call(_c.whefs_fs_check)
 
     def info(self) -> Info:
-        """Container-wide figures as of the latest commit."""
-        i = self._call(_c.whefs_fs_info)
+        """Container-wide figures as of the latest commit (of a snapshot
+        view: the snapshot's generation and counts, the container's pages)."""
+        i = self._call(_c.whefs_fs_info_v2)
         return Info(
             page_size=i.page_size,
             generation=i.generation,
@@ -609,4 +676,101 @@ class Fs:
             pages_pending=i.pages_pending,
             files=i.files,
             dirs=i.dirs,
+            snapshots=i.snapshots,
+            pages_snapshot=i.pages_snapshot,
+            pages_reclaimable=i.pages_reclaimable,
         )
+
+    def backup(self, dest: Any, progress: Callable[[int, int], object] | None = None) -> BackupReport:
+        """Copies the state this Fs reads (the latest commit, or a view's
+        snapshot) into a new container file at ``dest`` (a host path) while
+        other handles and processes go on writing: they are never blocked,
+        and what they commit meanwhile is not in the copy. The copy holds
+        only live pages: no snapshots, no free space. ``dest`` must not
+        exist (FileExistsError); it appears only complete and synced.
+
+        ``progress``, if given, is called as ``progress(done_pages,
+        total_pages)`` on this thread while the copy proceeds. If it raises,
+        it is not called again and its exception is raised once the backup
+        has ended (a backup cannot be stopped half-way; it completes)."""
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be callable or None, not {type(progress).__name__}")
+        generation, pages, size, files, dirs = self._call(
+            _c.whefs_fs_backup, os.fspath(dest), progress
+        )
+        return BackupReport(generation, pages, size, files, dirs)
+
+    def compact(self) -> CompactReport:
+        """Shrinks the container file in place: moves live pages from its end
+        into free space, commits and truncates; crash-safe at every step.
+        Pages that snapshots hold are not moved. It needs the container to
+        itself: it waits up to ``busy_timeout`` for other opens to close,
+        and this Fs must have no file, listing, transaction or snapshot view
+        open; otherwise TimeoutError (a BusyError) says why.
+        PermissionError on a read-only container or a view."""
+        r = self._call(_c.whefs_fs_compact)
+        return CompactReport(r.pages_before, r.pages_after, r.data_pages_moved, r.commits)
+
+    # -- named snapshots ------------------------------------------------------
+    def create_snapshot(self, name: str) -> Snapshot:
+        """Takes a snapshot named ``name`` of the latest committed state, in
+        one commit: a read-only copy that costs no space until files change,
+        kept (its pages never reused) until :meth:`delete_snapshot`. The name
+        follows the rules of a file name. FileExistsError if it is taken;
+        PermissionError on a read-only container or a view."""
+        return Snapshot._from_c(self._call(_c.whefs_snapshot_create, _snapshot_name(name)))
+
+    def snapshots(self) -> list[Snapshot]:
+        """The named snapshots, in name order (of a view: its container's)."""
+        ptr = self._call(_c.whefs_snapshot_list_open)
+        try:
+            out = []
+            while (item := _c.whefs_snapshot_list_next(ptr)) is not None:
+                out.append(Snapshot._from_c(item))
+            return out
+        finally:
+            _c.whefs_snapshot_list_close(ptr)
+
+    def delete_snapshot(self, name: str) -> int:
+        """Deletes a snapshot in one commit; returns how many pages it gave
+        back (reused once no reader needs them: an open view of it keeps
+        reading). FileNotFoundError if there is none of that name."""
+        return self._call(_c.whefs_snapshot_delete, _snapshot_name(name))
+
+    def open_snapshot(self, name: str) -> Fs:
+        """A read-only view of the snapshot ``name``: an :class:`Fs` on which
+        every reading call sees the container as it was then, and every
+        writing call raises PermissionError. Close it like any Fs (a
+        ``with`` block); it may outlive this one. FileNotFoundError if there
+        is no such snapshot."""
+        ptr = self._call(_c.whefs_fs_open_snapshot, _snapshot_name(name))
+        return Fs(ptr, self.path, readonly=True, busy_timeout=self._busy_timeout,
+                  durability=self._durability, image=self._image, snapshot=name)
+
+    def restore(self, snapshot: str, path: Any = "/") -> None:
+        """Brings ``path`` (a file, link or subtree; ``"/"``, the default, for
+        everything) back to its content in ``snapshot``, in one commit:
+        what is there now is removed, the snapshot's entries are written
+        again with their metadata and hard links. A path the snapshot does
+        not have is removed."""
+        self._call(_c.whefs_fs_restore, _snapshot_name(snapshot), _path(path))
+
+    def diff(self, newer: Fs) -> list[Change]:
+        """The paths that differ from this state (the older: typically a
+        view from :meth:`open_snapshot`) to ``newer``'s (another view, or
+        the container itself), sorted by path. A directory added or removed
+        comes with everything below it."""
+        if not isinstance(newer, Fs):
+            raise TypeError(f"newer must be a whefs.Fs, not {type(newer).__name__}")
+        mine = self._h.enter()
+        try:
+            changes = newer._call(lambda theirs: _c.whefs_diff(mine, theirs))
+        finally:
+            self._h.leave()
+        return [Change(_CHANGE_KINDS[kind], path) for kind, path in changes]
+
+
+def _snapshot_name(name: Any) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"a snapshot name must be str, not {type(name).__name__}")
+    return name

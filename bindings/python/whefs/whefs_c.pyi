@@ -1,14 +1,15 @@
 # Type hints for whefs.whefs_c, the module SWIG generates from
 # bindings/swig/whefs.i (the C API of include/whefs.h, Python typemaps).
 # Handles are opaque SWIG pointers; a failing call raises a whefs.Error.
-from typing import Optional, Tuple, List
+from typing import Callable, Optional, Tuple, List
 
 from typing_extensions import Buffer as _Buffer
 
 _Path = str | bytes
 
 class _Handle:
-    """An opaque SWIG pointer: whefs_fs *, whefs_file *, whefs_dir *, whefs_txn *."""
+    """An opaque SWIG pointer: whefs_fs *, whefs_file *, whefs_dir *, whefs_txn *,
+    whefs_snapshot_list *."""
 
 WHEFS_VERSION_MAJOR: int
 WHEFS_VERSION_MINOR: int
@@ -45,6 +46,9 @@ WHEFS_KIND_DIR: int
 WHEFS_KIND_SYMLINK: int
 WHEFS_STAT_NOFOLLOW: int
 WHEFS_DEFAULT_BUSY_TIMEOUT_MS: int
+WHEFS_CHANGE_ADDED: int
+WHEFS_CHANGE_REMOVED: int
+WHEFS_CHANGE_CHANGED: int
 
 class whefs_info:
     page_size: int
@@ -55,6 +59,28 @@ class whefs_info:
     pages_pending: int
     files: int
     dirs: int
+
+class whefs_info_v2:
+    page_size: int
+    generation: int
+    pages_total: int
+    pages_used: int
+    pages_free: int
+    pages_pending: int
+    files: int
+    dirs: int
+    snapshots: int
+    pages_snapshot: int
+    pages_reclaimable: int
+
+class whefs_compact_report:
+    pages_before: int
+    pages_after: int
+    data_pages_moved: int
+    commits: int
+
+# A snapshot's (name, generation, created_ns, files, dirs, exclusive_pages).
+_SnapshotTuple = Tuple[str, int, int, int, int, int]
 
 class whefs_stat_t:
     kind: int
@@ -144,3 +170,19 @@ def whefs_readlink(fs: _Handle, path: _Path) -> str: ...
 def whefs_link(fs: _Handle, existing: _Path, newpath: _Path) -> None: ...
 def whefs_truncate(fs: _Handle, path: _Path, size: int) -> None: ...
 def whefs_fs_sync(fs: _Handle) -> None: ...
+
+# Named snapshots (issue 13)
+def whefs_fs_info_v2(fs: _Handle) -> whefs_info_v2: ...
+def whefs_snapshot_create(fs: _Handle, name: str) -> _SnapshotTuple: ...
+def whefs_snapshot_delete(fs: _Handle, name: str) -> int: ...
+def whefs_snapshot_list_open(fs: _Handle) -> _Handle: ...
+def whefs_snapshot_list_next(l: _Handle) -> Optional[_SnapshotTuple]: ...
+def whefs_snapshot_list_close(l: _Handle) -> None: ...
+def whefs_fs_open_snapshot(fs: _Handle, name: str) -> _Handle: ...
+def whefs_fs_restore(fs: _Handle, snapshot: str, path: _Path) -> None: ...
+def whefs_diff(older: _Handle, newer: _Handle) -> List[Tuple[int, str]]: ...
+
+# Online backup and compaction (issue 13)
+def whefs_fs_backup(fs: _Handle, dest: _Path,
+                    progress: Optional[Callable[[int, int], object]]) -> Tuple[int, int, int, int, int]: ...
+def whefs_fs_compact(fs: _Handle) -> whefs_compact_report: ...

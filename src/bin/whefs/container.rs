@@ -3,7 +3,7 @@
 //! [`Fs::glob`], and walking a directory tree.
 //!
 //! Invariants: a command that only reads never opens the container for
-//! writing; an operand without glob characters is a path, passed to the
+//! writing, and `--snapshot` only ever opens a read-only view; an operand without glob characters is a path, passed to the
 //! library as it is (which validates and normalizes it, in one place); a
 //! walk of a damaged namespace ends with an error, never loops.
 
@@ -38,10 +38,32 @@ pub fn options(global: &Global) -> FsOptions {
     options
 }
 
-/// Opens an existing container.
+/// Open options for `access`: for a read under `--snapshot`, of the
+/// snapshot's read-only view. A write under `--snapshot` is a usage error
+/// (the commands refuse it before they get here, with a better message).
+pub fn access_options(global: &Global, access: Access) -> Result<FsOptions, Failure> {
+    let mut options = options(global);
+    match (access, &global.snapshot) {
+        (Access::Read, Some(name)) => {
+            options.snapshot(name);
+        }
+        (Access::Read, None) => {}
+        (Access::Write, Some(_)) => {
+            return Err(Failure::usage(
+                "--snapshot: a snapshot is read-only, and this command changes the container",
+            ))
+        }
+        (Access::Write, None) => {
+            options.write(!global.read_only);
+        }
+    }
+    Ok(options)
+}
+
+/// Opens an existing container (the snapshot's view for a read under
+/// `--snapshot`).
 pub fn open(global: &Global, container: &Path, access: Access) -> Result<Fs, Failure> {
-    options(global)
-        .write(access == Access::Write && !global.read_only)
+    access_options(global, access)?
         .open(container)
         .map_err(|e| Failure::fs(container.display(), e))
 }

@@ -50,6 +50,12 @@ pub struct Global {
     /// How hard each commit works to survive power loss.
     #[arg(long, value_enum, value_name = "LEVEL", global = true, default_value_t = DurabilityArg::Full)]
     pub durability: DurabilityArg,
+    /// Read the named snapshot instead of the latest state. Only commands
+    /// that read a container take it (ls, cat, get, stat, export, embed,
+    /// info, check, backup, mount, ...); one that would change the container
+    /// refuses it with status 2.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub snapshot: Option<String>,
     /// No progress bars and no warnings (errors are still printed).
     /// Bars are drawn only when stderr is a terminal anyway.
     #[arg(short, long, global = true)]
@@ -96,6 +102,12 @@ fn long_about() -> String {
          \x20 tar c docs | whefs import --tar box.whefs /imported\n\
          \x20 whefs embed box.whefs -o box.c --header --name box\n\
          \x20 whefs stat --json box.whefs '/backup/**/*.rs'\n\
+         \x20 whefs snapshot create box.whefs before\n\
+         \x20 whefs ls --snapshot before box.whefs /backup   # the state the snapshot keeps\n\
+         \x20 whefs diff box.whefs before                    # what changed since\n\
+         \x20 whefs restore box.whefs before /backup         # bring it back, one commit\n\
+         \x20 whefs backup --verify box.whefs copy.whefs     # a compact copy, while others write\n\
+         \x20 whefs compact box.whefs                        # give free space back to the disk\n\
          \x20 whefs check box.whefs && echo clean",
         failure::exit_code_help()
     )
@@ -121,7 +133,8 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => err.exit(),
     };
-    match cli.command.run(&cli.global) {
+    let name = matches.subcommand_name().unwrap_or("whefs");
+    match cli.command.run(name, &cli.global) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             if let Some(message) = &failure.message {

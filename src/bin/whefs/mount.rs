@@ -214,8 +214,12 @@ fn start(
     container: &Path,
     mountpoint: &Path,
 ) -> Result<Session<Mount>, Failure> {
-    let fs = container::open(global, container, Access::Write)?;
-    let read_only = global.read_only;
+    // A snapshot is served read-only, like the global --read-only.
+    let (access, read_only) = match global.snapshot {
+        Some(_) => (Access::Read, true),
+        None => (Access::Write, global.read_only),
+    };
+    let fs = container::open(global, container, access)?;
     let mut options = vec![
         MountOption::FSName(container.display().to_string()),
         MountOption::Subtype("whefs".into()),

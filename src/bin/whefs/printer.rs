@@ -100,6 +100,20 @@ impl Printer {
         progress
     }
 
+    /// Starts a bar for a copy whose total is learned as it goes (a
+    /// backup's pages): bytes against a total set by [`Progress::set_bytes`],
+    /// under the same conditions as [`Printer::progress`].
+    pub fn copy_bar(&self, what: &str) -> Progress {
+        let progress = self.progress(what, Some(Totals::default()));
+        if let Some(bar) = &progress.bar {
+            bar.set_style(style(
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ({elapsed})",
+            ));
+            bar.set_message("");
+        }
+        progress
+    }
+
     /// Starts a spinner for work that is not bytes (a scan, a check),
     /// under the same conditions as [`Printer::progress`].
     pub fn spinner(&self, what: &str, message: String) -> Progress {
@@ -149,6 +163,14 @@ impl Progress {
         }
     }
 
+    /// Sets the bytes done and the total (for a [`Printer::copy_bar`]).
+    pub fn set_bytes(&self, done: u64, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    }
+
     /// Counts one file done.
     pub fn add_file(&self) {
         self.files.set(self.files.get() + 1);
@@ -192,6 +214,13 @@ impl Progress {
     pub fn finish(self) {
         if let Some(bar) = &self.bar {
             let summary = format!("{} files, {}", self.files.get(), human(bar.position()));
+            bar.finish_with_message(summary);
+        }
+    }
+
+    /// Leaves the bar on screen at its final state with `summary`.
+    pub fn finish_with(self, summary: impl Into<Cow<'static, str>>) {
+        if let Some(bar) = &self.bar {
             bar.finish_with_message(summary);
         }
     }

@@ -83,6 +83,21 @@ pub fn human(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// `n` and a noun, plural unless `n` is 1: `1 page`, `3 pages`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A number of pages with the bytes they are: `3 pages (12.0 KiB)`.
+pub fn pages(n: u64, page_size: u32) -> String {
+    let bytes = n.saturating_mul(u64::from(page_size));
+    format!("{} ({})", count(n, "page"), human(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +127,14 @@ mod tests {
         assert_eq!(utc(951_782_400 * 1_000_000_000), "2000-02-29 00:00:00Z");
         assert_eq!(utc(1_700_000_000_123_456_789), "2023-11-14 22:13:20Z");
         assert_eq!(utc(-1), "1969-12-31 23:59:59Z");
+    }
+
+    #[test]
+    fn counts_and_pages() {
+        assert_eq!(count(1, "page"), "1 page");
+        assert_eq!(count(0, "file"), "0 files");
+        assert_eq!(pages(3, 4096), "3 pages (12.0 KiB)");
+        assert_eq!(pages(1, 8192), "1 page (8.0 KiB)");
     }
 
     #[test]

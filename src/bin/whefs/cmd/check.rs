@@ -7,13 +7,16 @@ use std::path::PathBuf;
 use serde::Serialize;
 use whefs::Error;
 
-use crate::container::options;
+use crate::container::{access_options, Access};
 use crate::failure::{Exit, Failure};
 use crate::printer::Printer;
 use crate::Global;
 
 /// Verify every checksum and the page accounting (fsck).
 ///
+/// With --snapshot NAME it verifies that snapshot's tree (every page it
+/// reads); the page accounting belongs to the latest state, and a check
+/// without --snapshot verifies it (and that no snapshot page is free).
 /// Exit status 0: clean; 1: corrupt (the problem goes to stderr); other
 /// statuses as for any command (e.g. 3: no such container, 7: not a
 /// whefs container). With --json: one object with clean (true or false),
@@ -54,7 +57,7 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
     let mut printer = Printer::new(global, args.json);
     let what = format!("check {}", container.display());
     let progress = printer.spinner("check", format!("verifying {}", container.display()));
-    let fs = options(global).open(container);
+    let fs = access_options(global, Access::Read)?.open(container);
     let report = fs.and_then(|fs| fs.check());
     drop(progress);
     let report = match report {
@@ -88,8 +91,12 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
         })?;
     } else {
         printer.line(format_args!(
-            "clean: generation {}\n  tree pages:    {}\n  data pages:    {}\n  files:         {}\n  dirs:          {}\n\
+            "clean: {}generation {}\n  tree pages:    {}\n  data pages:    {}\n  files:         {}\n  dirs:          {}\n\
              \x20 free pages:    {}\n  pending pages: {}",
+            match &global.snapshot {
+                Some(name) => format!("snapshot {name}, "),
+                None => String::new(),
+            },
             report.generation,
             report.tree_pages,
             report.data_pages,

@@ -12,10 +12,12 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use whefs::storage::MemoryStorage;
 use whefs::Fs;
 
+use crate::container::{open, Access};
 use crate::failure::{Exit, Failure};
 use crate::Global;
 
@@ -29,7 +31,8 @@ const ATTEMPTS: usize = 5;
 /// embedded container read-only through whefs_fs_open_image(): a program
 /// linked with it and libwhefs reads the files with no container on disk.
 /// NAME defaults to the container's file name without its extension.
-/// The image is verified before it is written.
+/// The image is verified before it is written. With --snapshot NAME the
+/// image is that snapshot, as the compact copy `backup` makes.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The container file.
@@ -62,8 +65,10 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
             "embed: {name:?} is not a C identifier (use --name SYMBOL)"
         )));
     }
-    let _ = global;
-    let image = verified_image(&args.container)?;
+    let image = match &global.snapshot {
+        Some(_) => snapshot_image(global, &args.container)?,
+        None => verified_image(&args.container)?,
+    };
     let header_path = args.output.with_extension("h");
     let header_file = header_path
         .file_name()
@@ -119,6 +124,22 @@ fn verified_image(container: &Path) -> Result<Vec<u8>, Failure> {
             container.display()
         ),
     ))
+}
+
+/// The snapshot `--snapshot` names, as an image: a backup of its view into
+/// a temporary file, read back and verified like a container.
+fn snapshot_image(global: &Global, container: &Path) -> Result<Vec<u8>, Failure> {
+    let fs = open(global, container, Access::Read)?;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let copy =
+        std::env::temp_dir().join(format!(".whefs-embed-{}-{nanos}.whefs", std::process::id()));
+    fs.backup_to(&copy)
+        .map_err(|e| Failure::fs(format!("embed {}", container.display()), e))?;
+    let image = verified_image(&copy);
+    let _ = std::fs::remove_file(&copy);
+    image
 }
 
 /// Writes a file through `write`, removing it again if that fails.

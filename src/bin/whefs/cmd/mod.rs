@@ -2,15 +2,20 @@
 //! doc comments are its `--help`) and the `run` that carries it out.
 //! Every command takes the container first: `whefs COMMAND CONTAINER ...`.
 //!
-//! Invariant: each command that changes a container makes one commit (a
+//! Invariants: each command that changes a container makes one commit (a
 //! [`whefs::Transaction`] when it changes several things), so another
-//! process sees all of a command's work or none of it.
+//! process sees all of a command's work or none of it; `--snapshot` reaches
+//! only the commands that read ([`Command::access`]), so no command ever
+//! aims a change at a snapshot.
 
+pub mod backup;
 pub mod cat;
 pub mod check;
+pub mod compact;
 pub mod cp;
 pub mod create;
 pub mod demo;
+pub mod diff;
 pub mod embed;
 pub mod export;
 pub mod get;
@@ -21,12 +26,15 @@ pub mod ls;
 pub mod mkdir;
 pub mod mv;
 pub mod put;
+pub mod restore;
 pub mod rm;
 pub mod rmdir;
+pub mod snapshot;
 pub mod stat;
 
 use clap::Subcommand;
 
+use crate::container::Access;
 use crate::failure::Failure;
 use crate::Global;
 
@@ -47,6 +55,11 @@ pub enum Command {
     Export(export::Args),
     Import(import::Args),
     Embed(embed::Args),
+    Snapshot(snapshot::Args),
+    Diff(diff::Args),
+    Restore(restore::Args),
+    Backup(backup::Args),
+    Compact(compact::Args),
     Info(info::Args),
     Locks(locks::Args),
     Check(check::Args),
@@ -54,7 +67,8 @@ pub enum Command {
     ///
     /// Returns once the mount is ready; a background process serves it
     /// until `whefs umount` (or `fusermount3 -u`) or SIGTERM. With the
-    /// global --read-only every change fails with EROFS. See docs/mount.md.
+    /// global --read-only every change fails with EROFS; with --snapshot NAME
+    /// it serves that snapshot, read-only. See docs/mount.md.
     Mount(crate::mount::MountArgs),
     /// Unmount a `whefs mount`.
     Umount(crate::mount::UmountArgs),
@@ -62,8 +76,12 @@ pub enum Command {
 }
 
 impl Command {
-    /// Runs the command.
-    pub fn run(&self, global: &Global) -> Result<(), Failure> {
+    /// Runs the command (`name` is how the command line spelled it, for
+    /// messages).
+    pub fn run(&self, name: &str, global: &Global) -> Result<(), Failure> {
+        if global.snapshot.is_some() && self.access() == Access::Write {
+            return Err(snapshot_refused(name, self));
+        }
         match self {
             Command::Create(args) => create::run(args, global),
             Command::Put(args) => put::run(args, global),
@@ -79,6 +97,11 @@ impl Command {
             Command::Export(args) => export::run(args, global),
             Command::Import(args) => import::run(args, global),
             Command::Embed(args) => embed::run(args, global),
+            Command::Snapshot(args) => snapshot::run(args, global),
+            Command::Diff(args) => diff::run(args, global),
+            Command::Restore(args) => restore::run(args, global),
+            Command::Backup(args) => backup::run(args, global),
+            Command::Compact(args) => compact::run(args, global),
             Command::Info(args) => info::run(args, global),
             Command::Locks(args) => locks::run(args, global),
             Command::Check(args) => check::run(args, global),
@@ -87,4 +110,45 @@ impl Command {
             Command::Demo(args) => demo::run(args, global),
         }
     }
+}
+
+impl Command {
+    /// What the command does to its container, which decides whether it
+    /// takes `--snapshot`: the reading commands read the snapshot's state
+    /// instead of the latest (`mount` then serves it read-only); every
+    /// other command refuses it.
+    pub fn access(&self) -> Access {
+        match self {
+            Command::Get(_)
+            | Command::Cat(_)
+            | Command::Ls(_)
+            | Command::Stat(_)
+            | Command::Export(_)
+            | Command::Embed(_)
+            | Command::Backup(_)
+            | Command::Info(_)
+            | Command::Locks(_)
+            | Command::Check(_)
+            | Command::Mount(_) => Access::Read,
+            Command::Snapshot(args) => args.access(),
+            _ => Access::Write,
+        }
+    }
+}
+
+/// The refusal of `--snapshot` by a command that is not a reading one.
+fn snapshot_refused(name: &str, command: &Command) -> Failure {
+    let why = match command {
+        Command::Diff(_) => {
+            "diff names the states it compares as operands: whefs diff CONTAINER [SNAP] [SNAP]"
+        }
+        Command::Restore(_) => {
+            "restore names its snapshot as an operand: whefs restore CONTAINER SNAP [PATH]"
+        }
+        Command::Snapshot(_) => {
+            "name the snapshot as an operand: whefs snapshot ACTION CONTAINER NAME"
+        }
+        _ => "a snapshot is read-only, and this command changes the container",
+    };
+    Failure::usage(format!("{name}: --snapshot: {why}"))
 }
