@@ -1281,12 +1281,15 @@ fn txwriter_main() -> i32 {
 
 /// Role `backuper`: `ARGS` = a directory; copies the container there with
 /// `backup_to` again and again (`copy-PID-N.whefs`), printing
-/// `@backup PATH GENERATION` after each.
+/// `@backup PATH GENERATION` after each, with a pause of 20–200 ms between
+/// two (a copy takes milliseconds: without it, gigabytes of them).
 fn backuper_main() -> i32 {
     let dir = PathBuf::from(env(ARGS_ENV));
+    let mut rng = Rng::new(seed());
     let fs = open_env(false, Duration::ZERO);
     let mut n = 0u64;
     loop {
+        std::thread::sleep(Duration::from_millis(rng.range(20, 200)));
         let dest = dir.join(format!("copy-{}-{n}.whefs", std::process::id()));
         let r = fs.backup_to(&dest).or_fail("backup_to");
         say(&format!("@backup {} {}", dest.display(), r.generation));
