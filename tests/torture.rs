@@ -928,3 +928,46 @@ fn a_snapshot_taken_while_workers_write_reads_unchanged_from_other_processes() {
     );
     assert!(freed > 0, "the snapshot held no pages of its own");
 }
+
+/// The one-commit check is not vacuous: a state whose data files and
+/// manifest come from different commits, or with a torn file, or missing
+/// what was acknowledged, fails it.
+#[test]
+fn the_one_commit_check_catches_mixed_torn_and_stale_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tx_container(dir.path());
+    let fs = FsOptions::new().write(true).open(&path).unwrap();
+    assert_eq!(check_one_commit(&fs, None), Ok(0));
+    // A data file one commit ahead of the manifest.
+    let p = tx_file(1, 2);
+    let old = fs.read(&p).unwrap();
+    fs.write(&p, &stamp(1, file_id(&p), 1, 3000, 5)).unwrap();
+    let e = check_one_commit(&fs, None).unwrap_err();
+    assert!(e.contains("not one commit"), "{e}");
+    fs.write(&p, &old).unwrap();
+    // The manifest ahead of its files.
+    let seqs = vec![0; tx_files().len()];
+    fs.write(
+        TX_CLOCK,
+        &clock_bytes(1, &{
+            let mut s = seqs.clone();
+            s[0] = 1;
+            s
+        }),
+    )
+    .unwrap();
+    assert!(check_one_commit(&fs, None).is_err());
+    fs.write(TX_CLOCK, &clock_bytes(0, &seqs)).unwrap();
+    assert_eq!(check_one_commit(&fs, None), Ok(0));
+    // Less than was acknowledged.
+    let acked = HashMap::from([(TX_CLOCK.to_string(), 5)]);
+    assert!(check_one_commit(&fs, Some(&acked)).is_err());
+    // A torn torture file.
+    let t = &torture_files()[3];
+    let mut data = fs.read(t).unwrap();
+    let last = data.len() - 1;
+    data[last] ^= 1;
+    fs.write(t, &data).unwrap();
+    let e = check_one_commit(&fs, None).unwrap_err();
+    assert!(e.contains("checksum"), "{e}");
+}
