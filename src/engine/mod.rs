@@ -239,7 +239,13 @@ impl Engine {
                 raw: [0; 2 * SUPERBLOCK_SLOT],
                 sb: None,
             }),
-            sticky: StickyPin::new(),
+            // A pin only other opens' committers look at: none can on
+            // storage whose locks are not shared, so none is kept there.
+            sticky: if storage.shared_locks() {
+                StickyPin::new()
+            } else {
+                StickyPin::off()
+            },
             states: Arc::default(),
             storage,
             locks,
