@@ -300,6 +300,8 @@ impl FsOptions {
             LockMode::Shared
         };
         engine.locks().lock_container(mode, self.busy_timeout)?;
+        // Before this open writes anything (docs/format.md §7).
+        engine.retire_torn_commit()?;
         Ok(Fs {
             inner: Arc::new(FsInner { engine }),
         })
