@@ -212,8 +212,7 @@ impl Transaction {
     /// changed itself, not followed.
     pub fn set_attributes(&mut self, path: &str, attrs: &SetAttributes) -> Result<&mut Self> {
         path::components(path)?;
-        self.ops
-            .push(Op::SetAttributes(path.to_string(), attrs.clone()));
+        self.ops.push(Op::SetAttributes(path.to_string(), *attrs));
         Ok(self)
     }
 
