@@ -307,6 +307,14 @@ impl Engine {
         }
     }
 
+    /// Why this open cannot write: a read-only open, or a snapshot's view.
+    pub fn read_only_reason(&self) -> &'static str {
+        match self.is_view() {
+            true => "a snapshot is read-only (this is a view of one)",
+            false => "the container is open read-only",
+        }
+    }
+
     /// The owner (effective user and group at open) of what this open creates.
     pub fn creator(&self) -> (u32, u32) {
         self.creator
@@ -841,7 +849,7 @@ impl Engine {
         f: impl FnOnce(&mut Tx) -> Result<T>,
     ) -> Result<(T, Option<Superblock>)> {
         if self.read_only {
-            return Err(Error::Access("the container is open read-only".into()));
+            return Err(Error::Access(self.read_only_reason().into()));
         }
         self.check_usable()?;
         let _commit = self.locks.commit(self.busy_timeout())?;

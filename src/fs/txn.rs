@@ -119,7 +119,7 @@ impl Fs {
     /// ```
     pub fn begin(&self) -> Result<Transaction> {
         if self.engine().read_only() {
-            return Err(Error::Access("the container is open read-only".into()));
+            return Err(Error::Access(self.engine().read_only_reason().into()));
         }
         Ok(Transaction {
             fs: self.clone(),
