@@ -137,12 +137,10 @@ impl Engine {
     /// state — not from pages reserved earlier past its end. Called before
     /// every commit of a compaction.
     fn drain_pool(&self) {
-        let mut pool = self.pool();
-        let (free, held) = pool.drain();
-        let (owner, held_owner) = (pool.owner, pool.held_owner);
-        drop(pool);
-        self.locks.release_pages(owner, &free);
-        self.locks.release_pages(held_owner, &held);
+        let drained = self.pool().drain();
+        for (pages, owner) in drained {
+            self.locks.release_pages(owner, &pages);
+        }
     }
 
     /// One round: reclaim everything, then move what lies past the live

@@ -282,7 +282,13 @@ impl Engine {
                 raw: [0; 2 * SUPERBLOCK_SLOT],
                 sb: None,
             }),
-            sticky: StickyPin::new(),
+            // A pin only other opens' committers look at: none can on
+            // storage whose locks are not shared, so none is kept there.
+            sticky: if storage.shared_locks() {
+                StickyPin::new()
+            } else {
+                StickyPin::off()
+            },
             states,
             storage,
             locks,
@@ -301,9 +307,51 @@ impl Engine {
         }
     }
 
+    /// Why this open cannot write: a read-only open, or a snapshot's view.
+    pub fn read_only_reason(&self) -> &'static str {
+        match self.is_view() {
+            true => "a snapshot is read-only (this is a view of one)",
+            false => "the container is open read-only",
+        }
+    }
+
     /// The owner (effective user and group at open) of what this open creates.
     pub fn creator(&self) -> (u32, u32) {
         self.creator
+    }
+
+    /// Makes a commit found torn at open torn for good, before this open
+    /// writes anything (docs/format.md §7): under the commit lock, if its
+    /// slot still holds that commit, the slot is blanked and synced.
+    ///
+    /// "Torn" is a fact about the bytes on disk when open looked, and later
+    /// writes change them: a listed page torn only past the end of the file
+    /// reads whole once any write extends the file, and the next commit
+    /// from the same base may write the same bytes to the same page. Left
+    /// in place, the torn slot would verify after a power loss that drops
+    /// the slot of the commit meant to replace it, and bring back a state
+    /// that this open passed over, whose unlisted pages it may have reused.
+    pub fn retire_torn_commit(&self) -> Result<()> {
+        let Some(torn) = self.torn.filter(|_| !self.read_only) else {
+            return Ok(());
+        };
+        let _commit = self.locks.commit(self.busy_timeout())?;
+        let offset = Superblock::slot_offset(torn.generation);
+        let mut slot = [0u8; SUPERBLOCK_SLOT];
+        let n = self.storage.read_at(&mut slot, offset)?;
+        if n < SUPERBLOCK_SLOT || !Superblock::decode(&slot).is_ok_and(|sb| torn.is(&sb)) {
+            // Another open got there first (blanked or overwrote it).
+            return Ok(());
+        }
+        self.storage
+            .write_at(&[0u8; SUPERBLOCK_SLOT], offset)
+            .map_err(|e| self.poison(e))?;
+        self.sync_or_poison()?;
+        // Everything written before is durable now, the base state's slot
+        // included.
+        let base = self.latest()?.generation;
+        self.known_durable.fetch_max(base, Ordering::AcqRel);
+        Ok(())
     }
 
     /// The lock map.
@@ -801,7 +849,7 @@ impl Engine {
         f: impl FnOnce(&mut Tx) -> Result<T>,
     ) -> Result<(T, Option<Superblock>)> {
         if self.read_only {
-            return Err(Error::Access("the container is open read-only".into()));
+            return Err(Error::Access(self.read_only_reason().into()));
         }
         self.check_usable()?;
         let _commit = self.locks.commit(self.busy_timeout())?;

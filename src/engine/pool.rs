@@ -120,15 +120,18 @@ impl PagePool {
         out
     }
 
-    /// Everything the pool holds: its free pages and its committed ones
-    /// still locked; the caller releases their locks.
-    pub fn drain(&mut self) -> (Vec<(u64, u64)>, Vec<(u64, u64)>) {
+    /// Everything the pool holds, its free pages then its committed ones
+    /// still locked, as `(pages, owner)`; the caller releases their locks.
+    pub fn drain(&mut self) -> [(Vec<(u64, u64)>, Owner); 2] {
         self.free_pages = 0;
         self.held_pages = 0;
-        (
-            std::mem::take(&mut self.free).into_iter().collect(),
-            std::mem::take(&mut self.held),
-        )
+        [
+            (
+                std::mem::take(&mut self.free).into_iter().collect(),
+                self.owner,
+            ),
+            (std::mem::take(&mut self.held), self.held_owner),
+        ]
     }
 
     /// Records pages whose use a published superblock records; returns

@@ -14,6 +14,11 @@
 //! - A kept pin never holds back page reuse for long: it moves forward
 //!   once newer states have existed for [`ADVANCE`], and a reaper thread
 //!   drops it after [`IDLE`] without an operation.
+//! - On storage whose locks no other open can see (memory, fault
+//!   injection: `Storage::shared_locks` is false) no pin is kept
+//!   ([`StickyPin::off`]): a pin there guards nothing this open's state
+//!   table does not, and keeping none leaves no clock in the engine's page
+//!   choices (the crash sweep replays a failure exactly).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -113,7 +118,8 @@ struct Shared {
 #[derive(Default)]
 struct Reaper {
     running: bool,
-    /// Keeping pins is off: the reaper thread could not be started.
+    /// Keeping pins is off: the storage's locks are not shared
+    /// ([`StickyPin::off`]), or the reaper thread could not be started.
     disabled: bool,
     closed: bool,
 }
@@ -121,12 +127,25 @@ struct Reaper {
 impl StickyPin {
     /// No pin kept yet; the reaper starts with the first one.
     pub fn new() -> StickyPin {
+        StickyPin::with(Reaper::default())
+    }
+
+    /// Never keeps a pin (and starts no reaper): every snapshot pins for
+    /// itself.
+    pub fn off() -> StickyPin {
+        StickyPin::with(Reaper {
+            disabled: true,
+            ..Reaper::default()
+        })
+    }
+
+    fn with(reaper: Reaper) -> StickyPin {
         StickyPin {
             shared: Arc::new(Shared {
                 slot: RwLock::new(None),
                 last_used: AtomicU64::new(0),
                 epoch: Instant::now(),
-                reaper: Mutex::new(Reaper::default()),
+                reaper: Mutex::new(reaper),
                 wake: Condvar::new(),
                 used: std::sync::atomic::AtomicBool::new(false),
             }),

@@ -336,7 +336,8 @@ impl File {
         let path = path.as_str();
         if mode.write && engine.read_only() {
             return Err(Error::Access(format!(
-                "cannot open {path:?} for writing: the container is open read-only"
+                "cannot open {path:?} for writing: {}",
+                engine.read_only_reason()
             )));
         }
         if !mode.write {
@@ -431,7 +432,8 @@ impl File {
         let engine = fs.engine();
         if engine.read_only() {
             return Err(Error::Access(format!(
-                "cannot write {path:?}: the container is open read-only"
+                "cannot write {path:?}: {}",
+                engine.read_only_reason()
             )));
         }
         let snap = engine.snapshot()?;

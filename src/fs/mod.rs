@@ -323,6 +323,8 @@ impl FsOptions {
             LockMode::Shared
         };
         engine.locks().lock_container(mode, self.busy_timeout)?;
+        // Before this open writes anything (docs/format.md §7).
+        engine.retire_torn_commit()?;
         let fs = Fs {
             inner: Arc::new(FsInner {
                 engine,

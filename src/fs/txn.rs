@@ -119,7 +119,7 @@ impl Fs {
     /// ```
     pub fn begin(&self) -> Result<Transaction> {
         if self.engine().read_only() {
-            return Err(Error::Access("the container is open read-only".into()));
+            return Err(Error::Access(self.engine().read_only_reason().into()));
         }
         Ok(Transaction {
             fs: self.clone(),
@@ -212,8 +212,7 @@ impl Transaction {
     /// changed itself, not followed.
     pub fn set_attributes(&mut self, path: &str, attrs: &SetAttributes) -> Result<&mut Self> {
         path::components(path)?;
-        self.ops
-            .push(Op::SetAttributes(path.to_string(), attrs.clone()));
+        self.ops.push(Op::SetAttributes(path.to_string(), *attrs));
         Ok(self)
     }
 

@@ -665,6 +665,20 @@ pub fn open_image_with(
     Ok((storage, fs))
 }
 
+/// Opens a container on `storage` read-write with fault switches in force
+/// from the open on.
+pub fn open_storage_with(
+    storage: Arc<FaultStorage>,
+    durability: Durability,
+    faults: FaultSwitches,
+) -> whefs::Result<Fs> {
+    Fs::options()
+        .write(true)
+        .durability(durability)
+        .fault_switches(faults)
+        .open_storage(storage)
+}
+
 /// What a recovered container is asked to do: remove a file (if any),
 /// then create a file and replace it. Returns the steps and the states
 /// before and after each.
