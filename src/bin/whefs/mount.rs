@@ -185,6 +185,11 @@ fn serve(
             let _ = std::fs::File::from(fd).write_all(line.as_bytes());
         }
     };
+    // Before anything starts a thread (the session's workers, the
+    // library's pin reaper): a thread that does not block the termination
+    // signals would take them, and their default action kills the process
+    // instead of unmounting it.
+    let signals = block_signals();
     let started = start(global, args, container, mountpoint);
     let session = match started {
         Ok(s) => s,
@@ -195,7 +200,6 @@ fn serve(
         }
     };
     raise_readahead(mountpoint);
-    let signals = block_signals();
     let daemon = ready.is_some();
     report(ready, &Ok(()));
     if daemon {
