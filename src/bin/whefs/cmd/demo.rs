@@ -1,6 +1,7 @@
 //! `whefs demo`: shows the filesystem working, step by step, on a fresh
 //! container — directories, text, binary, a multi-page streamed file, a
-//! sparse file, snapshots, threads, rename and remove, `info` and `check` —
+//! sparse file, snapshots, threads, rename and remove, named snapshots,
+//! restore, backup and compaction, `info` and `check` —
 //! and verifies everything it reads back. Any failed verification makes the
 //! command exit non-zero, so `make demo` doubles as a smoke test.
 
@@ -259,6 +260,8 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
     let gone = !exists(&fs, SPARSE)? && !exists(&fs, "/docs/old-scratch")?;
     demo.verify(gone, format_args!("removed paths are gone"))?;
 
+    snapshots_backup_compact(&mut demo, &fs, &path, container.is_none())?;
+
     demo.step("list the tree again")?;
     ls::list(&fs, "/", true, true, &mut demo.out)?;
 
@@ -279,6 +282,98 @@ pub fn run(args: &Args, global: &Global) -> Result<(), Failure> {
     drop(fs);
 
     demo.finish(&path)
+}
+
+/// A named snapshot kept through changes and restored, a diff, an online
+/// backup checked clean, and a compaction that does not grow the file.
+fn snapshots_backup_compact(
+    demo: &mut Demo,
+    fs: &Fs,
+    path: &Path,
+    default_container: bool,
+) -> Result<(), Failure> {
+    demo.step("named snapshots, restore, backup and compaction")?;
+    let snap = "before-cleanup";
+    fs.create_snapshot(snap)
+        .map_err(|e| Failure::fs(format!("snapshot create {snap}"), e))?;
+    demo.say(format_args!(
+        "snapshot create {snap} (one commit; keeps this state whole)"
+    ))?;
+    fs.remove_file(BLOB)
+        .map_err(|e| Failure::fs(format!("rm {BLOB}"), e))?;
+    write_whole(fs, HELLO, b"changed after the snapshot\n")?;
+    demo.say(format_args!("rm {BLOB}; rewrite {HELLO}"))?;
+    let view = fs
+        .open_snapshot(snap)
+        .map_err(|e| Failure::fs(format!("open snapshot {snap}"), e))?;
+    let kept = view.read(BLOB).map_err(|e| Failure::fs("read", e))? == blob()
+        && view.read(HELLO).map_err(|e| Failure::fs("read", e))? == HELLO_AGAIN.as_bytes();
+    demo.verify(
+        kept,
+        format_args!("the snapshot still has both as they were"),
+    )?;
+    let changes = view.diff(fs).map_err(|e| Failure::fs("diff", e))?;
+    drop(view);
+    for c in &changes {
+        let letter = match c.kind {
+            whefs::ChangeKind::Added => 'A',
+            whefs::ChangeKind::Removed => 'D',
+            whefs::ChangeKind::Changed => 'M',
+        };
+        demo.say(format_args!("diff: {letter} {}", c.path))?;
+    }
+    let names: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
+    demo.verify(
+        names.contains(&BLOB) && names.contains(&HELLO),
+        format_args!("diff {snap} names the removed and the rewritten file"),
+    )?;
+    fs.restore(snap, "/")
+        .map_err(|e| Failure::fs(format!("restore {snap}"), e))?;
+    let back = fs.read(BLOB).map_err(|e| Failure::fs("read", e))? == blob()
+        && fs.read(HELLO).map_err(|e| Failure::fs("read", e))? == HELLO_AGAIN.as_bytes();
+    demo.verify(
+        back,
+        format_args!("restore {snap} /: both are back, in one commit"),
+    )?;
+
+    if path != Path::new(":memory:") {
+        // demo.whefs → demo-backup.whefs, beside it.
+        let stem = path.file_stem().unwrap_or(path.as_os_str()).to_owned();
+        let mut name = stem;
+        name.push("-backup.whefs");
+        let dest = path.with_file_name(name);
+        if default_container {
+            // The last run's copy, like the default container itself; a
+            // copy that is not there is fine.
+            let _ = std::fs::remove_file(&dest);
+        }
+        let report = fs
+            .backup_to(&dest)
+            .map_err(|e| Failure::fs(format!("backup {}", dest.display()), e))?;
+        let copy = Fs::open_read_only(&dest).map_err(|e| Failure::fs(dest.display(), e))?;
+        let clean =
+            copy.check().is_ok() && copy.read(BLOB).map_err(|e| Failure::fs("read", e))? == blob();
+        demo.verify(
+            clean,
+            format_args!(
+                "backup {}: {} files, {}, checks clean",
+                dest.display(),
+                report.files,
+                human(report.bytes)
+            ),
+        )?;
+    }
+
+    fs.delete_snapshot(snap)
+        .map_err(|e| Failure::fs(format!("snapshot delete {snap}"), e))?;
+    let report = fs.compact().map_err(|e| Failure::fs("compact", e))?;
+    demo.verify(
+        report.pages_after <= report.pages_before,
+        format_args!(
+            "snapshot delete {snap}; compact: {} pages before, {} after",
+            report.pages_before, report.pages_after
+        ),
+    )
 }
 
 /// Progress and verdicts of one demo run.
