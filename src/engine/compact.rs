@@ -148,10 +148,7 @@ impl Engine {
     fn compact_round(&self, report: &mut CompactReport) -> Result<u64> {
         // Everything pending is reusable: nobody else has the container,
         // and a sync makes the commits that freed it durable.
-        self.sync_or_poison()?;
-        let latest = self.latest()?;
-        self.known_durable
-            .fetch_max(latest.generation, std::sync::atomic::Ordering::AcqRel);
+        self.sync_latest_durable()?;
         let (_, sb) = self.compaction_commit(|tx| tx.reclaim_everything())?;
         if sb.is_some() {
             report.commits += 1;
@@ -277,10 +274,7 @@ impl Engine {
     /// Ends the container after its last used page, commits that, and
     /// truncates the file once the commit is durable.
     fn shrink(&self, report: &mut CompactReport) -> Result<()> {
-        self.sync_or_poison()?;
-        let latest = self.latest()?;
-        self.known_durable
-            .fetch_max(latest.generation, std::sync::atomic::Ordering::AcqRel);
+        self.sync_latest_durable()?;
         let (_, sb) = self.compaction_commit(|tx| {
             tx.reclaim_everything()?;
             tx.cut_free_tail()

@@ -346,11 +346,16 @@ impl Engine {
         self.storage
             .write_at(&[0u8; SUPERBLOCK_SLOT], offset)
             .map_err(|e| self.poison(e))?;
-        self.sync_or_poison()?;
         // Everything written before is durable now, the base state's slot
         // included.
-        let base = self.latest()?.generation;
-        self.known_durable.fetch_max(base, Ordering::AcqRel);
+        self.sync_latest_durable()
+    }
+
+    /// Syncs, and notes that the latest state is durable from now on.
+    fn sync_latest_durable(&self) -> Result<()> {
+        self.sync_or_poison()?;
+        let latest = self.latest()?.generation;
+        self.known_durable.fetch_max(latest, Ordering::AcqRel);
         Ok(())
     }
 

@@ -979,11 +979,8 @@ impl Fs {
     /// Container-wide figures (a snapshot view: the snapshot's generation
     /// and counts, the container's pages).
     pub fn info(&self) -> Result<Info> {
-        let (base, snap) = match &self.inner.snapshot {
-            Some((_, parent)) => (parent.engine(), self.engine().latest()?),
-            None => (self.engine(), self.engine().latest()?),
-        };
-        let sb = base.latest()?;
+        let snap = self.engine().latest()?;
+        let sb = self.base().engine().latest()?;
         let held = sb.held_pages;
         Ok(Info {
             page_size: sb.page_size,

@@ -122,7 +122,7 @@ impl Fs {
     }
 
     /// The open of the latest state this is, or that this view came from.
-    fn base(&self) -> &Fs {
+    pub(super) fn base(&self) -> &Fs {
         match &self.inner.snapshot {
             Some((_, parent)) => parent,
             None => self,
