@@ -45,12 +45,12 @@ pub fn valid_page_size(size: u32) -> bool {
 /// the generation that wrote it, so a page read from the wrong place or left
 /// over from another commit fails verification even if its bytes are intact.
 pub fn page_checksum(page: u64, generation: u64, bytes: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64_with_seed(bytes, page ^ generation.rotate_left(32))
+    xxh3::hash64_with_seed(bytes, page ^ generation.rotate_left(32))
 }
 
 /// Checksum of a structure that has no page of its own (superblock slots).
 pub fn struct_checksum(bytes: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(bytes)
+    xxh3::hash64_with_seed(bytes, 0)
 }
 
 /// Where a page lives and what it must contain: the pointer every parent
