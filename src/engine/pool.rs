@@ -82,8 +82,22 @@ impl PagePool {
         }
     }
 
-    /// Takes up to `want` pages, lowest first.
+    /// Takes up to `want` pages: the lowest run that holds them all if
+    /// there is one (a file's pages stay one extent), else lowest first.
     pub fn take(&mut self, want: u64) -> Vec<(u64, u64)> {
+        let whole = self
+            .free
+            .iter()
+            .find(|&(_, &l)| l >= want)
+            .filter(|_| want > 0);
+        if let Some((&s, &l)) = whole {
+            self.free.remove(&s);
+            if want < l {
+                self.free.insert(s + want, l - want);
+            }
+            self.free_pages -= want;
+            return vec![(s, want)];
+        }
         let mut out = Vec::new();
         let mut need = want;
         while need > 0 {

@@ -8,6 +8,7 @@ use crate::engine::Durability;
 use crate::engine::{self, tree, Snapshot, Tx};
 use crate::error::{Error, Result};
 use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Kind};
+use crate::fs::memo::Resolved;
 use crate::fs::{self, Fs, Metadata, SnapView};
 use crate::lock::FileGuard;
 
@@ -93,6 +94,33 @@ impl Target<'_> {
                 fs::inode_opt(r, ino)?.ok_or_else(|| Error::NotFound(self.describe()))?,
             ),
         };
+        self.file_only(ino, rec)
+    }
+
+    /// [`Target::resolve`] in a committed state, a path through the
+    /// lookup memo (which brings the file's first extent along).
+    fn resolve_in(&self, fs: &Fs, snap: &Snapshot) -> Result<Resolved> {
+        let found = match *self {
+            Target::Path(p) => fs.resolve_in(snap, p)?,
+            Target::Inode(_) => {
+                let view = SnapView {
+                    engine: fs.engine(),
+                    snap,
+                };
+                let (ino, rec) = self.resolve(&view)?;
+                return Ok(Resolved {
+                    ino,
+                    rec,
+                    first_extent: None,
+                });
+            }
+        };
+        let (ino, rec) = self.file_only(found.ino, found.rec)?;
+        Ok(Resolved { ino, rec, ..found })
+    }
+
+    /// `rec` if it is a regular file's; the error for what it is otherwise.
+    fn file_only(&self, ino: u64, rec: InodeRecord) -> Result<(u64, InodeRecord)> {
         match rec.kind {
             InodeKind::File => Ok((ino, rec)),
             InodeKind::Dir => Err(Error::IsDir(self.describe())),
@@ -126,10 +154,15 @@ struct Base {
 
 impl Base {
     fn new(snap: Snapshot, rec: InodeRecord) -> Base {
+        Base::with_extent(snap, rec, None)
+    }
+
+    /// A base that already knows one extent of the file.
+    fn with_extent(snap: Snapshot, rec: InodeRecord, extent: Option<(u64, ExtentRecord)>) -> Base {
         Base {
             snap,
             rec,
-            last_extent: Default::default(),
+            last_extent: std::cell::RefCell::new(extent),
             scratch: Default::default(),
         }
     }
@@ -342,11 +375,9 @@ impl File {
         }
         if !mode.write {
             let snap = engine.snapshot()?;
-            let (ino, rec) = target.resolve(&SnapView {
-                engine,
-                snap: &snap,
-            })?;
-            let base = Base::new(snap, rec);
+            let found = target.resolve_in(fs, &snap)?;
+            let ino = found.ino;
+            let base = Base::with_extent(snap, found.rec, found.first_extent);
             return Ok(File {
                 fs: fs.clone(),
                 path: path.to_string(),
@@ -603,6 +634,7 @@ impl File {
         let engine = self.fs.engine();
         let w = self.writer.as_mut().expect("only writers buffer pages");
         let pages = std::mem::take(&mut w.buffered);
+        w.reserve_for(engine, &pages)?;
         for (index, bytes) in pages {
             let page = match w.written.get(&index) {
                 // Not committed yet: this handle's own page, safe to overwrite.
@@ -629,7 +661,9 @@ impl File {
     fn defer_buffered(&mut self) -> Result<()> {
         let engine = self.fs.engine();
         let w = self.writer.as_mut().expect("only writers buffer pages");
-        for (index, bytes) in std::mem::take(&mut w.buffered) {
+        let pages = std::mem::take(&mut w.buffered);
+        w.reserve_for(engine, &pages)?;
+        for (index, bytes) in pages {
             let page = match w.written.remove(&index) {
                 Some((page, _)) => page,
                 None => w.next_page(engine)?,
@@ -1093,6 +1127,26 @@ impl Writer {
             broken: false,
             stale: false,
         }
+    }
+
+    /// Reserves, in one request, a page for each of `pages` that has none
+    /// yet, so that pages written together get one contiguous run where
+    /// the free space has one (one extent, read back with one call).
+    fn reserve_for(
+        &mut self,
+        engine: &crate::engine::Engine,
+        pages: &BTreeMap<u64, Vec<u8>>,
+    ) -> Result<()> {
+        let new = pages
+            .keys()
+            .filter(|i| !self.written.contains_key(i))
+            .count() as u64;
+        let spare: u64 = self.batch.iter().map(|&(_, l)| l).sum();
+        if new > spare {
+            let got = engine.take_pages(new - spare)?;
+            self.batch.extend(got);
+        }
+        Ok(())
     }
 
     /// Hands out the next reserved page, reserving a larger batch when the

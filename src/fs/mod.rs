@@ -15,6 +15,7 @@ pub(crate) mod dir;
 pub(crate) mod file;
 pub(crate) mod glob;
 mod maintenance;
+pub(crate) mod memo;
 mod namespace;
 mod options;
 pub(crate) mod path;
@@ -329,6 +330,7 @@ impl FsOptions {
             inner: Arc::new(FsInner {
                 engine,
                 snapshot: None,
+                memo: memo::LookupMemo::new(),
             }),
         };
         match &self.snapshot {
@@ -342,6 +344,8 @@ pub(crate) struct FsInner {
     /// The named snapshot a read-only view reads, and the open it came from
     /// (whose storage and locks it shares).
     pub(crate) snapshot: Option<(String, Fs)>,
+    /// Paths resolved in the latest committed tree (see `memo`).
+    pub(crate) memo: memo::LookupMemo,
 }
 
 /// An open container. Cloning is cheap; clones share one open, and every
@@ -399,6 +403,17 @@ pub(crate) fn inode_opt(r: &dyn Records, ino: u64) -> Result<Option<InodeRecord>
     }
     r.get(&records::inode_key(ino))?
         .map(|v| InodeRecord::decode(&v))
+        .transpose()
+}
+
+/// The extent holding file page 0 of `ino`, with the page it starts at
+/// (always 0), if the file has one.
+pub(crate) fn first_extent(
+    r: &dyn Records,
+    ino: u64,
+) -> Result<Option<(u64, records::ExtentRecord)>> {
+    r.get(&records::extent_key(ino, 0))?
+        .map(|v| Ok((0, records::ExtentRecord::decode(&v)?)))
         .transpose()
 }
 
@@ -871,12 +886,34 @@ impl Fs {
     /// Pins the latest commit and resolves `path` in it.
     fn resolve_latest(&self, path: &str) -> Result<(Snapshot, u64, InodeRecord)> {
         let snap = self.engine().snapshot()?;
+        let found = self.resolve_in(&snap, path)?;
+        Ok((snap, found.ino, found.rec))
+    }
+
+    /// Resolves `path` in `snap` (following symbolic links), through the
+    /// lookup memo; a regular file's first extent comes with it.
+    pub(crate) fn resolve_in(&self, snap: &Snapshot, path: &str) -> Result<memo::Resolved> {
+        let memo = &self.inner.memo;
+        if let Some(found) = memo.get(&snap.sb.root, path) {
+            return Ok(found);
+        }
         let view = SnapView {
             engine: self.engine(),
-            snap: &snap,
+            snap,
         };
         let (ino, rec) = resolve(&view, path)?;
-        Ok((snap, ino, rec))
+        let first_extent = match rec.kind == InodeKind::File && rec.inline.is_none() && rec.size > 0
+        {
+            true => first_extent(&view, ino)?,
+            false => None,
+        };
+        let found = memo::Resolved {
+            ino,
+            rec,
+            first_extent,
+        };
+        memo.put(&snap.sb.root, path, found.clone());
+        Ok(found)
     }
 
     fn commit<T>(&self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {

@@ -111,6 +111,7 @@ impl Fs {
             inner: Arc::new(FsInner {
                 engine,
                 snapshot: Some((name.to_string(), base.clone())),
+                memo: super::memo::LookupMemo::new(),
             }),
         })
     }
