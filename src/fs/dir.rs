@@ -71,29 +71,86 @@ impl ReadDir {
             engine,
             snap: &self.snap,
         };
+        let sizes = sizes_of(&view, &self.snap, &raw)?;
         for (k, d) in raw {
-            self.pending.push_back(entry_of(&view, &k, d)?);
+            let size = match d.kind {
+                InodeKind::Dir => Some(0),
+                _ => sizes
+                    .binary_search_by_key(&d.ino, |&(i, _)| i)
+                    .ok()
+                    .map(|i| sizes[i].1),
+            };
+            self.pending.push_back(match size {
+                Some(size) => entry_with_size(&k, d, size)?,
+                None => entry_of(&view, &k, d)?,
+            });
         }
         Ok(())
     }
 }
 
+/// The sizes of the inodes a batch of entries names, from one range scan
+/// of the tree when their numbers lie close together (files made in a row
+/// have consecutive inodes, and one inode's records are adjacent), so a
+/// listing costs no tree descent per entry. Sorted by inode; entries it
+/// does not hold (scattered numbers) look their inode up one by one.
+fn sizes_of(
+    view: &SnapView,
+    snap: &Snapshot,
+    raw: &[(Vec<u8>, DirentRecord)],
+) -> Result<Vec<(u64, u64)>> {
+    let inos = raw
+        .iter()
+        .filter(|(_, d)| d.kind != InodeKind::Dir)
+        .map(|(_, d)| d.ino);
+    let (Some(lo), Some(hi)) = (inos.clone().min(), inos.clone().max()) else {
+        return Ok(Vec::new());
+    };
+    if hi - lo > 4 * raw.len() as u64 {
+        return Ok(Vec::new());
+    }
+    let mut sizes = Vec::with_capacity(raw.len());
+    // The scan passes every record of the inodes in range (a directory's
+    // entries too): it stops at a budget, and whatever it did not reach is
+    // looked up on its own.
+    let mut budget = 16 * raw.len() + 64;
+    tree::visit(
+        view.engine,
+        &snap.root(),
+        &records::inode_key(lo),
+        Some(&records::kind_end(hi, Kind::Inode)),
+        false,
+        &mut |k, v| {
+            let key = Key::decode(k)?;
+            if key.kind == Kind::Inode {
+                sizes.push((key.ino, records::InodeRecord::decode(v)?.size));
+            }
+            budget -= 1;
+            Ok(budget > 0)
+        },
+    )?;
+    Ok(sizes)
+}
+
+/// The listing entry of the directory record `key` → `d`, of `size` bytes.
+fn entry_with_size(key: &[u8], d: DirentRecord, size: u64) -> Result<DirEntry> {
+    Ok(DirEntry {
+        name: String::from_utf8_lossy(Key::decode(key)?.sub).into_owned(),
+        kind: FileType::of(d.kind),
+        ino: d.ino,
+        size,
+    })
+}
+
 /// The listing entry of the directory record `key` → `d`, with the size
 /// read from the inode in `r` (the same state the record came from).
 pub(crate) fn entry_of(r: &dyn fs::Records, key: &[u8], d: DirentRecord) -> Result<DirEntry> {
-    let name = String::from_utf8_lossy(Key::decode(key)?.sub).into_owned();
     let size = if d.kind == InodeKind::Dir {
         0
     } else {
         fs::inode(r, d.ino)?.size
     };
-    let kind = FileType::of(d.kind);
-    Ok(DirEntry {
-        name,
-        kind,
-        ino: d.ino,
-        size,
-    })
+    entry_with_size(key, d, size)
 }
 
 impl Iterator for ReadDir {
