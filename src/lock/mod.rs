@@ -42,6 +42,8 @@ pub type Owner = u64;
 /// An owner id no reservation has: overlap checks against it see everyone's.
 pub const ANYONE: Owner = 0;
 
+/// How long a lock is retried without sleeping (see `LockMap::poll`).
+const POLL_SPIN: Duration = Duration::from_micros(500);
 /// Polling steps while waiting for another process's lock: a commit takes
 /// tens of microseconds without syncs, so start short and back off to 1 ms
 /// (DESIGN §4: "≤ 1 ms steps").
@@ -316,17 +318,29 @@ impl LockMap {
         self.epoch != fork::epoch()
     }
 
-    /// Polls an OFD try-lock until `deadline`.
+    /// Polls an OFD try-lock until `deadline`. Commits hold their lock for
+    /// tens of microseconds, and a sleep lasts at least the timer slack
+    /// (50 µs) past its end: a waiter that slept from the first miss would
+    /// leave the lock idle longer than it was held, so two committers
+    /// would commit less than one. So the first `POLL_SPIN` retries at once,
+    /// yielding the CPU between tries (to the holder, on a busy machine);
+    /// only a lock held longer than that is polled with growing sleeps.
     fn poll(&self, start: u64, len: u64, mode: LockMode, deadline: Instant) -> Result<bool> {
+        let begun = Instant::now();
         let mut step = POLL_FIRST;
         loop {
             if self.storage.try_lock(start, len, mode)? {
                 return Ok(true);
             }
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return Ok(false);
             }
-            std::thread::sleep(step);
+            if now - begun < POLL_SPIN {
+                std::thread::yield_now();
+                continue;
+            }
+            std::thread::sleep(step.min(deadline - now));
             step = (step * 2).min(POLL_MAX);
         }
     }
