@@ -9,8 +9,9 @@
 //! a committed tree never changes under its root, so what a path resolved
 //! to in it stays true. Only successful resolutions are kept.
 //!
-//! Bounded by bytes: a shard past its share is emptied (cheap, and a
-//! workload larger than the memo only loses the memo's gain).
+//! Bounded by bytes: a shard past its share forgets half its entries
+//! (cheap, and a workload larger than the memo only loses part of the
+//! memo's gain).
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -70,6 +71,20 @@ impl Shard {
         }
         self
     }
+
+    /// Forgets every other entry (in the table's order, which has nothing
+    /// to do with use): the shard stays between half full and full.
+    fn evict_half(&mut self) {
+        let (mut keep, mut bytes) = (false, 0);
+        self.paths.retain(|path, r| {
+            keep = !keep;
+            if keep {
+                bytes += r.cost(path);
+            }
+            keep
+        });
+        self.bytes = bytes;
+    }
 }
 
 /// Resolved paths of one open, per committed tree.
@@ -102,8 +117,7 @@ impl LookupMemo {
         let mut shard = self.shard(path);
         let shard = shard.for_root(root);
         if shard.bytes + cost > BUDGET / SHARDS {
-            shard.paths.clear();
-            shard.bytes = 0;
+            shard.evict_half();
         }
         if let Some(old) = shard.paths.insert(path.into(), resolved) {
             shard.bytes -= old.cost(path);
@@ -165,7 +179,7 @@ mod tests {
         }
         let used: usize = memo.shards.iter().map(|s| s.lock().unwrap().bytes).sum();
         assert!(used <= BUDGET, "{used} bytes used of {BUDGET}");
-        assert!(used > BUDGET / 8, "the memo keeps entries: {used} bytes");
+        assert!(used > BUDGET / 3, "the memo keeps entries: {used} bytes");
         assert_eq!(
             memo.get(&root(1), &format!("f{}", n - 1)).map(|r| r.ino),
             Some(n as u64 - 1)
