@@ -670,3 +670,147 @@ fn an_idle_process_releases_its_kept_pin_and_page_reuse_resumes() {
     reader.ok("getcheck big 81920 20");
     reader.finish();
 }
+
+// ---- Opening while another process commits ---------------------------------------
+
+/// A container file whose first read past the superblock page waits for
+/// the test. In `Fs::open` that read is the verification of the latest
+/// commit (it reads the pages the commit's manifest names, docs/format.md
+/// §7), so the test holds an open between reading the superblock and
+/// verifying what it names.
+struct HeldBeforeVerifying {
+    inner: whefs::storage::FileStorage,
+    /// Taken by the first such read: it says so on the first, then waits
+    /// for the second.
+    gate: std::sync::Mutex<
+        Option<(
+            std::sync::mpsc::Sender<()>,
+            std::sync::mpsc::Receiver<()>,
+        )>,
+    >,
+}
+
+impl whefs::storage::Storage for HeldBeforeVerifying {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> whefs::Result<usize> {
+        if offset >= PAGE {
+            let gate = self.gate.lock().unwrap().take();
+            if let Some((reached, resume)) = gate {
+                reached.send(()).unwrap();
+                resume.recv().unwrap();
+            }
+        }
+        self.inner.read_at(buf, offset)
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> whefs::Result<()> {
+        self.inner.write_at(buf, offset)
+    }
+    fn sync(&self) -> whefs::Result<()> {
+        self.inner.sync()
+    }
+    fn len(&self) -> whefs::Result<u64> {
+        self.inner.len()
+    }
+    fn set_len(&self, len: u64) -> whefs::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn read_only(&self) -> bool {
+        self.inner.read_only()
+    }
+    fn try_lock(
+        &self,
+        start: u64,
+        len: u64,
+        mode: whefs::storage::LockMode,
+    ) -> whefs::Result<bool> {
+        self.inner.try_lock(start, len, mode)
+    }
+    fn unlock(&self, start: u64, len: u64) -> whefs::Result<()> {
+        self.inner.unlock(start, len)
+    }
+    fn probe_lock(
+        &self,
+        start: u64,
+        len: u64,
+        mode: whefs::storage::LockMode,
+    ) -> whefs::Result<Option<(u64, u64)>> {
+        self.inner.probe_lock(start, len, mode)
+    }
+    fn shared_locks(&self) -> bool {
+        self.inner.shared_locks()
+    }
+}
+
+/// Rewrites of `f` (3 pages, durability full) another process commits
+/// while an open is held before verifying: enough for the pages of the
+/// commit the open read to be freed, reclaimed and written again.
+const REWRITES: u64 = 40;
+
+/// Opens the container (writable or not, with `faults`) in this process,
+/// held between reading the latest superblock — a durability-full commit
+/// of `f` whose manifest names its pages — and verifying it, while process
+/// B rewrites `f` [`REWRITES`] times. Returns the open's result, and B,
+/// still open.
+fn open_while_another_process_commits(
+    path: &std::path::Path,
+    write: bool,
+    faults: whefs::FaultSwitches,
+) -> (whefs::Result<Fs>, Remote) {
+    let len = 3 * PAGE;
+    let mut b = Remote::start("B", path);
+    b.ok("openfs rw 1000 full");
+    b.ok(&format!("put f {len} 1")); // the commit the open reads
+    let (reached_tx, reached) = channel();
+    let (resume, resume_rx) = channel();
+    let storage = HeldBeforeVerifying {
+        inner: whefs::storage::FileStorage::open(path, write).unwrap(),
+        gate: std::sync::Mutex::new(Some((reached_tx, resume_rx))),
+    };
+    let opener = std::thread::spawn(move || {
+        FsOptions::new()
+            .write(write)
+            .fault_switches(faults)
+            .open_storage(std::sync::Arc::new(storage))
+    });
+    reached
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the open reaches the verification of the latest commit");
+    for i in 0..REWRITES {
+        b.ok(&format!("put f {len} {}", 100 + i));
+    }
+    resume.send(()).unwrap();
+    (opener.join().expect("the opening thread"), b)
+}
+
+/// An open verifies the latest commit under a pin of its generation: other
+/// processes committing meanwhile do not reuse the pages it reads, so a
+/// whole commit is never taken for a torn one. (Verified without a pin,
+/// commit N's pages were freed by N+1, reclaimed by N+2 and written again
+/// by the commits after, and the open, read-only or not, failed with
+/// "neither commit N nor the one before it verifies" on a sound container.)
+#[test]
+fn an_open_never_finds_a_commit_torn_that_other_processes_build_on() {
+    let len = 3 * PAGE;
+    let last = 100 + REWRITES - 1;
+    for write in [false, true] {
+        let (_dir, path, fs) = new_container();
+        drop(fs);
+        let (opened, mut b) =
+            open_while_another_process_commits(&path, write, whefs::FaultSwitches::default());
+        let fs = opened.unwrap_or_else(|e| {
+            panic!("the open (write: {write}) while B commits failed: {e}")
+        });
+        assert_eq!(
+            fs.read("f").unwrap(),
+            pattern(last, 0, len as usize),
+            "the open reads B's last commit"
+        );
+        if write {
+            fs.write("g", b"after").unwrap();
+        }
+        b.ok(&format!("getcheck f {len} {last}"));
+        b.ok(&format!("put f {len} 7"));
+        assert_eq!(fs.read("f").unwrap(), pattern(7, 0, len as usize));
+        fs.check().unwrap();
+        b.finish();
+    }
+}
