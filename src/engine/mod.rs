@@ -4,6 +4,9 @@
 //! Invariants:
 //! - Every operation reads one committed state: a [`Snapshot`] pins its
 //!   generation, so no page reachable from it is reused while it lives.
+//! - An open starts from a commit only once the pages it names verify, and
+//!   calls one torn only if they fail while nothing can reuse them
+//!   ([`open_state`]).
 //! - A commit takes the commit lock, re-reads the latest superblock and
 //!   applies its changes to the latest tree; it publishes by writing the
 //!   other superblock slot, after the pages it points to are synced.
@@ -33,7 +36,7 @@ use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Ki
 use crate::format::superblock::{Manifest, ManifestRun, MAX_MANIFEST_PAGES, MAX_MANIFEST_RUNS};
 use crate::format::{node, page_checksum, Node, PagePtr, Superblock, SUPERBLOCK_SLOT};
 use crate::lock::{FileGuard, LockMap, Owner, RESERVE_SPAN};
-use crate::storage::{read_exact_at, Storage};
+use crate::storage::{read_exact_at, LockMode, Storage};
 
 pub use alloc::CheckReport;
 pub use backup::copy_compact;
@@ -72,6 +75,9 @@ pub struct FaultSwitches {
     pub skip_pin: bool,
     /// Trust the latest commit at open without verifying its manifest.
     pub skip_commit_verify: bool,
+    /// Verify the latest commit at open without pinning its generation
+    /// first: other processes' commits may reuse its pages meanwhile.
+    pub verify_without_pin: bool,
     /// Compaction points extents at moved data before syncing it.
     pub compact_without_sync: bool,
     /// Freed pages go on the pending list even where a snapshot needs them.
@@ -122,9 +128,29 @@ pub struct Torn {
 }
 
 impl Torn {
+    fn of(sb: &Superblock) -> Torn {
+        Torn {
+            generation: sb.generation,
+            root: sb.root,
+        }
+    }
+
     fn is(&self, sb: &Superblock) -> bool {
         sb.generation == self.generation && sb.root == self.root
     }
+}
+
+/// How an open checks the latest commit before it trusts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "fault-switches"), allow(dead_code))]
+pub enum OpenCheck {
+    /// Verify its manifest under a pin of its generation: the only check
+    /// but for the fault switches.
+    Pinned,
+    /// Verify it without a pin (the `verify_without_pin` switch).
+    Unpinned,
+    /// Trust it (the `skip_commit_verify` switch).
+    Trust,
 }
 
 /// The last superblock read: its slot bytes and what they decode to.
@@ -234,21 +260,28 @@ fn durability_code(d: Durability) -> u8 {
 }
 
 impl Engine {
-    /// Opens the engine over a storage holding a valid container.
+    /// Opens the engine over a storage holding a valid container, holding
+    /// the `CONTAINER` region in `container` mode.
     ///
     /// The latest commit is trusted only once the pages its manifest names
-    /// verify; a commit torn by a crash is passed over for the one before
-    /// it (and remembered, so this open never reads it). `verify` is off
-    /// only for the test switch that proves the crash sweep notices.
+    /// verify ([`open_state`]); a commit torn by a crash is passed over for
+    /// the one before it (and remembered, so this open never reads it).
+    /// `check` is other than [`OpenCheck::Pinned`] only for the test
+    /// switches that prove the tests notice.
     pub fn open(
         storage: Arc<dyn Storage>,
         read_only: bool,
         durability: Durability,
         busy_timeout: Duration,
-        verify: bool,
+        container: LockMode,
+        check: OpenCheck,
     ) -> Result<Engine> {
-        let (sb, torn) = open_state(&*storage, verify)?;
         let locks = Arc::new(LockMap::new(Arc::clone(&storage)));
+        // Before the state is read: compaction reuses pages without looking
+        // at pins, so it must not run while this open verifies (it needs
+        // the container to itself).
+        locks.lock_container(container, busy_timeout)?;
+        let (sb, torn) = open_state(&*storage, &locks, check)?;
         Ok(Engine::new_over(
             storage,
             locks,
@@ -410,7 +443,8 @@ impl Engine {
             | u8::from(f.skip_pin) << 3
             | u8::from(f.skip_commit_verify) << 4
             | u8::from(f.compact_without_sync) << 5
-            | u8::from(f.ignore_snapshots) << 6;
+            | u8::from(f.ignore_snapshots) << 6
+            | u8::from(f.verify_without_pin) << 7;
         self.faults.store(bits, Ordering::Relaxed);
     }
 
@@ -424,6 +458,7 @@ impl Engine {
             skip_commit_verify: bits & 16 != 0,
             compact_without_sync: bits & 32 != 0,
             ignore_snapshots: bits & 64 != 0,
+            verify_without_pin: bits & 128 != 0,
         }
     }
 
@@ -1131,28 +1166,63 @@ fn commit_verifies(storage: &dyn Storage, sb: &Superblock) -> Result<bool> {
 /// verifies. The one before a torn commit is intact by the commit
 /// protocol (its pages were durable before the torn commit's superblock
 /// was written, and that commit wrote only pages free in it).
-fn open_state(storage: &dyn Storage, verify: bool) -> Result<(Superblock, Option<Torn>)> {
-    let sb = read_superblock(storage)?;
-    if !verify || commit_verifies(storage, &sb)? {
-        return Ok((sb, None));
+///
+/// Invariant kept: a commit is called torn only if its pages fail to
+/// verify while nothing can reuse them. Other processes keep committing
+/// while an open verifies, and a commit's pages are freed by the next one
+/// and reused by the commits after it (docs/format.md §6): verified
+/// unpinned, a whole commit would fail. So each candidate is verified under
+/// a pin, pin first, then read (as [`Engine::snapshot`]): a state read at
+/// or after the pinned generation keeps its pages until the pin goes.
+/// Compaction, which ignores pins, is kept out by the `CONTAINER` region
+/// the caller holds. After a torn commit, the candidate is the newest other
+/// state: the one before it, or a commit another open made after retiring
+/// it ([`Engine::retire_torn_commit`]).
+fn open_state(
+    storage: &dyn Storage,
+    locks: &Arc<LockMap>,
+    check: OpenCheck,
+) -> Result<(Superblock, Option<Torn>)> {
+    if check == OpenCheck::Trust {
+        return Ok((read_superblock(storage)?, None));
     }
-    let torn = Torn {
-        generation: sb.generation,
-        root: sb.root,
+    let mut torn: Option<Torn> = None;
+    let read = |torn: Option<Torn>| {
+        read_superblock_untorn(storage, torn).map_err(|e| match (torn, e) {
+            (Some(t), Error::Corrupt(_)) => Error::corrupt(format!(
+                "the latest commit ({}) is torn and no earlier one is left",
+                t.generation
+            )),
+            (_, e) => e,
+        })
     };
-    let older = read_superblock_untorn(storage, Some(torn)).map_err(|_| {
-        Error::corrupt(format!(
-            "the latest commit ({}) is torn and no earlier one is left",
-            sb.generation
-        ))
-    })?;
-    if older.generation >= sb.generation || !commit_verifies(storage, &older)? {
-        return Err(Error::corrupt(format!(
-            "neither commit {} nor the one before it verifies",
-            sb.generation
-        )));
+    for _ in 0..100 {
+        // Aim the pin at the newest state (a cheap read), then read at or
+        // after it. A read that lands on an older slot (the newer one was
+        // blanked meanwhile) is retried.
+        let aim = read(torn)?.generation;
+        let _pin = match check {
+            OpenCheck::Pinned => Some(locks.pin(aim)?),
+            _ => None,
+        };
+        let sb = read(torn)?;
+        if sb.generation < aim {
+            continue;
+        }
+        if commit_verifies(storage, &sb)? {
+            return Ok((sb, torn));
+        }
+        if let Some(t) = torn {
+            return Err(Error::corrupt(format!(
+                "neither commit {} nor commit {}, the newest state besides it, verifies",
+                t.generation, sb.generation
+            )));
+        }
+        torn = Some(Torn::of(&sb));
     }
-    Ok((older, Some(torn)))
+    Err(Error::Busy(
+        "the superblock kept changing while open verified the latest commit".into(),
+    ))
 }
 
 /// [`read_superblock`], passing over a slot found torn at open.
