@@ -6,7 +6,8 @@
 //!   generation, so no page reachable from it is reused while it lives.
 //! - An open starts from a commit only once the pages it names verify, and
 //!   calls one torn only if they fail while nothing can reuse them
-//!   ([`open_state`]).
+//!   ([`open_state`]); a torn one is retired before the open writes
+//!   ([`Engine::retire_torn_commit`]).
 //! - A commit takes the commit lock, re-reads the latest superblock and
 //!   applies its changes to the latest tree; it publishes by writing the
 //!   other superblock slot, after the pages it points to are synced.
@@ -151,6 +152,19 @@ pub enum OpenCheck {
     Unpinned,
     /// Trust it (the `skip_commit_verify` switch).
     Trust,
+}
+
+/// What [`Engine::retire_torn_commit`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retirement {
+    /// Nothing to do: no torn commit, a read-only open, or its slot no
+    /// longer holds it.
+    Nothing,
+    /// The torn commit's slot was blanked and synced.
+    Blanked,
+    /// The commit verifies on the second look: the open's verdict does not
+    /// stand, and the open must start over.
+    Misjudged,
 }
 
 /// The last superblock read: its slot bytes and what they decode to.
@@ -355,33 +369,54 @@ impl Engine {
 
     /// Makes a commit found torn at open torn for good, before this open
     /// writes anything (docs/format.md §7): under the commit lock, if its
-    /// slot still holds that commit, the slot is blanked and synced.
+    /// slot still holds that commit and it still does not verify, the slot
+    /// is blanked and synced.
     ///
-    /// "Torn" is a fact about the bytes on disk when open looked, and later
-    /// writes change them: a listed page torn only past the end of the file
-    /// reads whole once any write extends the file, and the next commit
-    /// from the same base may write the same bytes to the same page. Left
-    /// in place, the torn slot would verify after a power loss that drops
-    /// the slot of the commit meant to replace it, and bring back a state
-    /// that this open passed over, whose unlisted pages it may have reused.
-    pub fn retire_torn_commit(&self) -> Result<()> {
+    /// Invariant kept: no open that passed over a commit writes while that
+    /// commit's slot holds it. "Torn" is a fact about the bytes on disk
+    /// when open looked, and later writes change them: a listed page torn
+    /// only past the end of the file reads whole once any write extends
+    /// the file, and the next commit from the same base may write the same
+    /// bytes to the same page. Left in place, the torn slot would verify
+    /// after a power loss that drops the slot of the commit meant to
+    /// replace it, and bring back a state that this open passed over,
+    /// whose unlisted pages it may have reused.
+    ///
+    /// The second look is final, without a pin: under the commit lock no
+    /// commit runs, and no writer writes a page the slot names while it
+    /// holds them — they are live in that commit (or freed by the one
+    /// after it, reusable only two commits on), or, if it is torn, free
+    /// only in the state before it, which every open that passed it over
+    /// reads, and (by the invariant) none of those has written yet. So a
+    /// commit that fails again is torn and is blanked; one that verifies
+    /// was never torn (an open verifies under a pin, so this is defence in
+    /// depth: a misread, or a commit identical to the torn one that another
+    /// open made after retiring it), and blanking it would throw away a
+    /// commit others build on: the open starts over instead
+    /// ([`Retirement::Misjudged`]).
+    pub fn retire_torn_commit(&self) -> Result<Retirement> {
         let Some(torn) = self.torn.filter(|_| !self.read_only) else {
-            return Ok(());
+            return Ok(Retirement::Nothing);
         };
         let _commit = self.locks.commit(self.busy_timeout())?;
         let offset = Superblock::slot_offset(torn.generation);
         let mut slot = [0u8; SUPERBLOCK_SLOT];
         let n = self.storage.read_at(&mut slot, offset)?;
-        if n < SUPERBLOCK_SLOT || !Superblock::decode(&slot).is_ok_and(|sb| torn.is(&sb)) {
+        let sb = match Superblock::decode(&slot) {
+            Ok(sb) if n == SUPERBLOCK_SLOT && torn.is(&sb) => sb,
             // Another open got there first (blanked or overwrote it).
-            return Ok(());
+            _ => return Ok(Retirement::Nothing),
+        };
+        if commit_verifies(&*self.storage, &sb)? {
+            return Ok(Retirement::Misjudged);
         }
         self.storage
             .write_at(&[0u8; SUPERBLOCK_SLOT], offset)
             .map_err(|e| self.poison(e))?;
         // Everything written before is durable now, the base state's slot
         // included.
-        self.sync_latest_durable()
+        self.sync_latest_durable()?;
+        Ok(Retirement::Blanked)
     }
 
     /// Syncs, and notes that the latest state is durable from now on.

@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::engine::CheckReport;
-use crate::engine::{self, Durability, Engine, OpenCheck, Snapshot, Tx};
+use crate::engine::{self, Durability, Engine, OpenCheck, Retirement, Snapshot, Tx};
 use crate::error::{Error, Result};
 use crate::format;
 use crate::format::records::{self, DirentRecord, InodeKind, InodeRecord, Kind, ROOT_INO};
@@ -317,18 +317,31 @@ impl FsOptions {
         } else {
             LockMode::Shared
         };
-        let engine = Engine::open(
-            Arc::clone(&storage),
-            !self.write,
-            self.durability,
-            self.busy_timeout,
-            mode,
-            check,
-        )?;
-        #[cfg(feature = "fault-switches")]
-        engine.set_fault_switches(self.faults);
-        // Before this open writes anything (docs/format.md §7).
-        engine.retire_torn_commit()?;
+        // A commit passed over at open is retired before this open writes
+        // anything (docs/format.md §7); if it verifies on that second look,
+        // the verdict does not stand and the open starts over.
+        let mut misjudged = 0;
+        let engine = loop {
+            let engine = Engine::open(
+                Arc::clone(&storage),
+                !self.write,
+                self.durability,
+                self.busy_timeout,
+                mode,
+                check,
+            )?;
+            #[cfg(feature = "fault-switches")]
+            engine.set_fault_switches(self.faults);
+            match engine.retire_torn_commit()? {
+                Retirement::Misjudged if misjudged < 3 => misjudged += 1,
+                Retirement::Misjudged => {
+                    return Err(Error::Busy(
+                        "the latest commit kept verifying only on a second look; open again".into(),
+                    ))
+                }
+                Retirement::Nothing | Retirement::Blanked => break engine,
+            }
+        };
         let fs = Fs {
             inner: Arc::new(FsInner {
                 engine,
