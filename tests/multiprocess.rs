@@ -670,3 +670,251 @@ fn an_idle_process_releases_its_kept_pin_and_page_reuse_resumes() {
     reader.ok("getcheck big 81920 20");
     reader.finish();
 }
+
+// ---- Opening while another process commits ---------------------------------------
+
+/// What the opening thread tells the test.
+enum OpenEvent {
+    /// The open read the superblock and is about to verify what it names.
+    Verifying,
+    /// The open returned.
+    Opened(whefs::Result<Fs>),
+}
+
+/// A container file that, while armed, holds every read of a page that
+/// follows a read of the superblock page until the test says go. In
+/// `Fs::open` such a read is the verification of a commit (it reads the
+/// pages the commit's manifest names, docs/format.md §7), so the test holds
+/// an open between reading the superblock and verifying what it names.
+struct HeldBeforeVerifying {
+    inner: whefs::storage::FileStorage,
+    armed: std::sync::atomic::AtomicBool,
+    after_superblock: std::sync::atomic::AtomicBool,
+    events: std::sync::Mutex<std::sync::mpsc::Sender<OpenEvent>>,
+    resume: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl whefs::storage::Storage for HeldBeforeVerifying {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> whefs::Result<usize> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let follows = self.after_superblock.swap(offset < PAGE, SeqCst);
+        if offset >= PAGE && follows && self.armed.load(SeqCst) {
+            self.events
+                .lock()
+                .unwrap()
+                .send(OpenEvent::Verifying)
+                .unwrap();
+            self.resume.lock().unwrap().recv().unwrap();
+        }
+        self.inner.read_at(buf, offset)
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> whefs::Result<()> {
+        self.inner.write_at(buf, offset)
+    }
+    fn sync(&self) -> whefs::Result<()> {
+        self.inner.sync()
+    }
+    fn len(&self) -> whefs::Result<u64> {
+        self.inner.len()
+    }
+    fn set_len(&self, len: u64) -> whefs::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn read_only(&self) -> bool {
+        self.inner.read_only()
+    }
+    fn try_lock(
+        &self,
+        start: u64,
+        len: u64,
+        mode: whefs::storage::LockMode,
+    ) -> whefs::Result<bool> {
+        self.inner.try_lock(start, len, mode)
+    }
+    fn unlock(&self, start: u64, len: u64) -> whefs::Result<()> {
+        self.inner.unlock(start, len)
+    }
+    fn probe_lock(
+        &self,
+        start: u64,
+        len: u64,
+        mode: whefs::storage::LockMode,
+    ) -> whefs::Result<Option<(u64, u64)>> {
+        self.inner.probe_lock(start, len, mode)
+    }
+    fn shared_locks(&self) -> bool {
+        self.inner.shared_locks()
+    }
+}
+
+/// Rewrites of `f` (3 pages, durability full) another process commits
+/// while an open is held before verifying: enough for the pages of the
+/// commit the open read to be freed, reclaimed and written again.
+const REWRITES: u64 = 40;
+
+/// Opens the container (writable or not, with `faults`) in this process,
+/// held between reading the latest superblock and verifying what it names
+/// — and so again at every commit it goes on to verify — while `during`
+/// drives process B. Returns the open's result.
+fn open_while(
+    path: &std::path::Path,
+    write: bool,
+    faults: whefs::FaultSwitches,
+    b: &mut Remote,
+    mut during: impl FnMut(&mut Remote),
+) -> whefs::Result<Fs> {
+    let (events_tx, events) = channel();
+    let (resume, resume_rx) = channel();
+    let storage = std::sync::Arc::new(HeldBeforeVerifying {
+        inner: whefs::storage::FileStorage::open(path, write).unwrap(),
+        armed: true.into(),
+        after_superblock: false.into(),
+        events: std::sync::Mutex::new(events_tx.clone()),
+        resume: std::sync::Mutex::new(resume_rx),
+    });
+    let opener = std::thread::spawn(move || {
+        let opened = FsOptions::new()
+            .write(write)
+            .fault_switches(faults)
+            .open_storage(storage.clone());
+        storage
+            .armed
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        events_tx.send(OpenEvent::Opened(opened)).unwrap();
+    });
+    let opened = loop {
+        match events
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the open verifies or returns")
+        {
+            OpenEvent::Verifying => {
+                during(b);
+                resume.send(()).unwrap();
+            }
+            OpenEvent::Opened(opened) => break opened,
+        }
+    };
+    opener.join().expect("the opening thread");
+    opened
+}
+
+/// [`open_while`] the latest commit is a durability-full commit of `f`
+/// whose manifest names its pages, and B rewrites `f` [`REWRITES`] times
+/// at each verification. Returns the open's result, B (still open) and the
+/// seed of B's last rewrite.
+fn open_while_another_process_commits(
+    path: &std::path::Path,
+    write: bool,
+    faults: whefs::FaultSwitches,
+) -> (whefs::Result<Fs>, Remote, u64) {
+    let len = 3 * PAGE;
+    let mut b = Remote::start("B", path);
+    b.ok("openfs rw 1000 full");
+    let mut seed = 1;
+    b.ok(&format!("put f {len} {seed}")); // the commit the open reads
+    let opened = open_while(path, write, faults, &mut b, |b| {
+        for _ in 0..REWRITES {
+            seed += 1;
+            b.ok(&format!("put f {len} {seed}"));
+        }
+    });
+    (opened, b, seed)
+}
+
+/// An open verifies the latest commit under a pin of its generation: other
+/// processes committing meanwhile do not reuse the pages it reads, so a
+/// whole commit is never taken for a torn one. (Verified without a pin,
+/// commit N's pages were freed by N+1, reclaimed by N+2 and written again
+/// by the commits after, and the open, read-only or not, failed with
+/// "neither commit N nor the one before it verifies" on a sound container.)
+#[test]
+fn an_open_never_finds_a_commit_torn_that_other_processes_build_on() {
+    let len = 3 * PAGE;
+    for write in [false, true] {
+        let (_dir, path, fs) = new_container();
+        drop(fs);
+        let (opened, mut b, last) =
+            open_while_another_process_commits(&path, write, whefs::FaultSwitches::default());
+        let fs = opened
+            .unwrap_or_else(|e| panic!("the open (write: {write}) while B commits failed: {e}"));
+        assert_eq!(last, 1 + REWRITES, "the open verified once");
+        assert_eq!(
+            fs.read("f").unwrap(),
+            pattern(last, 0, len as usize),
+            "the open reads B's last commit"
+        );
+        if write {
+            fs.write("g", b"after").unwrap();
+        }
+        b.ok(&format!("getcheck f {len} {last}"));
+        b.ok(&format!("put f {len} 7"));
+        assert_eq!(fs.read("f").unwrap(), pattern(7, 0, len as usize));
+        fs.check().unwrap();
+        b.finish();
+    }
+}
+
+/// The test above catches an open that verifies without a pin (the
+/// `verify_without_pin` switch): the pages it reads are rewritten under it,
+/// and it calls a whole commit torn.
+#[test]
+fn an_open_that_verifies_without_a_pin_is_caught_calling_a_whole_commit_torn() {
+    let faults = whefs::FaultSwitches {
+        verify_without_pin: true,
+        ..Default::default()
+    };
+    for write in [false, true] {
+        let (_dir, path, fs) = new_container();
+        drop(fs);
+        let (opened, b, _) = open_while_another_process_commits(&path, write, faults);
+        match opened {
+            Err(Error::Corrupt(m)) => eprintln!("verify_without_pin (write: {write}): {m}"),
+            Err(e) => panic!("the unpinned open failed otherwise: {e:?}"),
+            Ok(_) => panic!("the unpinned open (write: {write}) verified pages rewritten under it"),
+        }
+        b.finish();
+        // The container itself is sound.
+        let fs = FsOptions::new().write(true).open(&path).unwrap();
+        fs.check().unwrap();
+    }
+}
+
+/// Compaction reuses pages without looking at pins (it has the container
+/// to itself), so an open takes its share of the container before it reads
+/// the superblock: a compaction that starts while the open verifies gets
+/// `Busy`, instead of moving and truncating away the pages the open reads.
+#[test]
+fn compaction_waits_for_an_open_that_is_verifying() {
+    let len = 3 * PAGE;
+    for write in [false, true] {
+        let (_dir, path, fs) = new_container();
+        drop(fs);
+        let mut b = Remote::start("B", &path);
+        b.ok("openfs rw 300 full");
+        b.ok(&format!("put junk {} 1", 30 * PAGE));
+        b.ok(&format!("put f {len} 2")); // the commit the open reads, past junk
+        let mut compacted = Vec::new();
+        let opened = open_while(&path, write, Default::default(), &mut b, |b| {
+            if compacted.is_empty() {
+                b.ok("rm junk");
+            }
+            compacted.push(b.call("compact"));
+        });
+        let fs = opened.unwrap_or_else(|e| {
+            panic!("the open (write: {write}) while B compacts failed: {e} (compaction: {compacted:?})")
+        });
+        assert_eq!(compacted.len(), 1, "the open verified once");
+        assert_eq!(
+            compacted[0].kind, "Busy",
+            "a compaction while an open verifies: {:?}",
+            compacted[0]
+        );
+        assert_eq!(fs.read("f").unwrap(), pattern(2, 0, len as usize));
+        fs.check().unwrap();
+        drop(fs);
+        // Alone again, B compacts.
+        b.ok("compact");
+        b.ok(&format!("getcheck f {len} 2"));
+        b.finish();
+    }
+}

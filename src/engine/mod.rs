@@ -4,6 +4,10 @@
 //! Invariants:
 //! - Every operation reads one committed state: a [`Snapshot`] pins its
 //!   generation, so no page reachable from it is reused while it lives.
+//! - An open starts from a commit only once the pages it names verify, and
+//!   calls one torn only if they fail while nothing can reuse them
+//!   ([`open_state`]); a torn one is retired before the open writes
+//!   ([`Engine::retire_torn_commit`]).
 //! - A commit takes the commit lock, re-reads the latest superblock and
 //!   applies its changes to the latest tree; it publishes by writing the
 //!   other superblock slot, after the pages it points to are synced.
@@ -33,7 +37,7 @@ use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Ki
 use crate::format::superblock::{Manifest, ManifestRun, MAX_MANIFEST_PAGES, MAX_MANIFEST_RUNS};
 use crate::format::{node, page_checksum, Node, PagePtr, Superblock, SUPERBLOCK_SLOT};
 use crate::lock::{FileGuard, LockMap, Owner, RESERVE_SPAN};
-use crate::storage::{read_exact_at, Storage};
+use crate::storage::{read_exact_at, LockMode, Storage};
 
 pub use alloc::CheckReport;
 pub use backup::copy_compact;
@@ -72,6 +76,9 @@ pub struct FaultSwitches {
     pub skip_pin: bool,
     /// Trust the latest commit at open without verifying its manifest.
     pub skip_commit_verify: bool,
+    /// Verify the latest commit at open without pinning its generation
+    /// first: other processes' commits may reuse its pages meanwhile.
+    pub verify_without_pin: bool,
     /// Compaction points extents at moved data before syncing it.
     pub compact_without_sync: bool,
     /// Freed pages go on the pending list even where a snapshot needs them.
@@ -122,9 +129,42 @@ pub struct Torn {
 }
 
 impl Torn {
+    fn of(sb: &Superblock) -> Torn {
+        Torn {
+            generation: sb.generation,
+            root: sb.root,
+        }
+    }
+
     fn is(&self, sb: &Superblock) -> bool {
         sb.generation == self.generation && sb.root == self.root
     }
+}
+
+/// How an open checks the latest commit before it trusts it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "fault-switches"), allow(dead_code))]
+pub enum OpenCheck {
+    /// Verify its manifest under a pin of its generation: the only check
+    /// but for the fault switches.
+    Pinned,
+    /// Verify it without a pin (the `verify_without_pin` switch).
+    Unpinned,
+    /// Trust it (the `skip_commit_verify` switch).
+    Trust,
+}
+
+/// What [`Engine::retire_torn_commit`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retirement {
+    /// Nothing to do: no torn commit, a read-only open, or its slot no
+    /// longer holds it.
+    Nothing,
+    /// The torn commit's slot was blanked and synced.
+    Blanked,
+    /// The commit verifies on the second look: the open's verdict does not
+    /// stand, and the open must start over.
+    Misjudged,
 }
 
 /// The last superblock read: its slot bytes and what they decode to.
@@ -234,21 +274,28 @@ fn durability_code(d: Durability) -> u8 {
 }
 
 impl Engine {
-    /// Opens the engine over a storage holding a valid container.
+    /// Opens the engine over a storage holding a valid container, holding
+    /// the `CONTAINER` region in `container` mode.
     ///
     /// The latest commit is trusted only once the pages its manifest names
-    /// verify; a commit torn by a crash is passed over for the one before
-    /// it (and remembered, so this open never reads it). `verify` is off
-    /// only for the test switch that proves the crash sweep notices.
+    /// verify ([`open_state`]); a commit torn by a crash is passed over for
+    /// the one before it (and remembered, so this open never reads it).
+    /// `check` is other than [`OpenCheck::Pinned`] only for the test
+    /// switches that prove the tests notice.
     pub fn open(
         storage: Arc<dyn Storage>,
         read_only: bool,
         durability: Durability,
         busy_timeout: Duration,
-        verify: bool,
+        container: LockMode,
+        check: OpenCheck,
     ) -> Result<Engine> {
-        let (sb, torn) = open_state(&*storage, verify)?;
         let locks = Arc::new(LockMap::new(Arc::clone(&storage)));
+        // Before the state is read: compaction reuses pages without looking
+        // at pins, so it must not run while this open verifies (it needs
+        // the container to itself).
+        locks.lock_container(container, busy_timeout)?;
+        let (sb, torn) = open_state(&*storage, &locks, check)?;
         Ok(Engine::new_over(
             storage,
             locks,
@@ -322,33 +369,54 @@ impl Engine {
 
     /// Makes a commit found torn at open torn for good, before this open
     /// writes anything (docs/format.md §7): under the commit lock, if its
-    /// slot still holds that commit, the slot is blanked and synced.
+    /// slot still holds that commit and it still does not verify, the slot
+    /// is blanked and synced.
     ///
-    /// "Torn" is a fact about the bytes on disk when open looked, and later
-    /// writes change them: a listed page torn only past the end of the file
-    /// reads whole once any write extends the file, and the next commit
-    /// from the same base may write the same bytes to the same page. Left
-    /// in place, the torn slot would verify after a power loss that drops
-    /// the slot of the commit meant to replace it, and bring back a state
-    /// that this open passed over, whose unlisted pages it may have reused.
-    pub fn retire_torn_commit(&self) -> Result<()> {
+    /// Invariant kept: no open that passed over a commit writes while that
+    /// commit's slot holds it. "Torn" is a fact about the bytes on disk
+    /// when open looked, and later writes change them: a listed page torn
+    /// only past the end of the file reads whole once any write extends
+    /// the file, and the next commit from the same base may write the same
+    /// bytes to the same page. Left in place, the torn slot would verify
+    /// after a power loss that drops the slot of the commit meant to
+    /// replace it, and bring back a state that this open passed over,
+    /// whose unlisted pages it may have reused.
+    ///
+    /// The second look is final, without a pin: under the commit lock no
+    /// commit runs, and no writer writes a page the slot names while it
+    /// holds them — they are live in that commit (or freed by the one
+    /// after it, reusable only two commits on), or, if it is torn, free
+    /// only in the state before it, which every open that passed it over
+    /// reads, and (by the invariant) none of those has written yet. So a
+    /// commit that fails again is torn and is blanked; one that verifies
+    /// was never torn (an open verifies under a pin, so this is defence in
+    /// depth: a misread, or a commit identical to the torn one that another
+    /// open made after retiring it), and blanking it would throw away a
+    /// commit others build on: the open starts over instead
+    /// ([`Retirement::Misjudged`]).
+    pub fn retire_torn_commit(&self) -> Result<Retirement> {
         let Some(torn) = self.torn.filter(|_| !self.read_only) else {
-            return Ok(());
+            return Ok(Retirement::Nothing);
         };
         let _commit = self.locks.commit(self.busy_timeout())?;
         let offset = Superblock::slot_offset(torn.generation);
         let mut slot = [0u8; SUPERBLOCK_SLOT];
         let n = self.storage.read_at(&mut slot, offset)?;
-        if n < SUPERBLOCK_SLOT || !Superblock::decode(&slot).is_ok_and(|sb| torn.is(&sb)) {
+        let sb = match Superblock::decode(&slot) {
+            Ok(sb) if n == SUPERBLOCK_SLOT && torn.is(&sb) => sb,
             // Another open got there first (blanked or overwrote it).
-            return Ok(());
+            _ => return Ok(Retirement::Nothing),
+        };
+        if commit_verifies(&*self.storage, &sb)? {
+            return Ok(Retirement::Misjudged);
         }
         self.storage
             .write_at(&[0u8; SUPERBLOCK_SLOT], offset)
             .map_err(|e| self.poison(e))?;
         // Everything written before is durable now, the base state's slot
         // included.
-        self.sync_latest_durable()
+        self.sync_latest_durable()?;
+        Ok(Retirement::Blanked)
     }
 
     /// Syncs, and notes that the latest state is durable from now on.
@@ -410,7 +478,8 @@ impl Engine {
             | u8::from(f.skip_pin) << 3
             | u8::from(f.skip_commit_verify) << 4
             | u8::from(f.compact_without_sync) << 5
-            | u8::from(f.ignore_snapshots) << 6;
+            | u8::from(f.ignore_snapshots) << 6
+            | u8::from(f.verify_without_pin) << 7;
         self.faults.store(bits, Ordering::Relaxed);
     }
 
@@ -424,6 +493,7 @@ impl Engine {
             skip_commit_verify: bits & 16 != 0,
             compact_without_sync: bits & 32 != 0,
             ignore_snapshots: bits & 64 != 0,
+            verify_without_pin: bits & 128 != 0,
         }
     }
 
@@ -1131,28 +1201,63 @@ fn commit_verifies(storage: &dyn Storage, sb: &Superblock) -> Result<bool> {
 /// verifies. The one before a torn commit is intact by the commit
 /// protocol (its pages were durable before the torn commit's superblock
 /// was written, and that commit wrote only pages free in it).
-fn open_state(storage: &dyn Storage, verify: bool) -> Result<(Superblock, Option<Torn>)> {
-    let sb = read_superblock(storage)?;
-    if !verify || commit_verifies(storage, &sb)? {
-        return Ok((sb, None));
+///
+/// Invariant kept: a commit is called torn only if its pages fail to
+/// verify while nothing can reuse them. Other processes keep committing
+/// while an open verifies, and a commit's pages are freed by the next one
+/// and reused by the commits after it (docs/format.md §6): verified
+/// unpinned, a whole commit would fail. So each candidate is verified under
+/// a pin, pin first, then read (as [`Engine::snapshot`]): a state read at
+/// or after the pinned generation keeps its pages until the pin goes.
+/// Compaction, which ignores pins, is kept out by the `CONTAINER` region
+/// the caller holds. After a torn commit, the candidate is the newest other
+/// state: the one before it, or a commit another open made after retiring
+/// it ([`Engine::retire_torn_commit`]).
+fn open_state(
+    storage: &dyn Storage,
+    locks: &Arc<LockMap>,
+    check: OpenCheck,
+) -> Result<(Superblock, Option<Torn>)> {
+    if check == OpenCheck::Trust {
+        return Ok((read_superblock(storage)?, None));
     }
-    let torn = Torn {
-        generation: sb.generation,
-        root: sb.root,
+    let mut torn: Option<Torn> = None;
+    let read = |torn: Option<Torn>| {
+        read_superblock_untorn(storage, torn).map_err(|e| match (torn, e) {
+            (Some(t), Error::Corrupt(_)) => Error::corrupt(format!(
+                "the latest commit ({}) is torn and no earlier one is left",
+                t.generation
+            )),
+            (_, e) => e,
+        })
     };
-    let older = read_superblock_untorn(storage, Some(torn)).map_err(|_| {
-        Error::corrupt(format!(
-            "the latest commit ({}) is torn and no earlier one is left",
-            sb.generation
-        ))
-    })?;
-    if older.generation >= sb.generation || !commit_verifies(storage, &older)? {
-        return Err(Error::corrupt(format!(
-            "neither commit {} nor the one before it verifies",
-            sb.generation
-        )));
+    for _ in 0..100 {
+        // Aim the pin at the newest state (a cheap read), then read at or
+        // after it. A read that lands on an older slot (the newer one was
+        // blanked meanwhile) is retried.
+        let aim = read(torn)?.generation;
+        let _pin = match check {
+            OpenCheck::Pinned => Some(locks.pin(aim)?),
+            _ => None,
+        };
+        let sb = read(torn)?;
+        if sb.generation < aim {
+            continue;
+        }
+        if commit_verifies(storage, &sb)? {
+            return Ok((sb, torn));
+        }
+        if let Some(t) = torn {
+            return Err(Error::corrupt(format!(
+                "neither commit {} nor commit {}, the newest state besides it, verifies",
+                t.generation, sb.generation
+            )));
+        }
+        torn = Some(Torn::of(&sb));
     }
-    Ok((older, Some(torn)))
+    Err(Error::Busy(
+        "the superblock kept changing while open verified the latest commit".into(),
+    ))
 }
 
 /// [`read_superblock`], passing over a slot found torn at open.

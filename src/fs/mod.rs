@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use crate::engine::CheckReport;
-use crate::engine::{self, Durability, Engine, Snapshot, Tx};
+use crate::engine::{self, Durability, Engine, OpenCheck, Retirement, Snapshot, Tx};
 use crate::error::{Error, Result};
 use crate::format;
 use crate::format::records::{self, DirentRecord, InodeKind, InodeRecord, Kind, ROOT_INO};
@@ -304,18 +304,13 @@ impl FsOptions {
             storage.sync()?;
         }
         #[cfg(feature = "fault-switches")]
-        let verify = !self.faults.skip_commit_verify;
+        let check = match self.faults {
+            f if f.skip_commit_verify => OpenCheck::Trust,
+            f if f.verify_without_pin => OpenCheck::Unpinned,
+            _ => OpenCheck::Pinned,
+        };
         #[cfg(not(feature = "fault-switches"))]
-        let verify = true;
-        let engine = Engine::open(
-            Arc::clone(&storage),
-            !self.write,
-            self.durability,
-            self.busy_timeout,
-            verify,
-        )?;
-        #[cfg(feature = "fault-switches")]
-        engine.set_fault_switches(self.faults);
+        let check = OpenCheck::Pinned;
         // Every open shares the container region; only the seed's mode
         // (a read-write open with the container lock) holds it alone.
         let mode = if self.write && self.container_lock {
@@ -323,9 +318,31 @@ impl FsOptions {
         } else {
             LockMode::Shared
         };
-        engine.locks().lock_container(mode, self.busy_timeout)?;
-        // Before this open writes anything (docs/format.md §7).
-        engine.retire_torn_commit()?;
+        // A commit passed over at open is retired before this open writes
+        // anything (docs/format.md §7); if it verifies on that second look,
+        // the verdict does not stand and the open starts over.
+        let mut misjudged = 0;
+        let engine = loop {
+            let engine = Engine::open(
+                Arc::clone(&storage),
+                !self.write,
+                self.durability,
+                self.busy_timeout,
+                mode,
+                check,
+            )?;
+            #[cfg(feature = "fault-switches")]
+            engine.set_fault_switches(self.faults);
+            match engine.retire_torn_commit()? {
+                Retirement::Misjudged if misjudged < 3 => misjudged += 1,
+                Retirement::Misjudged => {
+                    return Err(Error::Busy(
+                        "the latest commit kept verifying only on a second look; open again".into(),
+                    ))
+                }
+                Retirement::Nothing | Retirement::Blanked => break engine,
+            }
+        };
         let fs = Fs {
             inner: Arc::new(FsInner {
                 engine,

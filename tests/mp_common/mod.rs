@@ -42,7 +42,8 @@ pub const PATH_ENV: &str = "WHEFS_MP_PATH";
 pub const SLOT_ENV: &str = "WHEFS_MP_SLOT";
 /// Seed of the worker's random choices.
 pub const SEED_ENV: &str = "WHEFS_MP_SEED";
-/// Fault switches: a comma list of `skip_pin`, `skip_reservation_check`.
+/// Fault switches: a comma list of `skip_pin`, `skip_reservation_check`,
+/// `verify_without_pin`.
 pub const FAULTS_ENV: &str = "WHEFS_MP_FAULTS";
 /// Durability of the worker's open: `full`, `normal`, `off`.
 pub const DURABILITY_ENV: &str = "WHEFS_MP_DURABILITY";
@@ -295,6 +296,7 @@ pub fn parse_faults(s: &str) -> FaultSwitches {
         match w.trim() {
             "skip_pin" => f.skip_pin = true,
             "skip_reservation_check" => f.skip_reservation_check = true,
+            "verify_without_pin" => f.verify_without_pin = true,
             "" | "-" | "none" => {}
             other => panic!("unknown fault switch {other:?}"),
         }
@@ -806,6 +808,15 @@ impl RemoteState {
                 let data = pattern(num(3)?, 0, num(2)? as usize);
                 self.fs()?.write(arg(1)?, &data)?;
                 Ok(String::new())
+            }
+            "rm" => {
+                self.fs()?.remove_file(arg(1)?)?;
+                Ok(String::new())
+            }
+            // compact -> "PAGES_BEFORE PAGES_AFTER"
+            "compact" => {
+                let r = self.fs()?.compact()?;
+                Ok(format!("{} {}", r.pages_before, r.pages_after))
             }
             // get PATH -> "LEN HASH"
             "get" => {
