@@ -28,7 +28,8 @@ fn every_entry_has_its_own_size_whatever_the_inode_layout() {
     // Consecutive inodes, inline and in extents.
     for i in 0..150u64 {
         let size = (i * 97) % 9000;
-        fs.write(&format!("d/a{i:03}"), &vec![1u8; size as usize]).expect("write");
+        fs.write(&format!("d/a{i:03}"), &vec![1u8; size as usize])
+            .expect("write");
         want.insert(format!("a{i:03}"), (FileType::File, size));
     }
     // A subdirectory whose inode falls inside that range and whose many
@@ -40,21 +41,25 @@ fn every_entry_has_its_own_size_whatever_the_inode_layout() {
     }
     for i in 150..200u64 {
         let size = i + 1;
-        fs.write(&format!("d/a{i:03}"), &vec![2u8; size as usize]).expect("write");
+        fs.write(&format!("d/a{i:03}"), &vec![2u8; size as usize])
+            .expect("write");
         want.insert(format!("a{i:03}"), (FileType::File, size));
     }
     // Scattered inodes: files made elsewhere, renamed in.
     for i in 0..40u64 {
-        fs.write(&format!("elsewhere{i}"), &vec![3u8; i as usize * 300]).expect("write");
+        fs.write(&format!("elsewhere{i}"), &vec![3u8; i as usize * 300])
+            .expect("write");
         fs.write(&format!("filler{i}"), b"f").expect("write");
     }
     for i in 0..40u64 {
-        fs.rename(&format!("elsewhere{i}"), &format!("d/m{i:02}")).expect("rename");
+        fs.rename(&format!("elsewhere{i}"), &format!("d/m{i:02}"))
+            .expect("rename");
         want.insert(format!("m{i:02}"), (FileType::File, i * 300));
     }
     // Sizes changed after creation, and a symbolic link.
     for i in (0..150u64).step_by(7) {
-        fs.write(&format!("d/a{i:03}"), &vec![4u8; 5000 + i as usize]).expect("rewrite");
+        fs.write(&format!("d/a{i:03}"), &vec![4u8; 5000 + i as usize])
+            .expect("rewrite");
         want.insert(format!("a{i:03}"), (FileType::File, 5000 + i));
     }
     fs.symlink("a001", "d/link").expect("symlink");
