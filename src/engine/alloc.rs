@@ -110,10 +110,17 @@ impl Tx<'_> {
             batch.push((k.to_vec(), start, records::decode_count(v)?));
             Ok(batch.len() < RECLAIM_BATCH)
         })?;
+        let mut runs = Vec::with_capacity(batch.len());
         for (key, start, len) in batch {
             self.check_extent(start, len, "pending extent")?;
             self.remove(&key)?;
             self.sb.pending_pages = self.sb.pending_pages.saturating_sub(len);
+            runs.push((start, len));
+        }
+        // Pages freed by neighbouring commits often lie side by side: one
+        // free extent each, merged first, instead of one merge per record.
+        // The free list comes out the same (`add_free` merges neighbours).
+        for (start, len) in coalesce(runs) {
             self.add_free(start, len)?;
         }
         Ok(())
