@@ -559,12 +559,15 @@ impl TxTree {
 
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, src: &dyn PageSource, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        // Do not copy pages for a key that is not there.
-        if self.get(src, key)?.is_none() {
+        // Find the key before copying anything (no page is copied for a key
+        // that is not there), and keep the way to it: copying a node keeps
+        // the order of its entries, so the way down is searched only once.
+        let mut path = Vec::with_capacity(8);
+        if !locate(src, &self.root, None, key, &mut path)? {
             return Ok(None);
         }
         let node = make_dirty(src, &mut self.root, None, &mut self.freed)?;
-        let old = remove_rec(src, node, key, &mut self.freed, self.no_merge)?;
+        let old = remove_rec(src, node, key, &path, &mut self.freed, self.no_merge)?;
         // Collapse a root with a single child; an empty root becomes an empty leaf.
         while let Child::Dirty(n) = &mut self.root {
             if n.is_leaf() {
@@ -717,24 +720,55 @@ fn split_child(n: &mut DNode, i: usize, page_size: usize) {
     }
 }
 
+/// The way from `child` down to `key`, as [`TxTree::remove`] takes it:
+/// pushes the index of the child followed at each internal node, then the
+/// index of the key in its leaf; returns whether the key is there. Copies
+/// nothing.
+fn locate(
+    src: &dyn PageSource,
+    child: &Child,
+    parent_level: Option<u8>,
+    key: &[u8],
+    path: &mut Vec<usize>,
+) -> Result<bool> {
+    match view(src, child, parent_level)? {
+        View::Shared(n) if n.is_leaf() => Ok(n.search(key).map(|i| path.push(i)).is_ok()),
+        View::Shared(n) => {
+            let i = child_index(&*n, key);
+            path.push(i);
+            locate(src, &Child::Clean(n.child(i)), Some(n.level()), key, path)
+        }
+        View::Borrowed(n) if n.is_leaf() => Ok(n.entries.search(key).map(|i| path.push(i)).is_ok()),
+        View::Borrowed(n) => {
+            let i = child_index(n, key);
+            path.push(i);
+            locate(src, &n.children[i], Some(n.level), key, path)
+        }
+    }
+}
+
+/// Removes `key`, which [`locate`] found at `path` (this node's index first).
 fn remove_rec(
     src: &dyn PageSource,
     n: &mut DNode,
     key: &[u8],
+    path: &[usize],
     freed: &mut Vec<(u64, u64)>,
     no_merge: bool,
 ) -> Result<Option<Vec<u8>>> {
     let level = n.level;
     let page_size = src.page_size();
+    let (&i, below) = path
+        .split_first()
+        .ok_or_else(|| Error::Internal("the way to a key ends above its leaf".into()))?;
     if n.is_leaf() {
-        return Ok(match n.entries.search(key) {
-            Ok(i) => Some(n.entries.remove(i).1),
-            Err(_) => None,
-        });
+        if i >= n.len() || n.entries.key(i) != key {
+            return Err(Error::Internal("the way to a key led elsewhere".into()));
+        }
+        return Ok(Some(n.entries.remove(i).1));
     }
-    let i = child_index(n, key);
     let child = make_dirty(src, &mut n.children[i], Some(level), freed)?;
-    let old = remove_rec(src, child, key, freed, no_merge)?;
+    let old = remove_rec(src, child, key, below, freed, no_merge)?;
     if child.len() == 0 {
         n.children.remove(i);
         let (bound, _) = n.entries.remove(i);
