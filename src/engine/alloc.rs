@@ -110,10 +110,17 @@ impl Tx<'_> {
             batch.push((k.to_vec(), start, records::decode_count(v)?));
             Ok(batch.len() < RECLAIM_BATCH)
         })?;
+        let mut runs = Vec::with_capacity(batch.len());
         for (key, start, len) in batch {
             self.check_extent(start, len, "pending extent")?;
             self.remove(&key)?;
             self.sb.pending_pages = self.sb.pending_pages.saturating_sub(len);
+            runs.push((start, len));
+        }
+        // Pages freed by neighbouring commits often lie side by side: one
+        // free extent each, merged first, instead of one merge per record.
+        // The free list comes out the same (`add_free` merges neighbours).
+        for (start, len) in coalesce(runs) {
             self.add_free(start, len)?;
         }
         Ok(())
@@ -122,12 +129,26 @@ impl Tx<'_> {
     /// Adds a free extent, merging it with its neighbours.
     fn add_free(&mut self, mut start: u64, mut len: u64) -> Result<()> {
         self.sb.free_pages += len;
+        let end = start + len;
+        // One walk down from the new extent's end finds both neighbours: the
+        // extent starting right at `end` (if any) comes first, then the
+        // nearest one before it, which must end at or before `start`.
         let lo = records::kind_start(SYSTEM_INO, Kind::Free);
-        let mut prev = None;
-        self.visit(&lo, &records::free_key(start), true, &mut |k, v| {
-            prev = Some((Key::decode(k)?.sub_u64()?, records::decode_count(v)?));
-            Ok(false)
-        })?;
+        let (mut prev, mut next) = (None, None);
+        self.visit(
+            &lo,
+            &records::free_key(end.saturating_add(1)),
+            true,
+            &mut |k, v| {
+                let (s, l) = (Key::decode(k)?.sub_u64()?, records::decode_count(v)?);
+                if s == end && next.is_none() {
+                    next = Some(l);
+                    return Ok(true);
+                }
+                prev = Some((s, l));
+                Ok(false)
+            },
+        )?;
         if let Some((ps, pl)) = prev {
             self.check_extent(ps, pl, "free extent")?;
             if ps + pl > start {
@@ -136,16 +157,16 @@ impl Tx<'_> {
                 )));
             }
             if ps + pl == start {
-                self.remove(&records::free_key(ps))?;
+                // Merged into the extent before: its record takes the new
+                // length in place (below).
                 start = ps;
                 len += pl;
             }
         }
-        if let Some(v) = self.get(&records::free_key(start + len))? {
-            let next = records::decode_count(&v)?;
-            self.check_extent(start + len, next, "free extent")?;
-            self.remove(&records::free_key(start + len))?;
-            len += next;
+        if let Some(nl) = next {
+            self.check_extent(end, nl, "free extent")?;
+            self.remove(&records::free_key(end))?;
+            len += nl;
         }
         self.insert(&records::free_key(start), &records::encode_count(len))?;
         Ok(())

@@ -1010,7 +1010,13 @@ impl Engine {
         } else {
             self.known_durable.load(Ordering::Acquire)
         };
-        tx.reclaim(limit.min(durable))?;
+        // Pending keys sort by the generation that freed the pages, so with
+        // the oldest past the limit there is nothing to reclaim (the list
+        // has not changed since `oldest`: this commit's freed pages join it
+        // only in `allocate_tree_pages`, below).
+        if oldest.is_some_and(|k| k <= limit.min(durable)) {
+            tx.reclaim(limit.min(durable))?;
+        }
         tx.account_used()?;
         let pool = tx.allocate_tree_pages()?;
 

@@ -73,9 +73,16 @@ impl PagePtr {
 
     /// Appends the encoding to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.page.to_le_bytes());
-        out.extend_from_slice(&self.generation.to_le_bytes());
-        out.extend_from_slice(&self.checksum.to_le_bytes());
+        out.extend_from_slice(&self.to_bytes());
+    }
+
+    /// The encoding.
+    pub fn to_bytes(self) -> [u8; PagePtr::SIZE] {
+        let mut b = [0u8; PagePtr::SIZE];
+        b[0..8].copy_from_slice(&self.page.to_le_bytes());
+        b[8..16].copy_from_slice(&self.generation.to_le_bytes());
+        b[16..24].copy_from_slice(&self.checksum.to_le_bytes());
+        b
     }
 
     /// Decodes from the first 24 bytes of `b`.
