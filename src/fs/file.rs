@@ -1143,8 +1143,11 @@ impl Writer {
             .count() as u64;
         let spare: u64 = self.batch.iter().map(|&(_, l)| l).sum();
         if new > spare {
-            let got = engine.take_pages(new - spare)?;
+            // At least the growing batch (see `next_page`): a streaming
+            // writer still reserves in big steps.
+            let got = engine.take_pages((new - spare).max(self.batch_size))?;
             self.batch.extend(got);
+            self.batch_size = (self.batch_size * 2).min(MAX_BATCH);
         }
         Ok(())
     }
