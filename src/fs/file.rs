@@ -100,23 +100,25 @@ impl Target<'_> {
     /// [`Target::resolve`] in a committed state, a path through the
     /// lookup memo (which brings the file's first extent along).
     fn resolve_in(&self, fs: &Fs, snap: &Snapshot) -> Result<Resolved> {
-        let found = match *self {
-            Target::Path(p) => fs.resolve_in(snap, p)?,
+        match *self {
+            Target::Path(p) => {
+                let found = fs.resolve_in(snap, p)?;
+                let (ino, rec) = self.file_only(found.ino, found.rec)?;
+                Ok(Resolved { ino, rec, ..found })
+            }
             Target::Inode(_) => {
                 let view = SnapView {
                     engine: fs.engine(),
                     snap,
                 };
                 let (ino, rec) = self.resolve(&view)?;
-                return Ok(Resolved {
+                Ok(Resolved {
                     ino,
                     rec,
                     first_extent: None,
-                });
+                })
             }
-        };
-        let (ino, rec) = self.file_only(found.ino, found.rec)?;
-        Ok(Resolved { ino, rec, ..found })
+        }
     }
 
     /// `rec` if it is a regular file's; the error for what it is otherwise.
@@ -1143,12 +1145,18 @@ impl Writer {
             .count() as u64;
         let spare: u64 = self.batch.iter().map(|&(_, l)| l).sum();
         if new > spare {
-            // At least the growing batch (see `next_page`): a streaming
-            // writer still reserves in big steps.
-            let got = engine.take_pages((new - spare).max(self.batch_size))?;
-            self.batch.extend(got);
-            self.batch_size = (self.batch_size * 2).min(MAX_BATCH);
+            self.reserve(engine, new - spare)?;
         }
+        Ok(())
+    }
+
+    /// Reserves `want` more pages in one request, or the current batch
+    /// size if that is more, and doubles the batch size (up to
+    /// `MAX_BATCH`): a streaming writer reserves in ever bigger steps.
+    fn reserve(&mut self, engine: &crate::engine::Engine, want: u64) -> Result<()> {
+        let got = engine.take_pages(want.max(self.batch_size))?;
+        self.batch.extend(got);
+        self.batch_size = (self.batch_size * 2).min(MAX_BATCH);
         Ok(())
     }
 
@@ -1156,9 +1164,7 @@ impl Writer {
     /// current one is used up (streaming writers reserve in big steps).
     fn next_page(&mut self, engine: &crate::engine::Engine) -> Result<u64> {
         if self.batch.is_empty() {
-            let got = engine.take_pages(self.batch_size)?;
-            self.batch.extend(got);
-            self.batch_size = (self.batch_size * 2).min(MAX_BATCH);
+            self.reserve(engine, 1)?;
         }
         let (s, l) = self.batch.pop_front().expect("reserved above");
         if l > 1 {

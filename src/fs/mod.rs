@@ -919,10 +919,10 @@ impl Fs {
             snap,
         };
         let (ino, rec) = resolve(&view, path)?;
-        let first_extent = match rec.kind == InodeKind::File && rec.inline.is_none() && rec.size > 0
-        {
-            true => first_extent(&view, ino)?,
-            false => None,
+        let first_extent = if rec.kind == InodeKind::File && rec.inline.is_none() && rec.size > 0 {
+            first_extent(&view, ino)?
+        } else {
+            None
         };
         let found = memo::Resolved {
             ino,
