@@ -56,6 +56,10 @@ struct Entries {
     live: usize,
 }
 
+/// Spare entries and bytes a copied node starts with.
+const INDEX_ROOM: usize = 16;
+const STASH_ROOM: usize = 1024;
+
 impl Entries {
     /// A copy of a committed node's entries: one `memcpy` of its page (up
     /// to its last entry: the rest is zeros) and of its index (an internal
@@ -66,17 +70,17 @@ impl Entries {
         let used = page_index
             .last()
             .map_or(0, |&(o, k, v)| o as usize + k as usize + v as usize);
-        let index: Vec<(u32, u16, u16)> = if n.is_leaf() {
-            page_index.to_vec()
+        // Room for a commit's few edits, so that they do not move the copy.
+        let mut index = Vec::with_capacity(page_index.len() + INDEX_ROOM);
+        if n.is_leaf() {
+            index.extend_from_slice(page_index);
         } else {
-            page_index.iter().map(|&(o, k, _)| (o, k, 0)).collect()
-        };
-        let live = index.iter().map(|&(_, k, v)| k as usize + v as usize).sum();
-        Entries {
-            buf: bytes[..used].to_vec(),
-            index,
-            live,
+            index.extend(page_index.iter().map(|&(o, k, _)| (o, k, 0)));
         }
+        let live = index.iter().map(|&(_, k, v)| k as usize + v as usize).sum();
+        let mut buf = Vec::with_capacity(used + STASH_ROOM);
+        buf.extend_from_slice(&bytes[..used]);
+        Entries { buf, index, live }
     }
 
     fn len(&self) -> usize {
