@@ -1032,15 +1032,20 @@ impl Staged {
             Some(path) => tx.link_new_file(path)?,
             None => self.ino,
         };
+        // An inode this commit just created has no extents yet: nothing
+        // to drop or replace (no walk for them).
+        let fresh = self.link_at.is_some();
         let mut rec = fs::inode(tx, ino)?;
         match self.inline {
             Some(data) => {
-                drop_pages_from(tx, ino, 0)?;
+                if !fresh {
+                    drop_pages_from(tx, ino, 0)?;
+                }
                 rec.inline = Some(data);
             }
             None => {
                 rec.inline = None;
-                if let Some(d) = self.drop_from {
+                if let Some(d) = self.drop_from.filter(|_| !fresh) {
                     drop_pages_from(tx, ino, d)?;
                 }
                 let ps = tx.engine().page_size() as u64;
@@ -1054,7 +1059,7 @@ impl Staged {
                     let sum = tx.write_data_page(page, bytes);
                     written.insert(index, (page, sum));
                 }
-                apply_written(tx, ino, &written, ps)?;
+                apply_written(tx, ino, &written, ps, fresh)?;
             }
         }
         rec.size = self.size;
@@ -1142,12 +1147,14 @@ fn drop_pages_from(tx: &mut Tx, ino: u64, from: u64) -> Result<()> {
 }
 
 /// Records the pages a writer wrote: each run of consecutive file pages
-/// replaces what its extents held there (freeing the old pages).
+/// replaces what its extents held there (freeing the old pages), unless
+/// the inode is `fresh` (created by this commit: it holds none).
 fn apply_written(
     tx: &mut Tx,
     ino: u64,
     written: &BTreeMap<u64, (u64, u64)>,
     _ps: u64,
+    fresh: bool,
 ) -> Result<()> {
     let maxext = records::max_extent_pages(tx.engine().page_size()) as u64;
     let mut runs: Vec<Vec<(u64, u64, u64)>> = Vec::new();
@@ -1163,7 +1170,12 @@ fn apply_written(
         let (a, b) = (run[0].0, run[run.len() - 1].0 + 1);
         let lo = records::extent_key(ino, a.saturating_sub(maxext - 1));
         let hi = records::extent_key(ino, b);
-        for (k, v) in tx.collect(&lo, &hi)? {
+        let old = if fresh {
+            Vec::new()
+        } else {
+            tx.collect(&lo, &hi)?
+        };
+        for (k, v) in old {
             let start = Key::decode(&k)?.sub_u64()?;
             let ext = ExtentRecord::decode(&v)?;
             let end = start.saturating_add(ext.count());
