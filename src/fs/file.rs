@@ -744,13 +744,13 @@ impl File {
     /// Commits this handle's changes at the container's durability: after
     /// it returns, every other handle and process opened later sees them.
     pub fn commit(&mut self) -> Result<()> {
-        self.commit_with(false)
+        self.commit_with(false, true)
     }
 
     /// Commits durably, whatever the durability setting (`fsync`): with
     /// nothing to commit it still makes every earlier commit durable.
     pub fn sync_all(&mut self) -> Result<()> {
-        self.commit_with(true)
+        self.commit_with(true, true)
     }
 
     fn ensure_fresh(&mut self) -> Result<()> {
@@ -773,7 +773,9 @@ impl File {
         Ok(())
     }
 
-    fn commit_with(&mut self, force_durable: bool) -> Result<()> {
+    /// Commits; with `follow`, the handle then reads the state it made (a
+    /// handle being closed follows its file no further).
+    fn commit_with(&mut self, force_durable: bool, follow: bool) -> Result<()> {
         let Some(w) = &self.writer else { return Ok(()) };
         if !w.changed {
             // Nothing new, but earlier commits made at a lower durability
@@ -803,6 +805,12 @@ impl File {
         w.written.clear();
         w.drop_from = None;
         w.changed = false;
+        if !follow {
+            if let Ok(ino) = &result {
+                self.ino = *ino;
+            }
+            return result.map(|_| ());
+        }
         let snap = engine.snapshot();
         let w = self.writer.as_mut().expect("checked above");
         match (&result, snap) {
@@ -971,18 +979,19 @@ impl File {
         if self.writer.is_none() {
             return Ok(());
         }
-        let result = self.commit_with(false);
+        let result = self.commit_with(false, false);
         let ino = self.ino;
         let engine = self.fs.engine();
         let w = self.writer.take().expect("checked above");
         let mut unused: Vec<(u64, u64)> = w.batch.iter().copied().collect();
         unused.extend(w.consumed.iter().copied());
         engine.return_pages(&unused);
-        drop(w); // releases the writer lock: an orphan is now free to delete
-                 // Freed here if it was unlinked while this handle wrote it. A look
-                 // at the latest state first: usually there is no orphan, and no
-                 // commit is needed (one made after this look is reaped by any later
-                 // commit, since its writer lock is free now).
+        // Releases the writer lock: an orphan is now free to delete.
+        drop(w);
+        // Freed here if it was unlinked while this handle wrote it. A look
+        // at the latest state first: usually there is no orphan, and no
+        // commit is needed (one made after this look is reaped by any later
+        // commit, since its writer lock is free now).
         let orphaned = ino != 0 && {
             let snap = engine.snapshot()?;
             tree::get(engine, &snap.root(), &records::orphan_key(ino))?.is_some()
