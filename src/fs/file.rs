@@ -986,13 +986,18 @@ impl File {
         let mut unused: Vec<(u64, u64)> = w.batch.iter().copied().collect();
         unused.extend(w.consumed.iter().copied());
         engine.return_pages(&unused);
+        // Only the holder of a file's writer lock owns its orphan (unlinking
+        // a file whose lock is free deletes it at once): a detached file
+        // (`Fs::write`) holds none, and its inode can only be the orphan
+        // of another handle, which frees it (or, dead, leaves it to reaping).
+        let owns_orphan = w.guard.is_some();
         // Releases the writer lock: an orphan is now free to delete.
         drop(w);
         // Freed here if it was unlinked while this handle wrote it. A look
         // at the latest state first: usually there is no orphan, and no
         // commit is needed (one made after this look is reaped by any later
         // commit, since its writer lock is free now).
-        let orphaned = ino != 0 && {
+        let orphaned = owns_orphan && ino != 0 && {
             let snap = engine.snapshot()?;
             tree::get(engine, &snap.root(), &records::orphan_key(ino))?.is_some()
         };
