@@ -154,12 +154,10 @@ impl Entries {
         self.index[i] = self.stash(key, &value);
     }
 
-    /// Removes entry `i`; returns its key and value.
-    fn remove(&mut self, i: usize) -> (Vec<u8>, Vec<u8>) {
-        let out = (self.key(i).to_vec(), self.value(i).to_vec());
+    /// Removes entry `i`.
+    fn remove(&mut self, i: usize) {
         let (_, kl, vl) = self.index.remove(i);
         self.live -= kl as usize + vl as usize;
-        out
     }
 
     /// Drops the garbage.
@@ -769,14 +767,17 @@ fn remove_rec(
         if i >= n.len() || n.entries.key(i) != key {
             return Err(Error::Internal("the way to a key led elsewhere".into()));
         }
-        return Ok(Some(n.entries.remove(i).1));
+        let old = n.entries.value(i).to_vec();
+        n.entries.remove(i);
+        return Ok(Some(old));
     }
     let child = make_dirty(src, &mut n.children[i], Some(level), freed)?;
     let old = remove_rec(src, child, key, below, freed, no_merge)?;
     if child.len() == 0 {
         n.children.remove(i);
-        let (bound, _) = n.entries.remove(i);
-        if i == 0 && n.len() > 0 {
+        let bound = (i == 0).then(|| n.entries.key(0).to_vec());
+        n.entries.remove(i);
+        if let Some(bound) = bound.filter(|_| n.len() > 0) {
             // The new first child inherits the lower bound of the old one.
             n.entries.set_key(0, &bound);
         }
