@@ -65,6 +65,13 @@ pub fn coalesce(mut ranges: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
     out
 }
 
+/// Pages a writer reserved as free that the latest commit does not list as free.
+fn not_free(start: u64, len: u64) -> Error {
+    Error::Internal(format!(
+        "pages {start}+{len} were reserved as free but are not free in the latest commit"
+    ))
+}
+
 /// Most pending extents one commit moves back to the free list, so a
 /// commit's work stays bounded after a large delete.
 const RECLAIM_BATCH: usize = 512;
@@ -174,19 +181,28 @@ impl Tx<'_> {
 
     /// Removes `start..start+len` from the free extent that holds it.
     fn remove_free(&mut self, start: u64, len: u64) -> Result<()> {
-        let lo = records::kind_start(SYSTEM_INO, Kind::Free);
-        let mut holder = None;
-        self.visit(&lo, &records::free_key(start + 1), true, &mut |k, v| {
-            holder = Some((Key::decode(k)?.sub_u64()?, records::decode_count(v)?));
-            Ok(false)
-        })?;
-        if let Some((fs, fl)) = holder {
-            self.check_extent(fs, fl, "free extent")?;
+        // Pages nearly always come from the start of their extent (the
+        // pool hands them out lowest first, and the extent's rest keeps a
+        // record starting where they end): its record is removed at once,
+        // found by its key; otherwise the extent holding `start` is looked for.
+        let (fs, fl) = match self.remove(&records::free_key(start))? {
+            Some(v) => (start, records::decode_count(&v)?),
+            None => {
+                let lo = records::kind_start(SYSTEM_INO, Kind::Free);
+                let mut holder = None;
+                self.visit(&lo, &records::free_key(start + 1), true, &mut |k, v| {
+                    holder = Some((Key::decode(k)?.sub_u64()?, records::decode_count(v)?));
+                    Ok(false)
+                })?;
+                let (fs, fl) = holder.ok_or_else(|| not_free(start, len))?;
+                self.remove(&records::free_key(fs))?;
+                (fs, fl)
+            }
+        };
+        self.check_extent(fs, fl, "free extent")?;
+        if !(fs <= start && start + len <= fs + fl) {
+            return Err(not_free(start, len));
         }
-        let (fs, fl) = holder.filter(|&(fs, fl)| fs <= start && start + len <= fs + fl).ok_or_else(|| {
-            Error::Internal(format!("pages {start}+{len} were reserved as free but are not free in the latest commit"))
-        })?;
-        self.remove(&records::free_key(fs))?;
         if fs < start {
             self.insert(&records::free_key(fs), &records::encode_count(start - fs))?;
         }

@@ -121,6 +121,12 @@ pub struct Engine {
     creator: (u32, u32),
 }
 
+/// Pages a writer claimed, and the state whose free list they came from.
+struct Claim {
+    pages: Vec<(u64, u64)>,
+    from: Arc<Superblock>,
+}
+
 /// Identifies a superblock slot whose commit did not verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Torn {
@@ -726,16 +732,20 @@ impl Engine {
         let mut kept = Vec::new();
         let mut have = 0;
         loop {
-            let got = self.claim_free(owner, adopt, want - have)?;
+            let Claim { pages: got, from } = self.claim_free(owner, adopt, want - have)?;
             let faults = self.faults();
             if faults.skip_reservation_check || faults.reuse_pages_early {
                 kept.extend(got);
                 return Ok(kept);
             }
             let sb = self.latest()?;
+            // Pages claimed from this very state's free list (or past its
+            // end) are free in it: only a commit made in between, which
+            // shows as another state, can have used them.
+            let unchanged = *sb == *from;
             let mut stale = Vec::new();
             for (s, l) in got {
-                if self.pages_free(&sb, s, l)? {
+                if unchanged || self.pages_free(&sb, s, l)? {
                     kept.push((s, l));
                     have += l;
                 } else {
@@ -755,9 +765,10 @@ impl Engine {
         }
     }
 
-    /// Claims up to `want` pages that the latest commit lists as free.
-    /// Pages of this open held under `adopt` are taken over without a lock.
-    fn claim_free(&self, owner: Owner, adopt: Owner, want: u64) -> Result<Vec<(u64, u64)>> {
+    /// Claims up to `want` pages that the latest commit lists as free, and
+    /// returns them with that commit's superblock. Pages of this open held
+    /// under `adopt` are taken over without a lock.
+    fn claim_free(&self, owner: Owner, adopt: Owner, want: u64) -> Result<Claim> {
         let mut table = self.locks.reservations();
         let sb = self.latest()?;
         let mut got = Vec::new();
@@ -809,7 +820,10 @@ impl Engine {
                 adopt,
             )?);
         }
-        Ok(got)
+        Ok(Claim {
+            pages: got,
+            from: sb,
+        })
     }
 
     /// Whether pages `start..start+len` are free in `sb`: past its end, or

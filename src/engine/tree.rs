@@ -56,6 +56,10 @@ struct Entries {
     live: usize,
 }
 
+/// Spare entries and bytes a copied node starts with.
+const INDEX_ROOM: usize = 16;
+const STASH_ROOM: usize = 1024;
+
 impl Entries {
     /// A copy of a committed node's entries: one `memcpy` of its page (up
     /// to its last entry: the rest is zeros) and of its index (an internal
@@ -66,17 +70,17 @@ impl Entries {
         let used = page_index
             .last()
             .map_or(0, |&(o, k, v)| o as usize + k as usize + v as usize);
-        let index: Vec<(u32, u16, u16)> = if n.is_leaf() {
-            page_index.to_vec()
+        // Room for a commit's few edits, so that they do not move the copy.
+        let mut index = Vec::with_capacity(page_index.len() + INDEX_ROOM);
+        if n.is_leaf() {
+            index.extend_from_slice(page_index);
         } else {
-            page_index.iter().map(|&(o, k, _)| (o, k, 0)).collect()
-        };
-        let live = index.iter().map(|&(_, k, v)| k as usize + v as usize).sum();
-        Entries {
-            buf: bytes[..used].to_vec(),
-            index,
-            live,
+            index.extend(page_index.iter().map(|&(o, k, _)| (o, k, 0)));
         }
+        let live = index.iter().map(|&(_, k, v)| k as usize + v as usize).sum();
+        let mut buf = Vec::with_capacity(used + STASH_ROOM);
+        buf.extend_from_slice(&bytes[..used]);
+        Entries { buf, index, live }
     }
 
     fn len(&self) -> usize {
@@ -150,12 +154,10 @@ impl Entries {
         self.index[i] = self.stash(key, &value);
     }
 
-    /// Removes entry `i`; returns its key and value.
-    fn remove(&mut self, i: usize) -> (Vec<u8>, Vec<u8>) {
-        let out = (self.key(i).to_vec(), self.value(i).to_vec());
+    /// Removes entry `i`.
+    fn remove(&mut self, i: usize) {
         let (_, kl, vl) = self.index.remove(i);
         self.live -= kl as usize + vl as usize;
-        out
     }
 
     /// Drops the garbage.
@@ -765,14 +767,17 @@ fn remove_rec(
         if i >= n.len() || n.entries.key(i) != key {
             return Err(Error::Internal("the way to a key led elsewhere".into()));
         }
-        return Ok(Some(n.entries.remove(i).1));
+        let old = n.entries.value(i).to_vec();
+        n.entries.remove(i);
+        return Ok(Some(old));
     }
     let child = make_dirty(src, &mut n.children[i], Some(level), freed)?;
     let old = remove_rec(src, child, key, below, freed, no_merge)?;
     if child.len() == 0 {
         n.children.remove(i);
-        let (bound, _) = n.entries.remove(i);
-        if i == 0 && n.len() > 0 {
+        let bound = (i == 0).then(|| n.entries.key(0).to_vec());
+        n.entries.remove(i);
+        if let Some(bound) = bound.filter(|_| n.len() > 0) {
             // The new first child inherits the lower bound of the old one.
             n.entries.set_key(0, &bound);
         }

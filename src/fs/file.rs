@@ -780,13 +780,13 @@ impl File {
     /// Commits this handle's changes at the container's durability: after
     /// it returns, every other handle and process opened later sees them.
     pub fn commit(&mut self) -> Result<()> {
-        self.commit_with(false)
+        self.commit_with(false, true)
     }
 
     /// Commits durably, whatever the durability setting (`fsync`): with
     /// nothing to commit it still makes every earlier commit durable.
     pub fn sync_all(&mut self) -> Result<()> {
-        self.commit_with(true)
+        self.commit_with(true, true)
     }
 
     fn ensure_fresh(&mut self) -> Result<()> {
@@ -809,7 +809,9 @@ impl File {
         Ok(())
     }
 
-    fn commit_with(&mut self, force_durable: bool) -> Result<()> {
+    /// Commits; with `follow`, the handle then reads the state it made (a
+    /// handle being closed follows its file no further).
+    fn commit_with(&mut self, force_durable: bool, follow: bool) -> Result<()> {
         let Some(w) = &self.writer else { return Ok(()) };
         if !w.changed {
             // Nothing new, but earlier commits made at a lower durability
@@ -839,6 +841,12 @@ impl File {
         w.written.clear();
         w.drop_from = None;
         w.changed = false;
+        if !follow {
+            if let Ok(ino) = &result {
+                self.ino = *ino;
+            }
+            return result.map(|_| ());
+        }
         let snap = engine.snapshot();
         let w = self.writer.as_mut().expect("checked above");
         match (&result, snap) {
@@ -1007,19 +1015,25 @@ impl File {
         if self.writer.is_none() {
             return Ok(());
         }
-        let result = self.commit_with(false);
+        let result = self.commit_with(false, false);
         let ino = self.ino;
         let engine = self.fs.engine();
         let w = self.writer.take().expect("checked above");
         let mut unused: Vec<(u64, u64)> = w.batch.iter().copied().collect();
         unused.extend(w.consumed.iter().copied());
         engine.return_pages(&unused);
-        drop(w); // releases the writer lock: an orphan is now free to delete
-                 // Freed here if it was unlinked while this handle wrote it. A look
-                 // at the latest state first: usually there is no orphan, and no
-                 // commit is needed (one made after this look is reaped by any later
-                 // commit, since its writer lock is free now).
-        let orphaned = ino != 0 && {
+        // Only the holder of a file's writer lock owns its orphan (unlinking
+        // a file whose lock is free deletes it at once): a detached file
+        // (`Fs::write`) holds none, and its inode can only be the orphan
+        // of another handle, which frees it (or, dead, leaves it to reaping).
+        let owns_orphan = w.guard.is_some();
+        // Releases the writer lock: an orphan is now free to delete.
+        drop(w);
+        // Freed here if it was unlinked while this handle wrote it. A look
+        // at the latest state first: usually there is no orphan, and no
+        // commit is needed (one made after this look is reaped by any later
+        // commit, since its writer lock is free now).
+        let orphaned = owns_orphan && ino != 0 && {
             let snap = engine.snapshot()?;
             tree::get(engine, &snap.root(), &records::orphan_key(ino))?.is_some()
         };
@@ -1068,15 +1082,20 @@ impl Staged {
             Some(path) => tx.link_new_file(path)?,
             None => self.ino,
         };
+        // An inode this commit just created has no extents yet: nothing
+        // to drop or replace (no walk for them).
+        let fresh = self.link_at.is_some();
         let mut rec = fs::inode(tx, ino)?;
         match self.inline {
             Some(data) => {
-                drop_pages_from(tx, ino, 0)?;
+                if !fresh {
+                    drop_pages_from(tx, ino, 0)?;
+                }
                 rec.inline = Some(data);
             }
             None => {
                 rec.inline = None;
-                if let Some(d) = self.drop_from {
+                if let Some(d) = self.drop_from.filter(|_| !fresh) {
                     drop_pages_from(tx, ino, d)?;
                 }
                 let ps = tx.engine().page_size() as u64;
@@ -1090,7 +1109,7 @@ impl Staged {
                     let sum = tx.write_data_page(page, bytes);
                     written.insert(index, (page, sum));
                 }
-                apply_written(tx, ino, &written, ps)?;
+                apply_written(tx, ino, &written, ps, fresh)?;
             }
         }
         rec.size = self.size;
@@ -1205,12 +1224,14 @@ fn drop_pages_from(tx: &mut Tx, ino: u64, from: u64) -> Result<()> {
 }
 
 /// Records the pages a writer wrote: each run of consecutive file pages
-/// replaces what its extents held there (freeing the old pages).
+/// replaces what its extents held there (freeing the old pages), unless
+/// the inode is `fresh` (created by this commit: it holds none).
 fn apply_written(
     tx: &mut Tx,
     ino: u64,
     written: &BTreeMap<u64, (u64, u64)>,
     _ps: u64,
+    fresh: bool,
 ) -> Result<()> {
     let maxext = records::max_extent_pages(tx.engine().page_size()) as u64;
     let mut runs: Vec<Vec<(u64, u64, u64)>> = Vec::new();
@@ -1226,7 +1247,12 @@ fn apply_written(
         let (a, b) = (run[0].0, run[run.len() - 1].0 + 1);
         let lo = records::extent_key(ino, a.saturating_sub(maxext - 1));
         let hi = records::extent_key(ino, b);
-        for (k, v) in tx.collect(&lo, &hi)? {
+        let old = if fresh {
+            Vec::new()
+        } else {
+            tx.collect(&lo, &hi)?
+        };
+        for (k, v) in old {
             let start = Key::decode(&k)?.sub_u64()?;
             let ext = ExtentRecord::decode(&v)?;
             let end = start.saturating_add(ext.count());

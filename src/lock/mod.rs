@@ -253,6 +253,21 @@ impl Reservations {
     /// Hands `from`'s reservation of `start..start+len` to `to` (the OFD
     /// lock stays as it is: both owners are this open).
     pub fn transfer(&mut self, start: u64, len: u64, from: Owner, to: Owner) {
+        if len == 0 {
+            return;
+        }
+        // Usually the pages open one of `from`'s ranges (pools hand pages
+        // out lowest first): that range is split in place.
+        if let Some(e) = self.ranges.get_mut(&start) {
+            if e.1 == from && e.0 >= len {
+                let rest = e.0 - len;
+                *e = (len, to);
+                if rest > 0 {
+                    self.ranges.insert(start + len, (rest, from));
+                }
+                return;
+            }
+        }
         for (s, l) in self.release_range(start, len, from) {
             self.insert(s, l, to);
         }
@@ -683,5 +698,19 @@ mod tests {
         assert_eq!(r.first_overlap(0, 100, 1), Some((30, 5)));
         assert_eq!(r.first_overlap(11, 1, ANYONE), Some((10, 2)));
         assert_eq!(r.release_range(0, 100, 2), vec![(30, 5)]);
+    }
+
+    #[test]
+    fn transfer_hands_over_exactly_the_pages_asked_for() {
+        let mut r = Reservations::default();
+        r.insert(10, 10, 1);
+        r.insert(30, 5, 1);
+        // The first pages of a range, a middle piece, a whole range, nothing.
+        r.transfer(10, 3, 1, 2);
+        r.transfer(15, 2, 1, 2);
+        r.transfer(30, 5, 1, 2);
+        r.transfer(18, 0, 1, 2);
+        assert_eq!(r.of_owner(1), vec![(13, 2), (17, 3)]);
+        assert_eq!(r.of_owner(2), vec![(10, 3), (15, 2), (30, 5)]);
     }
 }
