@@ -236,18 +236,8 @@ impl Reservations {
 
     /// [`Reservations::first_overlap`], with the owner of the range found.
     fn first_overlap_owned(&self, start: u64, len: u64, me: Owner) -> Option<(u64, u64, Owner)> {
-        let end = start.saturating_add(len);
-        // A range starting before `start` may still reach into it.
-        let before = self
-            .ranges
-            .range(..start)
-            .next_back()
-            .map(|(&s, &v)| (s, v));
-        before
-            .into_iter()
-            .chain(self.ranges.range(start..end).map(|(&s, &v)| (s, v)))
-            .find(|&(s, (l, o))| o != me && s + l > start && s < end)
-            .map(|(s, (l, o))| (s, l, o))
+        self.overlapping(start, start.saturating_add(len))
+            .find(|&(_, _, o)| o != me)
     }
 
     /// Hands `from`'s reservation of `start..start+len` to `to` (the OFD
@@ -257,14 +247,14 @@ impl Reservations {
             return;
         }
         // Usually the pages open one of `from`'s ranges (pools hand pages
-        // out lowest first): that range is split in place.
-        if let Some(e) = self.ranges.get_mut(&start) {
-            if e.1 == from && e.0 >= len {
-                let rest = e.0 - len;
-                *e = (len, to);
-                if rest > 0 {
-                    self.ranges.insert(start + len, (rest, from));
+        // out lowest first): that range is cut where they end.
+        if let Some(&(l, o)) = self.ranges.get(&start) {
+            if o == from && l >= len {
+                self.ranges.remove(&start);
+                if l > len {
+                    self.ranges.insert(start + len, (l - len, from));
                 }
+                self.insert(start, len, to);
                 return;
             }
         }
@@ -273,8 +263,40 @@ impl Reservations {
         }
     }
 
+    /// Records `owner`'s reservation of `start..start+len` (pages no range
+    /// holds), merged with a range of the same owner that it continues or
+    /// that continues it: a writer reserving run after run, as a stream or
+    /// a large transaction does, keeps one range, so a claim skips over
+    /// its reservations in one step instead of one per run.
     fn insert(&mut self, start: u64, len: u64, owner: Owner) {
+        let (mut start, mut len) = (start, len);
+        if let Some((&ps, &(pl, po))) = self.ranges.range(..start).next_back() {
+            if po == owner && ps + pl == start {
+                self.ranges.remove(&ps);
+                (start, len) = (ps, pl + len);
+            }
+        }
+        if let Some(&(nl, no)) = self.ranges.get(&(start + len)) {
+            if no == owner {
+                self.ranges.remove(&(start + len));
+                len += nl;
+            }
+        }
         self.ranges.insert(start, (len, owner));
+    }
+
+    /// The ranges overlapping `start..end`, in order: the one starting
+    /// before `start` if it reaches into it, then those starting inside.
+    fn overlapping(&self, start: u64, end: u64) -> impl Iterator<Item = (u64, u64, Owner)> + '_ {
+        let before = self
+            .ranges
+            .range(..start)
+            .next_back()
+            .filter(|&(&s, &(l, _))| s + l > start);
+        before
+            .into_iter()
+            .chain(self.ranges.range(start..end.max(start)))
+            .map(|(&s, &(l, o))| (s, l, o))
     }
 
     /// Drops `owner`'s reservations of the pages `start..start+len`,
@@ -282,10 +304,9 @@ impl Reservations {
     fn release_range(&mut self, start: u64, len: u64, owner: Owner) -> Vec<(u64, u64)> {
         let end = start.saturating_add(len);
         let hit: Vec<(u64, u64)> = self
-            .ranges
-            .range(..end)
-            .filter(|&(&s, &(l, o))| o == owner && s + l > start)
-            .map(|(&s, &(l, _))| (s, l))
+            .overlapping(start, end)
+            .filter(|&(_, _, o)| o == owner)
+            .map(|(s, l, _)| (s, l))
             .collect();
         let mut dropped = Vec::with_capacity(hit.len());
         for (s, l) in hit {
@@ -698,6 +719,29 @@ mod tests {
         assert_eq!(r.first_overlap(0, 100, 1), Some((30, 5)));
         assert_eq!(r.first_overlap(11, 1, ANYONE), Some((10, 2)));
         assert_eq!(r.release_range(0, 100, 2), vec![(30, 5)]);
+    }
+
+    #[test]
+    fn runs_reserved_one_after_another_make_one_range() {
+        let mut r = Reservations::default();
+        // Owner 1 reserves run after run, with owner 2's range in between.
+        r.insert(10, 5, 1);
+        r.insert(15, 5, 1);
+        r.insert(25, 5, 2);
+        r.insert(20, 5, 1);
+        r.insert(5, 5, 1);
+        assert_eq!(r.of_owner(1), vec![(5, 20)]);
+        assert_eq!(r.of_owner(2), vec![(25, 5)]);
+        // Pages handed over one run at a time join the receiver's range.
+        r.transfer(5, 3, 1, 3);
+        r.transfer(8, 4, 1, 3);
+        assert_eq!(r.of_owner(3), vec![(5, 7)]);
+        assert_eq!(r.of_owner(1), vec![(12, 13)]);
+        // And a release still cuts exactly what it names.
+        assert_eq!(r.release_range(14, 2, 1), vec![(14, 2)]);
+        assert_eq!(r.of_owner(1), vec![(12, 2), (16, 9)]);
+        assert_eq!(r.first_overlap(14, 2, ANYONE), None);
+        assert_eq!(r.first_overlap(13, 2, ANYONE), Some((12, 2)));
     }
 
     #[test]
