@@ -1088,11 +1088,7 @@ impl Engine {
                     .fresh_data
                     .iter()
                     .map(|&(p, sum)| (p, true, sum))
-                    .chain(
-                        tx.data_writes
-                            .iter()
-                            .map(|(p, b)| (*p, true, page_checksum(*p, 0, b))),
-                    )
+                    .chain(tx.data_writes.iter().map(|&(p, sum, _)| (p, true, sum)))
                     .chain(nodes.iter().map(|(p, _)| (p.page, false, p.checksum)));
                 match manifest(fresh) {
                     Some(m) if !faults.superblock_before_sync => {
@@ -1152,11 +1148,14 @@ impl Engine {
 /// its superblock, in page order; `None` if it would be too long to
 /// verify cheaply at open (the pages are then synced first).
 fn manifest(pages: impl Iterator<Item = (u64, bool, u64)>) -> Option<Manifest> {
+    if pages.size_hint().0 as u64 > MAX_MANIFEST_PAGES {
+        return None;
+    }
     let mut pages: Vec<(u64, bool, u64)> = pages.collect();
-    pages.sort_unstable_by_key(|p| p.0);
     if pages.len() as u64 > MAX_MANIFEST_PAGES {
         return None;
     }
+    pages.sort_unstable_by_key(|p| p.0);
     let mut runs: Vec<ManifestRun> = Vec::new();
     let mut sums = Vec::with_capacity(pages.len() * 8);
     for &(page, data, sum) in &pages {
@@ -1327,8 +1326,9 @@ pub struct Tx<'e> {
     used: Vec<(u64, u64)>,
     /// Pool pages this commit took for its tree pages.
     taken: Vec<(u64, u64)>,
-    /// Data pages written with this commit's tree pages: (page, bytes).
-    data_writes: Vec<(u64, Vec<u8>)>,
+    /// Data pages written with this commit's tree pages: (page,
+    /// checksum, bytes).
+    data_writes: Vec<(u64, u64, Vec<u8>)>,
     /// Data pages writers wrote before this commit and did not sync:
     /// (page, checksum), for the manifest.
     fresh_data: Vec<(u64, u64)>,
@@ -1420,7 +1420,7 @@ impl<'e> Tx<'e> {
     /// pages, before the superblock; returns its checksum.
     pub fn write_data_page(&mut self, page: u64, bytes: Vec<u8>) -> u64 {
         let sum = page_checksum(page, 0, &bytes);
-        self.data_writes.push((page, bytes));
+        self.data_writes.push((page, sum, bytes));
         sum
     }
 
