@@ -610,11 +610,16 @@ impl Engine {
         Ok(())
     }
 
-    /// Writes a data page that this writer has reserved; returns its checksum.
-    pub fn write_data_page(&self, page: u64, bytes: &[u8]) -> Result<u64> {
+    /// Writes data pages that this writer has reserved to the consecutive
+    /// pages from `first`, in one call; returns their checksums.
+    pub fn write_data_run(&self, first: u64, pages: &[&[u8]]) -> Result<Vec<u64>> {
         self.check_usable()?;
-        self.storage.write_at(bytes, self.offset_of(page)?)?;
-        Ok(page_checksum(page, 0, bytes))
+        self.storage
+            .write_vectored_at(pages, self.offset_of(first)?)?;
+        Ok((first..)
+            .zip(pages)
+            .map(|(page, bytes)| page_checksum(page, 0, bytes))
+            .collect())
     }
 
     /// The latest committed superblock. One read of the two slots; they are
@@ -1047,7 +1052,7 @@ impl Engine {
         let mut writes: Vec<(u64, &[u8])> = tx
             .data_writes
             .iter()
-            .map(|(p, b)| (*p, &b[..]))
+            .map(|(p, _, b)| (*p, &b[..]))
             .chain(nodes.iter().map(|(p, n)| (p.page, n.bytes())))
             .collect();
         writes.sort_unstable_by_key(|w| w.0);

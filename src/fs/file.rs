@@ -607,17 +607,40 @@ impl File {
         while done < buf.len() {
             let at = offset + done as u64;
             let (index, within) = (at / ps, (at % ps) as usize);
+            // A large aligned write goes from the caller's buffer to its
+            // pages at once (no copy into page buffers); a small one is
+            // buffered, so that its commit writes it with the tree pages.
+            let whole = (buf.len() - done) / ps as usize;
+            if within == 0
+                && whole >= BUFFERED_PAGES
+                && self
+                    .writer()?
+                    .buffered
+                    .range(index..index + whole as u64)
+                    .next()
+                    .is_none()
+            {
+                let len = whole * ps as usize;
+                self.write_direct(index, &buf[done..done + len])?;
+                done += len;
+                continue;
+            }
             let n = (ps as usize - within).min(buf.len() - done);
-            let mut page = match self.writer()?.buffered.remove(&index) {
-                Some(p) => p,
-                None if n == ps as usize => vec![0u8; ps as usize],
+            let bytes = &buf[done..done + n];
+            let page = match self.writer()?.buffered.remove(&index) {
+                Some(mut p) => {
+                    p[within..within + n].copy_from_slice(bytes);
+                    p
+                }
+                // A whole page: its bytes, nothing to zero or load first.
+                None if n == ps as usize => bytes.to_vec(),
                 None => {
                     let mut p = vec![0u8; ps as usize];
                     self.load_page(index, &mut p)?;
+                    p[within..within + n].copy_from_slice(bytes);
                     p
                 }
             };
-            page[within..within + n].copy_from_slice(&buf[done..done + n]);
             let w = self.writer()?;
             w.buffered.insert(index, page);
             if w.buffered.len() >= BUFFERED_PAGES {
@@ -637,24 +660,23 @@ impl File {
         let w = self.writer.as_mut().expect("only writers buffer pages");
         let pages = std::mem::take(&mut w.buffered);
         w.reserve_for(engine, &pages)?;
-        for (index, bytes) in pages {
-            let page = match w.written.get(&index) {
-                // Not committed yet: this handle's own page, safe to overwrite.
-                Some(&(page, _)) => page,
-                None => w.next_page(engine)?,
-            };
-            let sum = match engine.write_data_page(page, &bytes) {
-                Ok(sum) => sum,
-                Err(e) => {
-                    w.broken = true;
-                    w.changed = true;
-                    return Err(e);
-                }
-            };
-            w.written.insert(index, (page, sum));
-            w.wrote_since_sync += 1;
-        }
-        Ok(())
+        let pages: Vec<(u64, &[u8])> = pages.iter().map(|(&i, b)| (i, &b[..])).collect();
+        w.write_pages(engine, &pages)
+    }
+
+    /// Writes whole file pages from `index` on straight from the caller's
+    /// `bytes` (a multiple of the page size) to reserved pages.
+    fn write_direct(&mut self, index: u64, bytes: &[u8]) -> Result<()> {
+        let engine = self.fs.engine();
+        let ps = engine.page_size() as usize;
+        let w = self.writer.as_mut().expect("only writers write pages");
+        let pages: Vec<(u64, &[u8])> = (index..).zip(bytes.chunks_exact(ps)).collect();
+        let new = pages
+            .iter()
+            .filter(|(i, _)| !w.written.contains_key(i))
+            .count();
+        w.reserve_count(engine, new as u64)?;
+        w.write_pages(engine, &pages)
     }
 
     /// Gives the buffered pages their reserved pages now but leaves the
@@ -1162,9 +1184,56 @@ impl Writer {
             .keys()
             .filter(|i| !self.written.contains_key(i))
             .count() as u64;
+        self.reserve_count(engine, new)
+    }
+
+    /// Makes sure `new` more pages are reserved (in one request).
+    fn reserve_count(&mut self, engine: &crate::engine::Engine, new: u64) -> Result<()> {
         let spare: u64 = self.batch.iter().map(|&(_, l)| l).sum();
         if new > spare {
             self.reserve(engine, new - spare)?;
+        }
+        Ok(())
+    }
+
+    /// Writes file pages `(index, bytes)`, in index order, each to the page
+    /// it already has if that is not committed yet (this handle's own, safe
+    /// to overwrite), else to the next reserved one (the caller reserved
+    /// them). Each run of consecutive container pages goes out in one write
+    /// (a stream's pages are one reserved run: one call per batch).
+    fn write_pages(
+        &mut self,
+        engine: &crate::engine::Engine,
+        pages: &[(u64, &[u8])],
+    ) -> Result<()> {
+        let mut placed = Vec::with_capacity(pages.len());
+        for &(index, bytes) in pages {
+            let page = match self.written.get(&index) {
+                Some(&(page, _)) => page,
+                None => self.next_page(engine)?,
+            };
+            placed.push((index, page, bytes));
+        }
+        let mut i = 0;
+        while i < placed.len() {
+            let mut j = i + 1;
+            while j < placed.len() && j - i < BUFFERED_PAGES && placed[j].1 == placed[j - 1].1 + 1 {
+                j += 1;
+            }
+            let run: Vec<&[u8]> = placed[i..j].iter().map(|&(_, _, b)| b).collect();
+            let sums = match engine.write_data_run(placed[i].1, &run) {
+                Ok(sums) => sums,
+                Err(e) => {
+                    self.broken = true;
+                    self.changed = true;
+                    return Err(e);
+                }
+            };
+            for (&(index, page, _), sum) in placed[i..j].iter().zip(sums) {
+                self.written.insert(index, (page, sum));
+                self.wrote_since_sync += 1;
+            }
+            i = j;
         }
         Ok(())
     }
