@@ -186,7 +186,11 @@ impl StickyPin {
     /// Notes an operation (the reaper measures idleness from it).
     pub fn touch(&self) {
         let ms = self.shared.epoch.elapsed().as_millis() as u64;
-        self.shared.last_used.store(ms, Ordering::Relaxed);
+        // Stored only when it changed: threads reading at once would
+        // otherwise take the cache line from each other on every call.
+        if self.shared.last_used.load(Ordering::Relaxed) != ms {
+            self.shared.last_used.store(ms, Ordering::Relaxed);
+        }
     }
 
     /// Keeps `state`, whose pin was taken at `taken`, instead of the current
