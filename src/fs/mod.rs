@@ -292,10 +292,10 @@ impl FsOptions {
         if self.write && storage.read_only() {
             return Err(Error::Access("the storage is read-only".into()));
         }
-        if storage.len()? == 0 {
-            if !self.create {
-                return Err(Error::BadMagic("the container is empty".into()));
-            }
+        // Only an open that may create one looks for an empty container:
+        // any other finds it too short at the superblock read (`BadMagic`),
+        // without a `stat` of its own.
+        if self.create && storage.len()? == 0 {
             self.check_new()?;
             storage.write_at(
                 &engine::new_container_image(self.page_size, &self.label, engine::now_ns()),
