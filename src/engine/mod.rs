@@ -115,10 +115,11 @@ pub struct Engine {
     torn: Option<Torn>,
     /// The snapshot a read-only view reads instead of the latest state.
     frozen: Option<snapshots::Frozen>,
-    /// The effective user and group of the process at open: the owner of
-    /// what this open creates unless told otherwise (read once, not per
-    /// create: two system calls a commit).
-    creator: (u32, u32),
+    /// The effective user and group of the process at a writable open: the
+    /// owner of what this open creates unless told otherwise (read once,
+    /// not per create: two system calls a commit). A read-only open creates
+    /// nothing and does not read them.
+    creator: Option<(u32, u32)>,
 }
 
 /// Pages a writer claimed, and the state whose free list they came from.
@@ -263,6 +264,12 @@ pub fn new_container_image(page_size: u32, label: &str, now_ns: i64) -> Vec<u8> 
     image
 }
 
+/// The effective user and group of this process.
+fn process_owner() -> (u32, u32) {
+    // SAFETY: geteuid and getegid cannot fail and touch no memory.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
 /// Nanoseconds since the Unix epoch.
 pub fn now_ns() -> i64 {
     std::time::SystemTime::now()
@@ -355,8 +362,7 @@ impl Engine {
             published: AtomicU64::new(sb.generation),
             faults: AtomicU8::new(0),
             frozen: None,
-            // SAFETY: geteuid and getegid cannot fail and touch no memory.
-            creator: unsafe { (libc::geteuid(), libc::getegid()) },
+            creator: (!read_only).then(process_owner),
         }
     }
 
@@ -370,7 +376,7 @@ impl Engine {
 
     /// The owner (effective user and group at open) of what this open creates.
     pub fn creator(&self) -> (u32, u32) {
-        self.creator
+        self.creator.unwrap_or_else(process_owner)
     }
 
     /// Makes a commit found torn at open torn for good, before this open
