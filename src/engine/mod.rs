@@ -1229,7 +1229,8 @@ fn commit_verifies(storage: &dyn Storage, sb: &Superblock) -> Result<bool> {
 /// was written, and that commit wrote only pages free in it).
 ///
 /// Invariant kept: a commit is called torn only if its pages fail to
-/// verify while nothing can reuse them. Other processes keep committing
+/// verify while nothing can reuse them (a commit with an empty manifest
+/// has no pages to verify, and is taken as first read). Other processes keep committing
 /// while an open verifies, and a commit's pages are freed by the next one
 /// and reused by the commits after it (docs/format.md §6): verified
 /// unpinned, a whole commit would fail. So each candidate is verified under
@@ -1261,7 +1262,13 @@ fn open_state(
         // Aim the pin at the newest state (a cheap read), then read at or
         // after it. A read that lands on an older slot (the newer one was
         // blanked meanwhile) is retried.
-        let aim = read(torn)?.generation;
+        let newest = read(torn)?;
+        // A commit whose manifest names no page verifies whatever the pages
+        // hold: nothing is read to check it, so nothing needs a pin.
+        if newest.manifest.runs.is_empty() {
+            return Ok((newest, torn));
+        }
+        let aim = newest.generation;
         let _pin = match check {
             OpenCheck::Pinned => Some(locks.pin(aim)?),
             _ => None,
