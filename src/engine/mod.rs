@@ -99,6 +99,9 @@ pub struct Engine {
     known_durable: AtomicU64,
     /// Highest generation this open has seen committed.
     published: AtomicU64,
+    /// `published` is still the generation open just read: the first
+    /// snapshot aims its pin at it without reading the slots again.
+    aim_from_open: AtomicBool,
     /// Test-only fault switches as bits (an atomic: snapshots read it).
     faults: AtomicU8,
     /// The superblock slots as last read and the state decoded from them:
@@ -360,6 +363,7 @@ impl Engine {
             poisoned: AtomicBool::new(false),
             known_durable: AtomicU64::new(0),
             published: AtomicU64::new(sb.generation),
+            aim_from_open: AtomicBool::new(true),
             faults: AtomicU8::new(0),
             frozen: None,
             creator: (!read_only).then(process_owner),
@@ -700,8 +704,16 @@ impl Engine {
         for _ in 0..100 {
             // Aim the pin at the newest state known (a cheap read): the
             // read after pinning then usually finds exactly that state, and
-            // the pin holds back no page that only older states need.
-            self.latest()?;
+            // the pin holds back no page that only older states need. The
+            // first snapshot aims at the state open read instead: a pin at
+            // or before the state read next is safe, if perhaps older than
+            // need be, and a process that opens, reads once and exits reads
+            // the slots once.
+            let from_open = self.aim_from_open.load(Ordering::Relaxed)
+                && self.aim_from_open.swap(false, Ordering::Relaxed);
+            if !from_open {
+                self.latest()?;
+            }
             let p = self.published.load(Ordering::Acquire);
             let pin = Arc::new(self.locks.pin(p)?);
             let taken = std::time::Instant::now();
