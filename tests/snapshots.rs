@@ -199,3 +199,46 @@ fn writer_orphaned_by_rename_over_is_freed_at_close_and_the_new_file_stays() {
     assert!(info.pages_used < 20, "{} pages used", info.pages_used);
     fs.check().unwrap();
 }
+
+/// An open's first read pins the generation the open found and reads the
+/// slots once: it still sees what was committed between the open and the
+/// read, and so do later reads (served by the slots' mapping once they are
+/// read again), whatever the durability of the commits (an empty manifest
+/// is taken at open without a pin).
+#[test]
+fn the_first_read_after_open_sees_commits_made_since_the_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.whefs");
+    let writer = Fs::create(&path).unwrap();
+    for durability in [
+        whefs::Durability::Full,
+        whefs::Durability::Normal,
+        whefs::Durability::Off,
+    ] {
+        writer.set_durability(durability);
+        writer.write("f", b"before the open").unwrap();
+        let reader = Fs::open_read_only(&path).unwrap();
+        writer.write("f", b"after the open").unwrap();
+        assert_eq!(
+            reader.read("f").unwrap(),
+            b"after the open",
+            "{durability:?}"
+        );
+        writer.write("f", b"later still").unwrap();
+        assert_eq!(reader.read("f").unwrap(), b"later still", "{durability:?}");
+        writer.create_dir_all("g/i").unwrap();
+        writer.write("g/i/h", b"two directories down").unwrap();
+        assert_eq!(reader.read("g/i/h").unwrap(), b"two directories down");
+    }
+    // `..` in a link target, from a directory the walk passed through.
+    writer.symlink("../i/./h", "g/i/up").unwrap();
+    let reader = Fs::open_read_only(&path).unwrap();
+    assert_eq!(reader.read("g/i/up").unwrap(), b"two directories down");
+    // An empty file is no container, for an open that may not create one.
+    let empty = dir.path().join("empty.whefs");
+    std::fs::write(&empty, b"").unwrap();
+    assert!(matches!(
+        Fs::open_read_only(&empty),
+        Err(Error::BadMagic(_))
+    ));
+}

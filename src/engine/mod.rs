@@ -99,6 +99,9 @@ pub struct Engine {
     known_durable: AtomicU64,
     /// Highest generation this open has seen committed.
     published: AtomicU64,
+    /// `published` is still the generation open just read: the first
+    /// snapshot aims its pin at it without reading the slots again.
+    aim_from_open: AtomicBool,
     /// Test-only fault switches as bits (an atomic: snapshots read it).
     faults: AtomicU8,
     /// The superblock slots as last read and the state decoded from them:
@@ -115,10 +118,11 @@ pub struct Engine {
     torn: Option<Torn>,
     /// The snapshot a read-only view reads instead of the latest state.
     frozen: Option<snapshots::Frozen>,
-    /// The effective user and group of the process at open: the owner of
-    /// what this open creates unless told otherwise (read once, not per
-    /// create: two system calls a commit).
-    creator: (u32, u32),
+    /// The effective user and group of the process at a writable open: the
+    /// owner of what this open creates unless told otherwise (read once,
+    /// not per create: two system calls a commit). A read-only open creates
+    /// nothing and does not read them.
+    creator: Option<(u32, u32)>,
 }
 
 /// Pages a writer claimed, and the state whose free list they came from.
@@ -263,6 +267,12 @@ pub fn new_container_image(page_size: u32, label: &str, now_ns: i64) -> Vec<u8> 
     image
 }
 
+/// The effective user and group of this process.
+fn process_owner() -> (u32, u32) {
+    // SAFETY: geteuid and getegid cannot fail and touch no memory.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
 /// Nanoseconds since the Unix epoch.
 pub fn now_ns() -> i64 {
     std::time::SystemTime::now()
@@ -353,10 +363,10 @@ impl Engine {
             poisoned: AtomicBool::new(false),
             known_durable: AtomicU64::new(0),
             published: AtomicU64::new(sb.generation),
+            aim_from_open: AtomicBool::new(true),
             faults: AtomicU8::new(0),
             frozen: None,
-            // SAFETY: geteuid and getegid cannot fail and touch no memory.
-            creator: unsafe { (libc::geteuid(), libc::getegid()) },
+            creator: (!read_only).then(process_owner),
         }
     }
 
@@ -370,7 +380,7 @@ impl Engine {
 
     /// The owner (effective user and group at open) of what this open creates.
     pub fn creator(&self) -> (u32, u32) {
-        self.creator
+        self.creator.unwrap_or_else(process_owner)
     }
 
     /// Makes a commit found torn at open torn for good, before this open
@@ -699,8 +709,16 @@ impl Engine {
         for _ in 0..100 {
             // Aim the pin at the newest state known (a cheap read): the
             // read after pinning then usually finds exactly that state, and
-            // the pin holds back no page that only older states need.
-            self.latest()?;
+            // the pin holds back no page that only older states need. The
+            // first snapshot aims at the state open read instead: a pin at
+            // or before the state read next is safe, if perhaps older than
+            // need be, and a process that opens, reads once and exits reads
+            // the slots once.
+            let from_open = self.aim_from_open.load(Ordering::Relaxed)
+                && self.aim_from_open.swap(false, Ordering::Relaxed);
+            if !from_open {
+                self.latest()?;
+            }
             let p = self.published.load(Ordering::Acquire);
             let pin = Arc::new(self.locks.pin(p)?);
             let taken = std::time::Instant::now();
@@ -1227,7 +1245,8 @@ fn commit_verifies(storage: &dyn Storage, sb: &Superblock) -> Result<bool> {
 /// was written, and that commit wrote only pages free in it).
 ///
 /// Invariant kept: a commit is called torn only if its pages fail to
-/// verify while nothing can reuse them. Other processes keep committing
+/// verify while nothing can reuse them (a commit with an empty manifest
+/// has no pages to verify, and is taken as first read). Other processes keep committing
 /// while an open verifies, and a commit's pages are freed by the next one
 /// and reused by the commits after it (docs/format.md §6): verified
 /// unpinned, a whole commit would fail. So each candidate is verified under
@@ -1259,7 +1278,13 @@ fn open_state(
         // Aim the pin at the newest state (a cheap read), then read at or
         // after it. A read that lands on an older slot (the newer one was
         // blanked meanwhile) is retried.
-        let aim = read(torn)?.generation;
+        let newest = read(torn)?;
+        // A commit whose manifest names no page verifies whatever the pages
+        // hold: nothing is read to check it, so nothing needs a pin.
+        if newest.manifest.runs.is_empty() {
+            return Ok((newest, torn));
+        }
+        let aim = newest.generation;
         let _pin = match check {
             OpenCheck::Pinned => Some(locks.pin(aim)?),
             _ => None,

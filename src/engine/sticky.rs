@@ -251,8 +251,13 @@ impl Drop for StickyPin {
         let mut r = self.shared.reaper.lock().unwrap_or_else(|p| p.into_inner());
         self.clear();
         r.closed = true;
+        // Only a reaper waits on `wake`, and none starts once `closed` is
+        // set (a wake-up is a syscall even when nobody waits).
+        let reaper = r.running;
         drop(r);
-        self.shared.wake.notify_all();
+        if reaper {
+            self.shared.wake.notify_all();
+        }
     }
 }
 

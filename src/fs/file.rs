@@ -242,9 +242,14 @@ impl Base {
         let head = usize::from(within > 0);
         let tail = usize::from(span_end % ps as u64 != 0 && n as usize > head);
         let middle = n as usize - head - tail;
+        // Room for the partial pages only: a one-shot read of a small file
+        // touches (and faults in) no page of scratch it does not use.
+        let rooms = (head + tail) * ps;
         let mut scratch = self.scratch.borrow_mut();
-        scratch.resize(2 * ps, 0);
-        let (head_room, tail_room) = scratch.split_at_mut(ps);
+        if scratch.len() < rooms {
+            scratch.resize(rooms, 0);
+        }
+        let (head_room, tail_room) = scratch[..rooms].split_at_mut(head * ps);
         let (head_out, rest) = out[..served].split_at_mut(if head == 1 {
             (ps - within).min(served)
         } else {

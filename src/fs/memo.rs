@@ -12,11 +12,17 @@
 //! Bounded by bytes: a shard past its share forgets half its entries
 //! (cheap, and a workload larger than the memo only loses part of the
 //! memo's gain).
+//!
+//! An open's first resolution is not remembered, and the memo's tables
+//! are made only with its second: a process that opens, reads one file
+//! and exits (a CGI program) would only pay for them (64 shards, and the
+//! random keys of their hasher: a `getrandom`).
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use crate::format::records::{ExtentRecord, InodeRecord};
 use crate::format::PagePtr;
@@ -89,13 +95,20 @@ impl Shard {
 
 /// Resolved paths of one open, per committed tree.
 pub(crate) struct LookupMemo {
+    /// Made by the second [`LookupMemo::put`].
+    tables: OnceLock<Tables>,
+    /// A resolution was offered and not remembered (the open's first).
+    offered: AtomicBool,
+}
+
+struct Tables {
     shards: Box<[Mutex<Shard>]>,
     hasher: RandomState,
 }
 
-impl LookupMemo {
-    pub fn new() -> LookupMemo {
-        LookupMemo {
+impl Tables {
+    fn new() -> Tables {
+        Tables {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             hasher: RandomState::new(),
         }
@@ -105,16 +118,32 @@ impl LookupMemo {
         let i = self.hasher.hash_one(path) as usize % SHARDS;
         self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+impl LookupMemo {
+    pub fn new() -> LookupMemo {
+        LookupMemo {
+            tables: OnceLock::new(),
+            offered: AtomicBool::new(false),
+        }
+    }
 
     /// What `path` resolved to in the tree under `root`, if remembered.
     pub fn get(&self, root: &PagePtr, path: &str) -> Option<Resolved> {
-        self.shard(path).for_root(root).paths.get(path).cloned()
+        let tables = self.tables.get()?;
+        tables.shard(path).for_root(root).paths.get(path).cloned()
     }
 
-    /// Remembers what `path` resolved to in the tree under `root`.
+    /// Remembers what `path` resolved to in the tree under `root`, unless
+    /// it is the open's first resolution.
     pub fn put(&self, root: &PagePtr, path: &str, resolved: Resolved) {
+        let tables = match self.tables.get() {
+            Some(tables) => tables,
+            None if !self.offered.swap(true, Ordering::Relaxed) => return,
+            None => self.tables.get_or_init(Tables::new),
+        };
         let cost = resolved.cost(path);
-        let mut shard = self.shard(path);
+        let mut shard = tables.shard(path);
         let shard = shard.for_root(root);
         if shard.bytes + cost > BUDGET / SHARDS {
             shard.evict_half();
@@ -159,9 +188,27 @@ mod tests {
         }
     }
 
+    /// A memo past its open's first resolution (which it does not keep).
+    fn memo_in_use() -> LookupMemo {
+        let memo = LookupMemo::new();
+        memo.put(&root(1), "first", resolved(1));
+        assert!(memo.get(&root(1), "first").is_none());
+        memo
+    }
+
+    #[test]
+    fn the_first_resolution_is_not_remembered() {
+        let memo = LookupMemo::new();
+        memo.put(&root(5), "a/b", resolved(9));
+        assert!(memo.get(&root(5), "a/b").is_none());
+        assert!(memo.tables.get().is_none(), "no tables for one resolution");
+        memo.put(&root(5), "a/b", resolved(9));
+        assert_eq!(memo.get(&root(5), "a/b").map(|r| r.ino), Some(9));
+    }
+
     #[test]
     fn an_entry_is_served_only_for_the_tree_it_came_from() {
-        let memo = LookupMemo::new();
+        let memo = memo_in_use();
         memo.put(&root(5), "a/b", resolved(9));
         assert_eq!(memo.get(&root(5), "a/b").map(|r| r.ino), Some(9));
         assert!(memo.get(&root(5), "a/c").is_none());
@@ -172,12 +219,13 @@ mod tests {
 
     #[test]
     fn the_memo_stays_within_its_budget() {
-        let memo = LookupMemo::new();
+        let memo = memo_in_use();
         let n = 4 * BUDGET / ENTRY_OVERHEAD;
         for i in 0..n {
             memo.put(&root(1), &format!("f{i}"), resolved(i as u64));
         }
-        let used: usize = memo.shards.iter().map(|s| s.lock().unwrap().bytes).sum();
+        let shards = &memo.tables.get().expect("in use").shards;
+        let used: usize = shards.iter().map(|s| s.lock().unwrap().bytes).sum();
         assert!(used <= BUDGET, "{used} bytes used of {BUDGET}");
         assert!(used > BUDGET / 3, "the memo keeps entries: {used} bytes");
         assert_eq!(

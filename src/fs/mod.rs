@@ -292,10 +292,10 @@ impl FsOptions {
         if self.write && storage.read_only() {
             return Err(Error::Access("the storage is read-only".into()));
         }
-        if storage.len()? == 0 {
-            if !self.create {
-                return Err(Error::BadMagic("the container is empty".into()));
-            }
+        // Only an open that may create one looks for an empty container:
+        // any other finds it too short at the superblock read (`BadMagic`),
+        // without a `stat` of its own.
+        if self.create && storage.len()? == 0 {
             self.check_new()?;
             storage.write_at(
                 &engine::new_container_image(self.page_size, &self.label, engine::now_ns()),
@@ -462,6 +462,10 @@ pub(crate) fn link_target(rec: &InodeRecord, ino: u64) -> Result<String> {
 /// record reached. Symbolic links met on the way are followed (relative
 /// targets from the link's directory, absolute ones from the root, `..` by
 /// the directory's parent), the last component's only if `follow_last`.
+///
+/// A directory passed through is known to be one from its entry (an entry
+/// carries its child's kind), so its inode record is read only if the walk
+/// needs it: for `..`, or when the walk ends there.
 pub(crate) fn walk(
     r: &dyn Records,
     start: u64,
@@ -470,7 +474,9 @@ pub(crate) fn walk(
     follow_last: bool,
 ) -> Result<(u64, InodeRecord)> {
     let mut ino = start;
-    let mut rec = inode(r, ino)?;
+    let first = inode(r, ino)?;
+    let mut kind = first.kind;
+    let mut rec = Some(first);
     // Components still to walk that came from link targets, last first.
     let mut pending: Vec<String> = Vec::new();
     let (mut next, mut hops) = (0, 0);
@@ -485,23 +491,40 @@ pub(crate) fn walk(
                 next += 1;
                 parts[next - 1]
             }
-            None => return Ok((ino, rec)),
+            None => {
+                let rec = match rec {
+                    Some(rec) => rec,
+                    None => inode(r, ino)?,
+                };
+                return Ok((ino, rec));
+            }
         };
-        if rec.kind != InodeKind::Dir {
+        if kind != InodeKind::Dir {
             return Err(Error::NotDir(format!("a component of {full:?}")));
         }
         match name {
             "." => continue,
             ".." => {
-                ino = if ino == ROOT_INO { ino } else { rec.parent };
-                rec = inode(r, ino)?;
+                if ino != ROOT_INO {
+                    ino = match &rec {
+                        Some(rec) => rec.parent,
+                        None => inode(r, ino)?.parent,
+                    };
+                }
+                let parent = inode(r, ino)?;
+                kind = parent.kind;
+                rec = Some(parent);
                 continue;
             }
             _ => {}
         }
         let d = lookup(r, ino, name)?.ok_or_else(|| Error::NotFound(full.to_string()))?;
-        let child = inode(r, d.ino)?;
         let last = pending.is_empty() && next == parts.len();
+        if d.kind == InodeKind::Dir && !last {
+            (ino, rec, kind) = (d.ino, None, InodeKind::Dir);
+            continue;
+        }
+        let child = inode(r, d.ino)?;
         if child.kind == InodeKind::Symlink && (follow_last || !last) {
             hops += 1;
             if hops > MAX_SYMLINKS {
@@ -515,7 +538,9 @@ pub(crate) fn walk(
             }
             if target.starts_with('/') {
                 ino = ROOT_INO;
-                rec = inode(r, ino)?;
+                let root = inode(r, ino)?;
+                kind = root.kind;
+                rec = Some(root);
             }
             pending.extend(
                 target
@@ -527,7 +552,8 @@ pub(crate) fn walk(
             continue;
         }
         ino = d.ino;
-        rec = child;
+        kind = child.kind;
+        rec = Some(child);
     }
 }
 

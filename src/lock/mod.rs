@@ -14,7 +14,7 @@
 //! - After `fork()` a child never unlocks, writes or waits on a lock it
 //!   inherited: every call sees the map as stale and returns `Closed`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -54,7 +54,9 @@ const POLL_MAX: Duration = Duration::from_millis(1);
 pub struct LockMap {
     storage: Arc<dyn Storage>,
     commit: Gate<bool>,
-    files: Gate<HashSet<u64>>,
+    /// Inodes with a writer in this open (a tree: a std hash set's random
+    /// keys would cost a process that opens once a `getrandom`).
+    files: Gate<BTreeSet<u64>>,
     pins: Mutex<BTreeMap<u64, usize>>,
     reservations: Mutex<Reservations>,
     /// The fork epoch this map was made in (see `storage::fork`).
@@ -341,7 +343,7 @@ impl LockMap {
         LockMap {
             storage,
             commit: Gate::new(false),
-            files: Gate::new(HashSet::new()),
+            files: Gate::new(BTreeSet::new()),
             pins: Mutex::new(BTreeMap::new()),
             reservations: Mutex::new(Reservations::default()),
             epoch: fork::epoch(),

@@ -27,7 +27,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use super::{LockMode, Storage};
 use crate::error::{Error, Result};
@@ -64,8 +65,12 @@ pub struct FileStorage {
     writable: bool,
     /// The path given at open, for error messages.
     path: PathBuf,
-    /// A read-only shared mapping of the superblock slots.
-    header: Option<HeaderMap>,
+    /// A read-only shared mapping of the superblock slots, made by the
+    /// second read of them ([`FileStorage::header`]); `None` inside when
+    /// they cannot be mapped.
+    header: OnceLock<Option<HeaderMap>>,
+    /// The slots have been read once (by `pread`).
+    slots_read: AtomicBool,
 }
 
 /// The superblock slots (the file's first [`HEADER_BYTES`]) mapped shared
@@ -224,15 +229,30 @@ impl FileStorage {
 
     fn from_file(file: File, writable: bool, path: &Path) -> FileStorage {
         let fork_slot = super::fork::register(file.as_raw_fd());
-        let header = HeaderMap::new(&file);
         FileStorage {
             file: ManuallyDrop::new(file),
             epoch: super::fork::epoch(),
             fork_slot,
             writable,
             path: path.to_path_buf(),
-            header,
+            header: OnceLock::new(),
+            slots_read: AtomicBool::new(false),
         }
+    }
+
+    /// The mapping of the superblock slots, made when they are read the
+    /// second time: the mapping (`mmap`, `madvise`, and `munmap` at close)
+    /// pays off only for an open that checks for new commits again and
+    /// again, not for a process that opens, reads one file and exits (one
+    /// `pread`). `None` while not mapped or when the slots cannot be.
+    fn header(&self, file: &File) -> Option<&HeaderMap> {
+        if let Some(map) = self.header.get() {
+            return map.as_ref();
+        }
+        if !self.slots_read.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        self.header.get_or_init(|| HeaderMap::new(file)).as_ref()
     }
 
     /// The open descriptor, or `Closed` in a forked child.
@@ -344,11 +364,13 @@ impl Storage for FileStorage {
     }
 
     fn read_superblocks(&self, buf: &mut [u8]) -> Result<usize> {
-        self.file()?;
-        match &self.header {
-            Some(map) if buf.len() <= HEADER_BYTES && buf.len() % 8 == 0 => Ok(map.copy(buf)),
-            _ => self.read_at(buf, 0),
+        let file = self.file()?;
+        if buf.len() <= HEADER_BYTES && buf.len() % 8 == 0 {
+            if let Some(map) = self.header(file) {
+                return Ok(map.copy(buf));
+            }
         }
+        self.read_at(buf, 0)
     }
 
     fn read_vectored_at(&self, bufs: &mut [&mut [u8]], offset: u64) -> Result<usize> {
