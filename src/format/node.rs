@@ -327,24 +327,38 @@ pub fn decode(bytes: Vec<u8>, ptr: &PagePtr) -> Result<Node> {
     }
     let mut index = Vec::with_capacity(count);
     let mut children = Vec::with_capacity(if kind == LEAF { 0 } else { count });
+    // One pass with plain bounds checks (this runs for every node loaded).
+    let b = &bytes[..];
+    let past_end = || Error::corrupt("record runs past the end of its page");
+    let le16 = |at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
+    let mut pos = r.position();
     let mut prev: Option<&[u8]> = None;
     for _ in 0..count {
-        let (kl, vl) = if kind == LEAF {
-            (r.u16()?, r.u16()?)
+        let (kl, vl, off) = if kind == LEAF {
+            if pos + 4 > b.len() {
+                return Err(past_end());
+            }
+            (le16(pos), le16(pos + 2), pos + 4)
         } else {
-            (r.u16()?, PagePtr::SIZE as u16)
+            if pos + 2 > b.len() {
+                return Err(past_end());
+            }
+            (le16(pos), PagePtr::SIZE as u16, pos + 2)
         };
-        let off = r.position();
-        let key = r.take(kl as usize)?;
-        let value = r.take(vl as usize)?;
-        if prev.is_some_and(|p| p >= key) {
+        let (key_end, end) = (off + kl as usize, off + kl as usize + vl as usize);
+        if end > b.len() {
+            return Err(past_end());
+        }
+        let key = &b[off..key_end];
+        if prev.is_some_and(|p| compare_keys(p, key) != std::cmp::Ordering::Less) {
             return Err(Error::corrupt(format!("page {page}: keys out of order")));
         }
         prev = Some(key);
         if kind == INTERNAL {
-            children.push(PagePtr::decode(value)?);
+            children.push(PagePtr::decode(&b[key_end..end])?);
         }
         index.push((off as u32, kl, vl));
+        pos = end;
     }
     Ok(Node {
         bytes: bytes.into_boxed_slice(),
