@@ -505,6 +505,36 @@ fn every_call_on_a_handle_in_a_forked_child_returns_closed() {
     );
 }
 
+/// DESIGN §4 "fork" for large reads: in a child the inherited handle's
+/// large read is `Closed`, dropping the inherited container returns (the
+/// `fork` command reports a child that hangs), and a container opened anew
+/// in the child reads large runs intact.
+#[test]
+fn large_reads_in_a_forked_child_are_closed_and_a_fresh_open_reads_them() {
+    let (_dir, path, fs) = new_container();
+    let len = 2 << 20;
+    fs.write("Big", &pattern(3, 0, len)).unwrap();
+    let mut a = Remote::start("A", &path);
+    a.ok("openfs ro 0 full");
+    a.ok("open rb Big r");
+    a.ok(&format!("check rb 0 {len} 3"));
+    let closed = 100 + Error::Closed(String::new()).code();
+    assert_eq!(
+        a.ok(&format!("fork read rb 0 {len}")),
+        format!("exit={closed}")
+    );
+    assert_eq!(
+        a.ok(&format!(
+            "fork closefs ; openfs ro 0 full ; open rb Big r ; check rb 0 {len} 3 ; check rb 1000 {} 3 ; closefs",
+            len - 1000
+        )),
+        "exit=0"
+    );
+    // The parent's handle is untouched.
+    a.ok(&format!("check rb 100 {} 3", len - 100));
+    a.finish();
+}
+
 /// Kills a process (a forked grandchild) by pid when dropped.
 struct KillOnDrop(i32);
 

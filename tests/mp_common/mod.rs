@@ -876,8 +876,11 @@ impl RemoteState {
                 drop(f);
                 Ok(String::new())
             }
-            // fork CMD...: a child runs one command and exits with
-            // 0 (ok), 100 + the error's code, or 99 (another failure).
+            // fork CMD... [; CMD...]: a child runs the commands and exits
+            // with 0 (all ok), 100 + the first error's code, or 99 (another
+            // failure); a child still running after a minute is killed
+            // and the reply is `hung` (a wait on a thread the fork left
+            // behind would otherwise hang the test).
             "fork" => {
                 let sub = line
                     .trim_start()
@@ -893,18 +896,33 @@ impl RemoteState {
                     return Err(CmdError::Other("Io", "fork failed".into()));
                 }
                 if pid == 0 {
-                    let code = match self.exec(&sub) {
-                        Ok(_) => 0,
-                        Err(CmdError::Whefs(e)) => 100 + e.code(),
-                        Err(CmdError::Other(..)) => 99,
-                    };
+                    let code = sub
+                        .split(';')
+                        .map(|cmd| match self.exec(cmd.trim()) {
+                            Ok(_) => 0,
+                            Err(CmdError::Whefs(e)) => 100 + e.code(),
+                            Err(CmdError::Other(..)) => 99,
+                        })
+                        .find(|&code| code != 0)
+                        .unwrap_or(0);
                     // SAFETY: leaving the forked child without running
                     // destructors or atexit handlers of the parent's state.
                     unsafe { libc::_exit(code) };
                 }
                 let mut status = 0;
-                // SAFETY: waiting for the child forked above.
-                unsafe { libc::waitpid(pid, &mut status, 0) };
+                let deadline = Instant::now() + Duration::from_secs(60);
+                // SAFETY: waiting for (and at the deadline killing) the
+                // child forked above.
+                while unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == 0 {
+                    if Instant::now() > deadline {
+                        unsafe {
+                            libc::kill(pid, libc::SIGKILL);
+                            libc::waitpid(pid, &mut status, 0);
+                        }
+                        return Ok("hung".into());
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 if !libc::WIFEXITED(status) {
                     return Err(CmdError::Other("Signal", format!("child status {status}")));
                 }
