@@ -177,13 +177,7 @@ impl Entries {
     fn split_off(&mut self, at: usize) -> Entries {
         let mut other = Entries::default();
         for i in at..self.len() {
-            let (k, v) = (self.key(i), self.value(i));
-            let (kl, vl) = (k.len() as u16, v.len() as u16);
-            other.buf.extend_from_slice(&node::leaf_lengths(kl, vl));
-            other.index.push((other.buf.len() as u32, kl, vl));
-            other.buf.extend_from_slice(k);
-            other.buf.extend_from_slice(v);
-            other.live += k.len() + v.len();
+            other.push(self.key(i), self.value(i));
         }
         self.live -= other.live;
         self.index.truncate(at);
