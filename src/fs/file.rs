@@ -664,7 +664,7 @@ impl File {
         let engine = self.fs.engine();
         let w = self.writer.as_mut().expect("only writers buffer pages");
         let pages = std::mem::take(&mut w.buffered);
-        w.reserve_for(engine, &pages)?;
+        w.reserve_for(engine, pages.keys().copied())?;
         let pages: Vec<(u64, &[u8])> = pages.iter().map(|(&i, b)| (i, &b[..])).collect();
         w.write_pages(engine, &pages)
     }
@@ -676,11 +676,7 @@ impl File {
         let ps = engine.page_size() as usize;
         let w = self.writer.as_mut().expect("only writers write pages");
         let pages: Vec<(u64, &[u8])> = (index..).zip(bytes.chunks_exact(ps)).collect();
-        let new = pages
-            .iter()
-            .filter(|(i, _)| !w.written.contains_key(i))
-            .count();
-        w.reserve_count(engine, new as u64)?;
+        w.reserve_for(engine, pages.iter().map(|&(i, _)| i))?;
         w.write_pages(engine, &pages)
     }
 
@@ -691,7 +687,7 @@ impl File {
         let engine = self.fs.engine();
         let w = self.writer.as_mut().expect("only writers buffer pages");
         let pages = std::mem::take(&mut w.buffered);
-        w.reserve_for(engine, &pages)?;
+        w.reserve_for(engine, pages.keys().copied())?;
         for (index, bytes) in pages {
             let page = match w.written.remove(&index) {
                 Some((page, _)) => page,
@@ -1177,23 +1173,16 @@ impl Writer {
         }
     }
 
-    /// Reserves, in one request, a page for each of `pages` that has none
-    /// yet, so that pages written together get one contiguous run where
-    /// the free space has one (one extent, read back with one call).
+    /// Reserves, in one request, a page for each of the file pages
+    /// `indexes` that has none yet, so that pages written together get one
+    /// contiguous run where the free space has one (one extent, read back
+    /// with one call).
     fn reserve_for(
         &mut self,
         engine: &crate::engine::Engine,
-        pages: &BTreeMap<u64, Vec<u8>>,
+        indexes: impl Iterator<Item = u64>,
     ) -> Result<()> {
-        let new = pages
-            .keys()
-            .filter(|i| !self.written.contains_key(i))
-            .count() as u64;
-        self.reserve_count(engine, new)
-    }
-
-    /// Makes sure `new` more pages are reserved (in one request).
-    fn reserve_count(&mut self, engine: &crate::engine::Engine, new: u64) -> Result<()> {
+        let new = indexes.filter(|i| !self.written.contains_key(i)).count() as u64;
         let spare: u64 = self.batch.iter().map(|&(_, l)| l).sum();
         if new > spare {
             self.reserve(engine, new - spare)?;
