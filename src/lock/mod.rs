@@ -245,20 +245,10 @@ impl Reservations {
     /// Hands `from`'s reservation of `start..start+len` to `to` (the OFD
     /// lock stays as it is: both owners are this open).
     pub fn transfer(&mut self, start: u64, len: u64, from: Owner, to: Owner) {
+        // Nothing to hand over (a release of no pages inside a range
+        // reports an empty piece, which would overwrite the range's rest).
         if len == 0 {
             return;
-        }
-        // Usually the pages open one of `from`'s ranges (pools hand pages
-        // out lowest first): that range is cut where they end.
-        if let Some(&(l, o)) = self.ranges.get(&start) {
-            if o == from && l >= len {
-                self.ranges.remove(&start);
-                if l > len {
-                    self.ranges.insert(start + len, (l - len, from));
-                }
-                self.insert(start, len, to);
-                return;
-            }
         }
         for (s, l) in self.release_range(start, len, from) {
             self.insert(s, l, to);
