@@ -96,8 +96,13 @@ impl PagePtr {
     }
 }
 
+/// The error for a record that runs past the end of its page.
+pub fn past_end() -> crate::Error {
+    crate::Error::corrupt("record runs past the end of its page")
+}
+
 /// A bounds-checked little-endian reader: every read past the end is a
-/// `Corrupt` error, never a panic.
+/// `Corrupt` error ([`past_end`]), never a panic.
 pub struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -116,8 +121,7 @@ impl<'a> Reader<'a> {
     /// Takes the next `n` bytes.
     pub fn take(&mut self, n: usize) -> crate::Result<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end =
-            end.ok_or_else(|| crate::Error::corrupt("record runs past the end of its page"))?;
+        let end = end.ok_or_else(past_end)?;
         let s = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(s)

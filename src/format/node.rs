@@ -11,7 +11,7 @@
 //! matches its kind, and the page number and generation its pointer
 //! promised; anything else is `Corrupt`.
 
-use super::{PagePtr, Reader};
+use super::{past_end, PagePtr, Reader};
 use crate::error::{Error, Result};
 
 const NODE_MAGIC: u32 = u32::from_le_bytes(*b"WHND");
@@ -329,7 +329,6 @@ pub fn decode(bytes: Vec<u8>, ptr: &PagePtr) -> Result<Node> {
     let mut children = Vec::with_capacity(if kind == LEAF { 0 } else { count });
     // One pass with plain bounds checks (this runs for every node loaded).
     let b = &bytes[..];
-    let past_end = || Error::corrupt("record runs past the end of its page");
     let le16 = |at: usize| u16::from_le_bytes([b[at], b[at + 1]]);
     let mut pos = r.position();
     let mut prev: Option<&[u8]> = None;
