@@ -9,6 +9,7 @@ use crate::engine::{self, tree, Snapshot, Tx};
 use crate::error::{Error, Result};
 use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Kind};
 use crate::fs::memo::Resolved;
+use crate::fs::written::WrittenPages;
 use crate::fs::{self, Fs, Metadata, SnapView};
 use crate::lock::FileGuard;
 
@@ -331,8 +332,8 @@ struct Writer {
     consumed: Vec<(u64, u64)>,
     /// File pages held in memory.
     buffered: BTreeMap<u64, Vec<u8>>,
-    /// File pages written to reserved pages: index → (page, checksum).
-    written: BTreeMap<u64, (u64, u64)>,
+    /// File pages written to reserved pages.
+    written: WrittenPages,
     /// File pages the commit writes: (index, reserved page, bytes).
     deferred: Vec<(u64, u64, Vec<u8>)>,
     size: u64,
@@ -505,7 +506,7 @@ impl File {
                 out.copy_from_slice(p);
                 return Ok(());
             }
-            if let Some(&(page, sum)) = w.written.get(&index) {
+            if let Some((page, sum)) = w.written.get(index) {
                 return self.fs.engine().read_data_page(page, sum, out);
             }
             if w.drop_from.is_some_and(|d| index >= d) {
@@ -580,7 +581,7 @@ impl File {
         if let Some((&i, _)) = w.buffered.range(index..end).next() {
             stop = stop.min(i);
         }
-        if let Some((&i, _)) = w.written.range(index..end).next() {
+        if let Some(i) = w.written.first_in(index, end) {
             stop = stop.min(i);
         }
         if let Some(d) = w.drop_from {
@@ -689,7 +690,7 @@ impl File {
         let pages = std::mem::take(&mut w.buffered);
         w.reserve_for(engine, pages.keys().copied())?;
         for (index, bytes) in pages {
-            let page = match w.written.remove(&index) {
+            let page = match w.written.remove(index) {
                 Some((page, _)) => page,
                 None => w.next_page(engine)?,
             };
@@ -746,7 +747,7 @@ impl File {
             let keep = size.div_ceil(ps);
             let w = self.writer()?;
             w.buffered.retain(|&i, _| i < keep);
-            w.written.retain(|&i, _| i < keep);
+            w.written.truncate(keep);
             w.drop_from = Some(w.drop_from.map_or(keep, |d| d.min(keep)));
             if size % ps != 0 {
                 // Bytes past the end of the last page must read as zeros if the file grows again.
@@ -953,7 +954,7 @@ impl File {
             if self.base.rec.inline.is_some()
                 && self.writer.as_ref().is_some_and(|w| {
                     !w.buffered.contains_key(&0)
-                        && !w.written.contains_key(&0)
+                        && !w.written.contains(0)
                         && w.drop_from.is_none_or(|d| d > 0)
                 })
             {
@@ -1086,8 +1087,8 @@ pub(crate) struct Staged {
     link_at: Option<String>,
     ino: u64,
     inline: Option<Vec<u8>>,
-    /// File pages written to reserved pages: index → (page, checksum).
-    written: BTreeMap<u64, (u64, u64)>,
+    /// File pages written to reserved pages.
+    written: WrittenPages,
     /// File pages for the commit to write: (index, reserved page, bytes).
     deferred: Vec<(u64, u64, Vec<u8>)>,
     /// The pages in `written` were synced before the commit (else the
@@ -1123,14 +1124,14 @@ impl Staged {
                 }
                 let ps = tx.engine().page_size() as u64;
                 if !self.synced {
-                    for &(page, sum) in self.written.values() {
+                    for (_, page, sum) in self.written.iter() {
                         tx.note_unsynced_data(page, sum);
                     }
                 }
                 let mut written = self.written;
                 for (index, page, bytes) in self.deferred {
                     let sum = tx.write_data_page(page, bytes);
-                    written.insert(index, (page, sum));
+                    written.insert(index, page, sum);
                 }
                 apply_written(tx, ino, &written, ps, fresh)?;
             }
@@ -1161,7 +1162,7 @@ impl Writer {
             batch_size: 1,
             consumed: Vec::new(),
             buffered: BTreeMap::new(),
-            written: BTreeMap::new(),
+            written: WrittenPages::new(),
             deferred: Vec::new(),
             size,
             drop_from: None,
@@ -1182,7 +1183,7 @@ impl Writer {
         engine: &crate::engine::Engine,
         indexes: impl Iterator<Item = u64>,
     ) -> Result<()> {
-        let new = indexes.filter(|i| !self.written.contains_key(i)).count() as u64;
+        let new = indexes.filter(|&i| !self.written.contains(i)).count() as u64;
         let spare: u64 = self.batch.iter().map(|&(_, l)| l).sum();
         if new > spare {
             self.reserve(engine, new - spare)?;
@@ -1202,8 +1203,8 @@ impl Writer {
     ) -> Result<()> {
         let mut placed = Vec::with_capacity(pages.len());
         for &(index, bytes) in pages {
-            let page = match self.written.get(&index) {
-                Some(&(page, _)) => page,
+            let page = match self.written.get(index) {
+                Some((page, _)) => page,
                 None => self.next_page(engine)?,
             };
             placed.push((index, page, bytes));
@@ -1224,7 +1225,7 @@ impl Writer {
                 }
             };
             for (&(index, page, _), sum) in placed[i..j].iter().zip(sums) {
-                self.written.insert(index, (page, sum));
+                self.written.insert(index, page, sum);
                 self.wrote_since_sync += 1;
             }
             i = j;
@@ -1292,13 +1293,13 @@ fn drop_pages_from(tx: &mut Tx, ino: u64, from: u64) -> Result<()> {
 fn apply_written(
     tx: &mut Tx,
     ino: u64,
-    written: &BTreeMap<u64, (u64, u64)>,
+    written: &WrittenPages,
     _ps: u64,
     fresh: bool,
 ) -> Result<()> {
     let maxext = records::max_extent_pages(tx.engine().page_size()) as u64;
     let mut runs: Vec<Vec<(u64, u64, u64)>> = Vec::new();
-    for (&index, &(page, sum)) in written {
+    for (index, page, sum) in written.iter() {
         match runs.last_mut() {
             Some(run) if run.last().expect("runs are never empty").0 + 1 == index => {
                 run.push((index, page, sum))

@@ -22,6 +22,7 @@ pub(crate) mod path;
 mod posix;
 mod snapshots;
 mod txn;
+mod written;
 
 pub use dir::{DirEntry, ReadDir};
 pub use file::{File, Mode};
