@@ -151,8 +151,13 @@ struct Base {
     rec: InodeRecord,
     /// The last extent looked up, to make sequential reads cheap.
     last_extent: std::cell::RefCell<Option<(u64, ExtentRecord)>>,
-    /// Room for the partial first and last page of a read.
-    scratch: std::cell::RefCell<Vec<u8>>,
+}
+
+thread_local! {
+    /// Room for the partial first and last page of a read, one per thread
+    /// and kept: a handle opened to read one small file (`whefs_read_file`)
+    /// allocates and zeroes no page for its last, partial one.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 impl Base {
@@ -166,7 +171,6 @@ impl Base {
             snap,
             rec,
             last_extent: std::cell::RefCell::new(extent),
-            scratch: Default::default(),
         }
     }
 
@@ -246,36 +250,41 @@ impl Base {
         // Room for the partial pages only: a one-shot read of a small file
         // touches (and faults in) no page of scratch it does not use.
         let rooms = (head + tail) * ps;
-        let mut scratch = self.scratch.borrow_mut();
-        if scratch.len() < rooms {
-            scratch.resize(rooms, 0);
-        }
-        let (head_room, tail_room) = scratch[..rooms].split_at_mut(head * ps);
-        let (head_out, rest) = out[..served].split_at_mut(if head == 1 {
-            (ps - within).min(served)
-        } else {
-            0
-        });
-        let (middle_out, tail_out) = rest.split_at_mut(middle * ps);
-        {
-            let mut parts: Vec<&mut [u8]> = Vec::with_capacity(3);
-            if head == 1 {
-                parts.push(&mut head_room[..]);
+        SCRATCH.with_borrow_mut(|scratch| {
+            if scratch.len() < rooms {
+                scratch.resize(rooms, 0);
             }
-            if middle > 0 {
-                parts.push(&mut middle_out[..]);
+            let (head_room, tail_room) = scratch[..rooms].split_at_mut(head * ps);
+            let (head_out, rest) = out[..served].split_at_mut(if head == 1 {
+                (ps - within).min(served)
+            } else {
+                0
+            });
+            let (middle_out, tail_out) = rest.split_at_mut(middle * ps);
+            {
+                // At most three parts: on the stack.
+                let mut parts: [&mut [u8]; 3] = [&mut [], &mut [], &mut []];
+                let mut k = 0;
+                for part in [
+                    (head == 1).then_some(&mut head_room[..]),
+                    (middle > 0).then_some(&mut middle_out[..]),
+                    (tail == 1).then_some(&mut tail_room[..]),
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    parts[k] = part;
+                    k += 1;
+                }
+                let first = ext.first.saturating_add(i);
+                let sums = &ext.checksums[i as usize..(i + n) as usize];
+                fs.engine().read_data_parts(first, sums, &mut parts[..k])?;
             }
-            if tail == 1 {
-                parts.push(&mut tail_room[..]);
-            }
-            let first = ext.first.saturating_add(i);
-            let sums = &ext.checksums[i as usize..(i + n) as usize];
-            fs.engine().read_data_parts(first, sums, &mut parts)?;
-        }
-        head_out.copy_from_slice(&head_room[within..within + head_out.len()]);
-        let t = tail_out.len();
-        tail_out.copy_from_slice(&tail_room[..t]);
-        Ok(Some(served))
+            head_out.copy_from_slice(&head_room[within..within + head_out.len()]);
+            let t = tail_out.len();
+            tail_out.copy_from_slice(&tail_room[..t]);
+            Ok(Some(served))
+        })
     }
 
     /// Reads committed file pages from `index` on into `out` (whole pages)
@@ -373,8 +382,8 @@ impl File {
     /// if `mode` says so) or an inode.
     pub(crate) fn open_target(fs: &Fs, target: Target, mode: Mode) -> Result<File> {
         let engine = fs.engine();
-        let path = target.describe();
-        let path = path.as_str();
+        let described = target.describe();
+        let path = described.as_str();
         if mode.write && engine.read_only() {
             return Err(Error::Access(format!(
                 "cannot open {path:?} for writing: {}",
@@ -388,7 +397,7 @@ impl File {
             let base = Base::with_extent(snap, found.rec, found.first_extent);
             return Ok(File {
                 fs: fs.clone(),
-                path: path.to_string(),
+                path: described,
                 ino,
                 pos: 0,
                 mode,
