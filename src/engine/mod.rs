@@ -632,6 +632,19 @@ impl Engine {
             .collect())
     }
 
+    /// Starts the disk writing back pages `first..first + count` (a
+    /// streaming writer's, [`Storage::start_writeback`]), unless commits are
+    /// not synced at all: then nothing waits for them.
+    pub fn start_writeback(&self, first: u64, count: u64) {
+        if self.durability() == Durability::Off {
+            return;
+        }
+        if let Ok(offset) = self.offset_of(first) {
+            self.storage
+                .start_writeback(offset, count.saturating_mul(u64::from(self.page_size)));
+        }
+    }
+
     /// The latest committed superblock. One read of the two slots; they are
     /// decoded only when their bytes differ from the last read's.
     pub fn latest(&self) -> Result<Arc<Superblock>> {

@@ -163,7 +163,11 @@ mod tests {
             match next(10) {
                 0..=5 => {
                     // Mostly the page after the index's neighbour, so runs grow.
-                    let page = if next(2) == 0 { 1000 + index } else { next(4096) };
+                    let page = if next(2) == 0 {
+                        1000 + index
+                    } else {
+                        next(4096)
+                    };
                     w.insert(index, page, step);
                     m.insert(index, (page, step));
                 }
@@ -175,7 +179,10 @@ mod tests {
                 }
                 _ => {
                     let hi = index + next(8);
-                    assert_eq!(w.first_in(index, hi), m.range(index..hi).next().map(|(&i, _)| i));
+                    assert_eq!(
+                        w.first_in(index, hi),
+                        m.range(index..hi).next().map(|(&i, _)| i)
+                    );
                 }
             }
             assert_eq!(w.get(index), m.get(&index).copied());

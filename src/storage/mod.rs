@@ -68,6 +68,15 @@ pub trait Storage: Send + Sync + 'static {
     }
     /// Makes every completed write durable (`fdatasync`).
     fn sync(&self) -> Result<()>;
+    /// Starts writing the bytes at `offset..offset + len` back to the disk
+    /// without waiting (`sync_file_range` with `SYNC_FILE_RANGE_WRITE`), so
+    /// that the disk works while a large write goes on and its [`sync`]
+    /// finds little left to do. Only a hint: it makes nothing durable and
+    /// reports nothing (a write-back error is still reported by the
+    /// `sync`), and a backend without it does nothing.
+    ///
+    /// [`sync`]: Storage::sync
+    fn start_writeback(&self, _offset: u64, _len: u64) {}
     /// The container's length in bytes.
     fn len(&self) -> Result<u64>;
     /// Sets the container's length (truncates or extends with zeros).
