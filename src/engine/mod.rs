@@ -85,6 +85,30 @@ pub struct FaultSwitches {
     pub ignore_snapshots: bool,
 }
 
+/// Bytes of data pages written before their write-back is started (as
+/// RocksDB's `bytes_per_sync`): a large write or a large transaction keeps
+/// the disk busy while it goes on, and the sync before its commit waits
+/// only for the last few.
+const WRITEBACK_BYTES: u64 = 8 << 20;
+
+/// Data pages written and not yet handed to the disk's write-back: how
+/// many, and the span `lo..hi` they lie in.
+struct Unstarted {
+    pages: u64,
+    lo: u64,
+    hi: u64,
+}
+
+impl Default for Unstarted {
+    fn default() -> Unstarted {
+        Unstarted {
+            pages: 0,
+            lo: u64::MAX,
+            hi: 0,
+        }
+    }
+}
+
 /// One open container's engine, shared by every handle of an `Fs`.
 pub struct Engine {
     storage: Arc<dyn Storage>,
@@ -99,6 +123,8 @@ pub struct Engine {
     known_durable: AtomicU64,
     /// Highest generation this open has seen committed.
     published: AtomicU64,
+    /// Data pages written since write-back was last started.
+    unstarted: std::sync::Mutex<Unstarted>,
     /// `published` is still the generation open just read: the first
     /// snapshot aims its pin at it without reading the slots again.
     aim_from_open: AtomicBool,
@@ -363,6 +389,7 @@ impl Engine {
             poisoned: AtomicBool::new(false),
             known_durable: AtomicU64::new(0),
             published: AtomicU64::new(sb.generation),
+            unstarted: Default::default(),
             aim_from_open: AtomicBool::new(true),
             faults: AtomicU8::new(0),
             frozen: None,
@@ -626,22 +653,36 @@ impl Engine {
         self.check_usable()?;
         self.storage
             .write_vectored_at(pages, self.offset_of(first)?)?;
+        self.note_unstarted(first, pages.len() as u64);
         Ok((first..)
             .zip(pages)
             .map(|(page, bytes)| page_checksum(page, 0, bytes))
             .collect())
     }
 
-    /// Starts the disk writing back pages `first..first + count` (a
-    /// streaming writer's, [`Storage::start_writeback`]), unless commits are
-    /// not synced at all: then nothing waits for them.
-    pub fn start_writeback(&self, first: u64, count: u64) {
+    /// Notes pages `first..first + count` written (a writer's data pages, a
+    /// commit's pages); once
+    /// [`WRITEBACK_BYTES`] have been written since the last time, starts
+    /// the disk writing back the span they lie in
+    /// ([`Storage::start_writeback`]), unless commits are not synced at
+    /// all: then nothing waits for them.
+    fn note_unstarted(&self, first: u64, count: u64) {
         if self.durability() == Durability::Off {
             return;
         }
-        if let Ok(offset) = self.offset_of(first) {
-            self.storage
-                .start_writeback(offset, count.saturating_mul(u64::from(self.page_size)));
+        let span = {
+            let mut w = self.unstarted.lock().unwrap_or_else(|p| p.into_inner());
+            w.pages += count;
+            w.lo = w.lo.min(first);
+            w.hi = w.hi.max(first + count);
+            if w.pages * u64::from(self.page_size) < WRITEBACK_BYTES {
+                return;
+            }
+            std::mem::take(&mut *w)
+        };
+        if let Ok(offset) = self.offset_of(span.lo) {
+            let len = (span.hi - span.lo).saturating_mul(u64::from(self.page_size));
+            self.storage.start_writeback(offset, len);
         }
     }
 
@@ -1090,12 +1131,18 @@ impl Engine {
         let mut i = 0;
         while i < writes.len() {
             let mut j = i + 1;
-            while j < writes.len() && writes[j].0 == writes[j - 1].0 + 1 {
+            // A run ends after `WRITEBACK_BYTES`, so that the disk starts on
+            // a large commit's pages while the rest are written.
+            while j < writes.len()
+                && writes[j].0 == writes[j - 1].0 + 1
+                && ((j - i) as u64) < WRITEBACK_BYTES / ps as u64
+            {
                 j += 1;
             }
             let parts: Vec<&[u8]> = writes[i..j].iter().map(|w| w.1).collect();
             self.storage
                 .write_vectored_at(&parts, self.offset_of(writes[i].0)?)?;
+            self.note_unstarted(writes[i].0, (j - i) as u64);
             i = j;
         }
         let mut sb = tx.sb.clone();

@@ -144,10 +144,6 @@ const DEFERRED_PAGES: usize = 16;
 const PRESYNC_PAGES: u64 = 64;
 /// Largest reservation batch, in pages.
 const MAX_BATCH: u64 = 1024;
-/// Bytes a writer writes before it starts their write-back (RocksDB's
-/// `bytes_per_sync`): a large write then keeps the disk busy while it goes
-/// on, and the sync before its commit waits only for the last few.
-const WRITEBACK_BYTES: u64 = 8 << 20;
 
 /// What a handle reads from: a pinned commit and the file's inode in it.
 struct Base {
@@ -355,10 +351,6 @@ struct Writer {
     changed: bool,
     /// Pages written since the last sync.
     wrote_since_sync: u64,
-    /// Container pages written since write-back was last started: the span
-    /// they lie in and how many there are.
-    unstarted: Option<(u64, u64)>,
-    unstarted_pages: u64,
     /// A file created by [`Fs::write`]: linked at this path by the first commit.
     link_at: Option<String>,
     /// A write to disk failed: the next commit fails and discards the changes.
@@ -1185,8 +1177,6 @@ impl Writer {
             drop_from: None,
             changed: false,
             wrote_since_sync: 0,
-            unstarted: None,
-            unstarted_pages: 0,
             link_at: None,
             broken: false,
             stale: false,
@@ -1247,26 +1237,9 @@ impl Writer {
                 self.written.insert(index, page, sum);
                 self.wrote_since_sync += 1;
             }
-            self.note_unstarted(engine, placed[i].1, (j - i) as u64);
             i = j;
         }
         Ok(())
-    }
-
-    /// Notes `count` pages from `first` written; past [`WRITEBACK_BYTES`]
-    /// since the last time, starts the write-back of what was written.
-    fn note_unstarted(&mut self, engine: &crate::engine::Engine, first: u64, count: u64) {
-        let (lo, hi) = self.unstarted.map_or((first, first + count), |(lo, hi)| {
-            (lo.min(first), hi.max(first + count))
-        });
-        self.unstarted_pages += count;
-        if self.unstarted_pages * u64::from(engine.page_size()) < WRITEBACK_BYTES {
-            self.unstarted = Some((lo, hi));
-            return;
-        }
-        engine.start_writeback(lo, hi - lo);
-        self.unstarted = None;
-        self.unstarted_pages = 0;
     }
 
     /// Reserves `want` more pages in one request, or the current batch
