@@ -85,14 +85,14 @@ pub struct FaultSwitches {
     pub ignore_snapshots: bool,
 }
 
-/// Bytes of data pages written before their write-back is started (as
+/// Bytes of pages written before their write-back is started (as
 /// RocksDB's `bytes_per_sync`): a large write or a large transaction keeps
 /// the disk busy while it goes on, and the sync before its commit waits
 /// only for the last few.
 const WRITEBACK_BYTES: u64 = 8 << 20;
 
-/// Data pages written and not yet handed to the disk's write-back: how
-/// many, and the span `lo..hi` they lie in.
+/// Pages written (by writers and by commits) and not yet handed to the
+/// disk's write-back: how many, and the span `lo..hi` they lie in.
 struct Unstarted {
     pages: u64,
     lo: u64,
@@ -123,7 +123,7 @@ pub struct Engine {
     known_durable: AtomicU64,
     /// Highest generation this open has seen committed.
     published: AtomicU64,
-    /// Data pages written since write-back was last started.
+    /// Pages written since write-back was last started.
     unstarted: std::sync::Mutex<Unstarted>,
     /// `published` is still the generation open just read: the first
     /// snapshot aims its pin at it without reading the slots again.
@@ -661,9 +661,8 @@ impl Engine {
     }
 
     /// Notes pages `first..first + count` written (a writer's data pages, a
-    /// commit's pages); once
-    /// [`WRITEBACK_BYTES`] have been written since the last time, starts
-    /// the disk writing back the span they lie in
+    /// commit's pages); once [`WRITEBACK_BYTES`] have been written since the
+    /// last time, starts the disk writing back the span they lie in
     /// ([`Storage::start_writeback`]), unless commits are not synced at
     /// all: then nothing waits for them.
     fn note_unstarted(&self, first: u64, count: u64) {
