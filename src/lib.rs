@@ -14,13 +14,15 @@
 //! filesystem API in `fs/` ([`Fs`], [`File`], [`ReadDir`], [`OpenOptions`],
 //! [`Transaction`]) and the C ABI in `ffi/`. The `whefs` tool is a binary of
 //! its own (`src/bin/whefs/`, cargo feature `cli`). `docs/architecture.md`
-//! follows a read and a commit through them.
+//! follows a read and a commit through them. `lazy` (a value made on its
+//! second use) serves every layer.
 
 mod engine;
 pub mod error;
 pub mod ffi;
 mod format;
 mod fs;
+mod lazy;
 mod lock;
 pub mod storage;
 

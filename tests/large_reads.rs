@@ -4,8 +4,10 @@
 //! last page, in a partial last page — is `Corrupt` naming the damaged
 //! page (the lowest one if several are), on every read of it and from
 //! several threads at once; undamaged runs read back intact however they
-//! are cut. (Written for a pipelined verification on a second thread,
-//! which did not pay and was left out; they hold for any way of reading.)
+//! are cut. A read of 256 KiB or more of one extent is split in two halves
+//! read at once, the second by the open's helper thread (from the open's
+//! second such read on; `engine/assist.rs`): the damage may be in either
+//! half, or in both.
 
 use std::path::{Path, PathBuf};
 
@@ -155,6 +157,19 @@ fn of_two_flipped_pages_in_one_large_read_the_lower_is_named() {
     assert!(low < high, "the file was written in one run");
     expect_corrupt(read_once(&path, 0, PAGES * PAGE), low);
     expect_corrupt(read_once(&path, 270 * PAGE as u64, 100 * PAGE), high);
+}
+
+#[test]
+fn of_flipped_pages_in_both_halves_of_a_read_the_lower_is_named() {
+    let (_dir, path) = container();
+    // File pages 124..248 are one extent (124 pages of 4 KiB at most): a
+    // read of 128..232 is one run, split at 180, between pages 130 and 230.
+    let low = damage(&path, 130);
+    let high = damage(&path, 230);
+    expect_corrupt(read_once(&path, 128 * PAGE as u64, 104 * PAGE), low);
+    expect_corrupt(read_once(&path, 0, PAGES * PAGE), low);
+    // Only the higher half damaged: the helper's half reports it.
+    expect_corrupt(read_once(&path, 140 * PAGE as u64, 100 * PAGE), high);
 }
 
 #[test]

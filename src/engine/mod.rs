@@ -15,6 +15,7 @@
 //!   open: the disk may no longer match what this process believes.
 
 mod alloc;
+mod assist;
 mod backup;
 mod cache;
 mod compact;
@@ -27,6 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use assist::{split_parts, Assist};
 use cache::PageCache;
 use pool::PagePool;
 use sticky::{PinnedState, StateTable, StickyPin};
@@ -91,6 +93,11 @@ pub struct FaultSwitches {
 /// only for the last few.
 const WRITEBACK_BYTES: u64 = 8 << 20;
 
+/// Bytes of data pages from which one read is split between this thread
+/// and the open's helper ([`Assist`]): each half then costs more than
+/// handing it over (a few microseconds).
+const ASSIST_BYTES: usize = 256 << 10;
+
 /// Pages written (by writers and by commits) and not yet handed to the
 /// disk's write-back: how many, and the span `lo..hi` they lie in.
 struct Unstarted {
@@ -135,6 +142,8 @@ pub struct Engine {
     header: RwLock<HeaderCache>,
     /// The pin this open keeps between operations.
     sticky: StickyPin,
+    /// The helper thread that reads half of a large read.
+    assist: Assist,
     /// The states this open's readers use.
     states: Arc<StateTable>,
     /// Pages this open has reserved for its writers and commits.
@@ -379,6 +388,7 @@ impl Engine {
                 StickyPin::off()
             },
             states,
+            assist: Assist::new(storage.parallel_reads()),
             storage,
             locks,
             page_size: sb.page_size,
@@ -601,28 +611,36 @@ impl Engine {
     /// Reads consecutive data pages `first..` in one call and verifies each
     /// against its checksum; `out` holds `checksums.len()` pages.
     pub fn read_data_run(&self, first: u64, checksums: &[u64], out: &mut [u8]) -> Result<()> {
-        read_exact_at(&*self.storage, out, self.offset_of(first)?)?;
-        let ps = self.page_size as usize;
-        for (i, (&sum, page)) in checksums.iter().zip(out.chunks_exact(ps)).enumerate() {
-            if page_checksum(first + i as u64, 0, page) != sum {
-                return Err(Error::corrupt(format!(
-                    "checksum mismatch in data page {}",
-                    first + i as u64
-                )));
-            }
-        }
-        Ok(())
+        self.read_data_parts(first, checksums, &mut [out])
     }
 
     /// Reads consecutive data pages `first..` with one vectored read into
     /// `parts` (each a whole number of pages, `checksums.len()` pages in
-    /// all) and verifies each page against its checksum.
+    /// all) and verifies each page against its checksum. A read of
+    /// [`ASSIST_BYTES`] or more is done in two halves at once, the second
+    /// by the open's helper thread ([`Assist`]).
     pub fn read_data_parts(
         &self,
         first: u64,
         checksums: &[u64],
         parts: &mut [&mut [u8]],
     ) -> Result<()> {
+        let ps = self.page_size as usize;
+        if checksums.len() * ps < ASSIST_BYTES {
+            return self.read_verified(first, checksums, parts);
+        }
+        let half = checksums.len() / 2;
+        let (mut low, mut high) = split_parts(parts, half * ps);
+        let (low_sums, high_sums) = checksums.split_at(half);
+        let (a, b) = self.assist.both(
+            || self.read_verified(first, low_sums, &mut low),
+            || self.read_verified(first.saturating_add(half as u64), high_sums, &mut high),
+        );
+        a.and(b)
+    }
+
+    /// [`Engine::read_data_parts`] on this thread.
+    fn read_verified(&self, first: u64, checksums: &[u64], parts: &mut [&mut [u8]]) -> Result<()> {
         let ps = self.page_size as usize;
         let total: usize = parts.iter().map(|p| p.len()).sum();
         debug_assert_eq!(total, checksums.len() * ps);

@@ -21,11 +21,11 @@
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use crate::format::records::{ExtentRecord, InodeRecord};
 use crate::format::PagePtr;
+use crate::lazy::SecondUse;
 
 const SHARDS: usize = 64;
 /// Memory the memo may use, all shards together: about 130,000 paths of
@@ -95,10 +95,9 @@ impl Shard {
 
 /// Resolved paths of one open, per committed tree.
 pub(crate) struct LookupMemo {
-    /// Made by the second [`LookupMemo::put`].
-    tables: OnceLock<Tables>,
-    /// A resolution was offered and not remembered (the open's first).
-    offered: AtomicBool,
+    /// Made by the second [`LookupMemo::put`]: the open's first
+    /// resolution is not remembered.
+    tables: SecondUse<Tables>,
 }
 
 struct Tables {
@@ -123,8 +122,7 @@ impl Tables {
 impl LookupMemo {
     pub fn new() -> LookupMemo {
         LookupMemo {
-            tables: OnceLock::new(),
-            offered: AtomicBool::new(false),
+            tables: SecondUse::new(),
         }
     }
 
@@ -137,10 +135,8 @@ impl LookupMemo {
     /// Remembers what `path` resolved to in the tree under `root`, unless
     /// it is the open's first resolution.
     pub fn put(&self, root: &PagePtr, path: &str, resolved: Resolved) {
-        let tables = match self.tables.get() {
-            Some(tables) => tables,
-            None if !self.offered.swap(true, Ordering::Relaxed) => return,
-            None => self.tables.get_or_init(Tables::new),
+        let Some(tables) = self.tables.get_or_make(Tables::new) else {
+            return;
         };
         let cost = resolved.cost(path);
         let mut shard = tables.shard(path);

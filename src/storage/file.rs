@@ -27,11 +27,11 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{LockMode, Storage};
 use crate::error::{Error, Result};
+use crate::lazy::SecondUse;
 
 /// Filesystem magic numbers (`statfs.f_type`) of network filesystems, where
 /// byte-range locks and the page cache are not coherent between hosts.
@@ -66,11 +66,9 @@ pub struct FileStorage {
     /// The path given at open, for error messages.
     path: PathBuf,
     /// A read-only shared mapping of the superblock slots, made by the
-    /// second read of them ([`FileStorage::header`]); `None` inside when
-    /// they cannot be mapped.
-    header: OnceLock<Option<HeaderMap>>,
-    /// The slots have been read once (by `pread`).
-    slots_read: AtomicBool,
+    /// second read of them ([`FileStorage::header`]; the first is a
+    /// `pread`); `None` inside when they cannot be mapped.
+    header: SecondUse<Option<HeaderMap>>,
 }
 
 /// The superblock slots (the file's first [`HEADER_BYTES`]) mapped shared
@@ -235,8 +233,7 @@ impl FileStorage {
             fork_slot,
             writable,
             path: path.to_path_buf(),
-            header: OnceLock::new(),
-            slots_read: AtomicBool::new(false),
+            header: SecondUse::new(),
         }
     }
 
@@ -246,13 +243,9 @@ impl FileStorage {
     /// again, not for a process that opens, reads one file and exits (one
     /// `pread`). `None` while not mapped or when the slots cannot be.
     fn header(&self, file: &File) -> Option<&HeaderMap> {
-        if let Some(map) = self.header.get() {
-            return map.as_ref();
-        }
-        if !self.slots_read.swap(true, Ordering::Relaxed) {
-            return None;
-        }
-        self.header.get_or_init(|| HeaderMap::new(file)).as_ref()
+        self.header
+            .get_or_make(|| HeaderMap::new(file))
+            .and_then(Option::as_ref)
     }
 
     /// The open descriptor, or `Closed` in a forked child.
@@ -589,6 +582,10 @@ impl Storage for FileStorage {
     }
 
     fn shared_locks(&self) -> bool {
+        true
+    }
+
+    fn parallel_reads(&self) -> bool {
         true
     }
 }

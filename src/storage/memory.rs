@@ -150,4 +150,8 @@ impl Storage for MemoryStorage {
     fn shared_locks(&self) -> bool {
         false
     }
+
+    fn parallel_reads(&self) -> bool {
+        true
+    }
 }

@@ -94,6 +94,13 @@ pub trait Storage: Send + Sync + 'static {
     /// Whether byte-range locks are shared with other processes (false for
     /// memory storage, where no other process can see the container).
     fn shared_locks(&self) -> bool;
+    /// Whether a large read may be split between two threads reading at
+    /// once. False by default, and where reads are numbered (fault
+    /// injection: the order of two threads' reads would change which one
+    /// an injected failure hits).
+    fn parallel_reads(&self) -> bool {
+        false
+    }
 }
 
 /// Reads exactly `buf.len()` bytes at `offset`; a short read is reported as
