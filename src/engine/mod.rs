@@ -973,9 +973,40 @@ impl Engine {
                 short.max(pool::TAIL_REFILL)
             };
             let got = self.reserve(pool.owner, pool.held_owner, more)?;
+            if more <= pool::TAIL_REFILL && self.durability() != Durability::Off {
+                if let Err(e) = self.zero_past_file_end(&got) {
+                    self.locks.release_pages(pool.owner, &got);
+                    return Err(e);
+                }
+            }
             pool.add(&got);
         }
         Ok(pool.take(want))
+    }
+
+    /// Writes zeros over the pages of `got` (just reserved, so nobody
+    /// writes them yet) that lie past the end of the container file, so
+    /// that the file grows ahead of small commits in one write instead of
+    /// one page per commit: a commit that overwrites blocks the file
+    /// already has syncs only their data, one that extends the file also
+    /// the file system's journal (`fdatasync` of a 4 KiB `pwrite` here:
+    /// 99-106 us over written blocks, 164-179 us appending). Only free
+    /// pages are written (past every committed state's end), so no state
+    /// depends on these writes landing, in any order.
+    fn zero_past_file_end(&self, got: &[(u64, u64)]) -> Result<()> {
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        let ps = u64::from(self.page_size);
+        let file_pages = self.storage.len()?.div_ceil(ps);
+        for &(s, l) in got {
+            let mut at = s.max(file_pages);
+            while at < s + l {
+                let n = (s + l - at).min(ZEROS.len() as u64 / ps);
+                let bytes = &ZEROS[..(n * ps) as usize];
+                self.storage.write_at(bytes, self.offset_of(at)?)?;
+                at += n;
+            }
+        }
+        Ok(())
     }
 
     /// Gives pages back to the pool unused (their commit failed or never
