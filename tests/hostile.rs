@@ -512,15 +512,17 @@ fn damage_to_any_reachable_page_is_detected_and_other_pages_are_harmless() {
         reachable,
         "every reachable page, and only those, is checked"
     );
-    assert_eq!(
-        pages - 1 - reachable,
-        corpus.pages_total - 1 - reachable,
-        "no pages past the high-water mark in the image"
+    // Past the high-water mark: at most a reservation's pages of zeros
+    // that small durable commits found written ahead (swept too).
+    let past_end = pages - corpus.pages_total;
+    assert!(
+        past_end <= 16,
+        "{past_end} pages past the high-water mark in the image"
     );
     assert_eq!(
         pages - 1 - reachable,
-        corpus.report.free_pages + corpus.report.pending_pages,
-        "harmless pages are the free and pending ones"
+        corpus.report.free_pages + corpus.report.pending_pages + past_end,
+        "harmless pages are the free, pending and past-the-end ones"
     );
 }
 
