@@ -12,6 +12,8 @@
 //! would give the snapshot a copy of its own); they bound how far the
 //! container can shrink.
 
+use std::sync::atomic::Ordering;
+
 use super::tree::PageSource;
 use super::{Engine, Tx};
 use crate::error::{Error, Result};
@@ -284,6 +286,7 @@ impl Engine {
             let end = sb.page_count * self.page_size as u64;
             if self.storage.len()? > end {
                 self.storage.set_len(end).map_err(|e| self.poison(e))?;
+                self.file_pages.store(sb.page_count, Ordering::Relaxed);
                 self.sync_or_poison()?;
             }
         }

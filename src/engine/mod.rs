@@ -130,6 +130,10 @@ pub struct Engine {
     known_durable: AtomicU64,
     /// Highest generation this open has seen committed.
     published: AtomicU64,
+    /// Pages the container file is known to hold at least (it only grows,
+    /// but for compaction's truncation, which sets it): pages below it
+    /// need no look at the file's length before they are zeroed ahead.
+    file_pages: AtomicU64,
     /// Pages written since write-back was last started.
     unstarted: std::sync::Mutex<Unstarted>,
     /// `published` is still the generation open just read: the first
@@ -399,6 +403,7 @@ impl Engine {
             poisoned: AtomicBool::new(false),
             known_durable: AtomicU64::new(0),
             published: AtomicU64::new(sb.generation),
+            file_pages: AtomicU64::new(0),
             unstarted: Default::default(),
             aim_from_open: AtomicBool::new(true),
             faults: AtomicU8::new(0),
@@ -996,6 +1001,10 @@ impl Engine {
     fn zero_past_file_end(&self, got: &[(u64, u64)]) -> Result<()> {
         static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
         let ps = u64::from(self.page_size);
+        let end = got.iter().map(|&(s, l)| s + l).max().unwrap_or(0);
+        if end <= self.file_pages.load(Ordering::Relaxed) {
+            return Ok(()); // no `fstat` for pages inside the file
+        }
         let file_pages = self.storage.len()?.div_ceil(ps);
         for &(s, l) in got {
             let mut at = s.max(file_pages);
@@ -1006,6 +1015,8 @@ impl Engine {
                 at += n;
             }
         }
+        self.file_pages
+            .fetch_max(end.max(file_pages), Ordering::Relaxed);
         Ok(())
     }
 
