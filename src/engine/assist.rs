@@ -79,9 +79,8 @@ impl Assist {
     /// An open's assist; `usable` is false where reads must stay on the
     /// calling thread (storage that numbers its reads for fault injection).
     pub fn new(usable: bool) -> Assist {
-        let cores = thread::available_parallelism().map_or(1, |n| n.get());
         Assist {
-            helper: (usable && cores >= 2).then(SecondUse::new),
+            helper: usable.then(SecondUse::new),
         }
     }
 
@@ -204,8 +203,13 @@ fn run_part<F: FnOnce()>(_: &Option<F>) -> unsafe fn(*mut ()) {
 }
 
 impl Helper {
-    /// Starts the helper thread; `None` if it cannot be started.
+    /// Starts the helper thread; `None` if it cannot be started, or the
+    /// process may run on one core only. (Asked here, not at open: the
+    /// answer costs a dozen system calls, reading the cgroup's CPU limits.)
     fn start() -> Option<Helper> {
+        if thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+            return None;
+        }
         let shared = Arc::new(Shared {
             state: AtomicU8::new(IDLE),
             job: UnsafeCell::new(None),
