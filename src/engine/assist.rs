@@ -351,6 +351,19 @@ mod tests {
     }
 
     #[test]
+    fn the_second_part_runs_on_the_helper_from_the_second_use_on() {
+        let assist = Assist::new(true);
+        let me = thread::current().id();
+        let (_, first) = assist.both(|| (), || thread::current().id());
+        assert_eq!(first, me, "the first use starts no helper");
+        let two_cores = thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+        for _ in 0..3 {
+            let (_, b) = assist.both(|| (), || thread::current().id());
+            assert_eq!(b != me, two_cores, "helper thread used: {}", b != me);
+        }
+    }
+
+    #[test]
     fn unusable_means_on_the_calling_thread() {
         let assist = Assist::new(false);
         let me = thread::current().id();
