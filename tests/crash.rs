@@ -25,6 +25,7 @@
 //! so its page choices do not depend on the clock either.
 
 mod common;
+mod hooked;
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -750,61 +751,6 @@ fn a_commit_passed_over_at_open_never_comes_back() {
     );
 }
 
-/// A storage whose first read of a page past the superblock page, once
-/// armed, returns one bit flipped: the open misreads the latest commit's
-/// pages once, whatever the cause, and takes the commit for a torn one.
-struct MisreadOnce {
-    inner: std::sync::Arc<whefs::storage::fault::FaultStorage>,
-    armed: std::sync::atomic::AtomicBool,
-}
-
-impl whefs::storage::Storage for MisreadOnce {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> whefs::Result<usize> {
-        let n = self.inner.read_at(buf, offset)?;
-        if offset >= 4096 && n > 0 && self.armed.swap(false, std::sync::atomic::Ordering::SeqCst) {
-            buf[0] ^= 1;
-        }
-        Ok(n)
-    }
-    fn write_at(&self, buf: &[u8], offset: u64) -> whefs::Result<()> {
-        self.inner.write_at(buf, offset)
-    }
-    fn sync(&self) -> whefs::Result<()> {
-        self.inner.sync()
-    }
-    fn len(&self) -> whefs::Result<u64> {
-        self.inner.len()
-    }
-    fn set_len(&self, len: u64) -> whefs::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn read_only(&self) -> bool {
-        self.inner.read_only()
-    }
-    fn try_lock(
-        &self,
-        start: u64,
-        len: u64,
-        mode: whefs::storage::LockMode,
-    ) -> whefs::Result<bool> {
-        self.inner.try_lock(start, len, mode)
-    }
-    fn unlock(&self, start: u64, len: u64) -> whefs::Result<()> {
-        self.inner.unlock(start, len)
-    }
-    fn probe_lock(
-        &self,
-        start: u64,
-        len: u64,
-        mode: whefs::storage::LockMode,
-    ) -> whefs::Result<Option<(u64, u64)>> {
-        self.inner.probe_lock(start, len, mode)
-    }
-    fn shared_locks(&self) -> bool {
-        self.inner.shared_locks()
-    }
-}
-
 /// Retiring a torn commit looks again under the commit lock, where the
 /// answer is final (`Engine::retire_torn_commit`): a commit that verifies
 /// then was misjudged at open, and is kept — the open starts over from it
@@ -819,16 +765,24 @@ fn a_writable_open_never_blanks_a_commit_that_verifies_on_a_second_look() {
     fs.write("x", b"one").unwrap();
     fs.write("x", b"two").unwrap(); // the latest commit: its manifest names its leaf
     drop(fs);
-    let misread = Arc::new(MisreadOnce {
-        inner: storage.clone(),
-        armed: true.into(),
-    });
+    // The open's first read of a page past the superblock page comes back
+    // with one bit flipped: it misreads the latest commit's pages once,
+    // whatever the cause, and takes the commit for a torn one.
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flip = Arc::clone(&armed);
+    let misread = Arc::new(
+        hooked::Hooked::new(storage.clone()).after_read(move |offset, buf| {
+            if offset >= 4096 && flip.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                buf[0] ^= 1;
+            }
+        }),
+    );
     let fs = Fs::options()
         .write(true)
         .open_storage(misread.clone())
         .unwrap();
     assert!(
-        !misread.armed.load(std::sync::atomic::Ordering::SeqCst),
+        !armed.load(std::sync::atomic::Ordering::SeqCst),
         "the open misread the latest commit's pages"
     );
     assert_eq!(

@@ -6,6 +6,7 @@
 //! a failed sync poisons the `Fs`.
 
 mod common;
+mod hooked;
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -14,59 +15,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::{workloads, Model, Session, State, Step, Workload};
+use hooked::{Call, Hooked};
 use whefs::storage::fault::{CrashMode, FailKind, FaultStorage, OpKind};
-use whefs::storage::{LockMode, Storage};
+
 use whefs::{Durability, Error, FaultSwitches, Fs};
 
-/// Counts the operations an error plan can match, per kind.
-struct Counting {
-    inner: Arc<FaultStorage>,
+/// The operations an error plan can match, counted per kind.
+#[derive(Default)]
+struct Counts {
     reads: AtomicU64,
     writes: AtomicU64,
     syncs: AtomicU64,
     set_lens: AtomicU64,
-}
-
-impl Storage for Counting {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> whefs::Result<usize> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.read_at(buf, offset)
-    }
-    fn write_at(&self, buf: &[u8], offset: u64) -> whefs::Result<()> {
-        self.writes.fetch_add(1, Ordering::Relaxed);
-        self.inner.write_at(buf, offset)
-    }
-    fn sync(&self) -> whefs::Result<()> {
-        self.syncs.fetch_add(1, Ordering::Relaxed);
-        self.inner.sync()
-    }
-    fn len(&self) -> whefs::Result<u64> {
-        self.inner.len()
-    }
-    fn set_len(&self, len: u64) -> whefs::Result<()> {
-        self.set_lens.fetch_add(1, Ordering::Relaxed);
-        self.inner.set_len(len)
-    }
-    fn read_only(&self) -> bool {
-        false
-    }
-    fn try_lock(&self, start: u64, len: u64, mode: LockMode) -> whefs::Result<bool> {
-        self.inner.try_lock(start, len, mode)
-    }
-    fn unlock(&self, start: u64, len: u64) -> whefs::Result<()> {
-        self.inner.unlock(start, len)
-    }
-    fn probe_lock(
-        &self,
-        start: u64,
-        len: u64,
-        mode: LockMode,
-    ) -> whefs::Result<Option<(u64, u64)>> {
-        self.inner.probe_lock(start, len, mode)
-    }
-    fn shared_locks(&self) -> bool {
-        false
-    }
 }
 
 /// How many operations of each kind the workload issues after formatting
@@ -77,13 +37,18 @@ fn count_ops(w: &Workload) -> BTreeMap<&'static str, u64> {
         .create(true)
         .open_storage(inner.clone())
         .expect("format");
-    let counting = Arc::new(Counting {
-        inner,
-        reads: AtomicU64::new(0),
-        writes: AtomicU64::new(0),
-        syncs: AtomicU64::new(0),
-        set_lens: AtomicU64::new(0),
-    });
+    let counts = Arc::new(Counts::default());
+    let seen = Arc::clone(&counts);
+    let counting = Arc::new(Hooked::new(inner).before(move |call| {
+        let n = match call {
+            Call::Read { .. } => &seen.reads,
+            Call::Write { .. } => &seen.writes,
+            Call::Sync => &seen.syncs,
+            Call::SetLen(_) => &seen.set_lens,
+            Call::TryLock { .. } => return,
+        };
+        n.fetch_add(1, Ordering::Relaxed);
+    }));
     let fs = Fs::options()
         .write(true)
         .open_storage(counting.clone())
@@ -96,10 +61,10 @@ fn count_ops(w: &Workload) -> BTreeMap<&'static str, u64> {
     }
     session.close().expect("close without faults");
     let (r, wr, s, l) = (
-        counting.reads.load(Ordering::Relaxed),
-        counting.writes.load(Ordering::Relaxed),
-        counting.syncs.load(Ordering::Relaxed),
-        counting.set_lens.load(Ordering::Relaxed),
+        counts.reads.load(Ordering::Relaxed),
+        counts.writes.load(Ordering::Relaxed),
+        counts.syncs.load(Ordering::Relaxed),
+        counts.set_lens.load(Ordering::Relaxed),
     );
     BTreeMap::from([("any", r + wr + s + l), ("write", wr), ("sync", s)])
 }

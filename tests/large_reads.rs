@@ -9,7 +9,11 @@
 //! second such read on; `engine/assist.rs`): the damage may be in either
 //! half, or in both.
 
+mod hooked;
+
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use whefs::{Error, Fs};
 
@@ -198,82 +202,32 @@ fn concurrent_large_reads_on_one_open_all_verify() {
     });
 }
 
-/// Storage that notes which threads read data (past the superblock page).
-struct ReaderThreads {
-    inner: whefs::storage::MemoryStorage,
-    threads: std::sync::Mutex<std::collections::HashSet<std::thread::ThreadId>>,
-}
-
-impl whefs::storage::Storage for ReaderThreads {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> whefs::Result<usize> {
-        if offset >= PAGE as u64 {
-            let me = std::thread::current().id();
-            self.threads.lock().unwrap().insert(me);
-        }
-        self.inner.read_at(buf, offset)
-    }
-    fn write_at(&self, buf: &[u8], offset: u64) -> whefs::Result<()> {
-        self.inner.write_at(buf, offset)
-    }
-    fn sync(&self) -> whefs::Result<()> {
-        self.inner.sync()
-    }
-    fn len(&self) -> whefs::Result<u64> {
-        self.inner.len()
-    }
-    fn set_len(&self, len: u64) -> whefs::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn read_only(&self) -> bool {
-        self.inner.read_only()
-    }
-    fn try_lock(
-        &self,
-        start: u64,
-        len: u64,
-        mode: whefs::storage::LockMode,
-    ) -> whefs::Result<bool> {
-        self.inner.try_lock(start, len, mode)
-    }
-    fn unlock(&self, start: u64, len: u64) -> whefs::Result<()> {
-        self.inner.unlock(start, len)
-    }
-    fn probe_lock(
-        &self,
-        start: u64,
-        len: u64,
-        mode: whefs::storage::LockMode,
-    ) -> whefs::Result<Option<(u64, u64)>> {
-        self.inner.probe_lock(start, len, mode)
-    }
-    fn shared_locks(&self) -> bool {
-        self.inner.shared_locks()
-    }
-    fn parallel_reads(&self) -> bool {
-        true
-    }
-}
-
 #[test]
 fn large_reads_are_shared_with_the_helper_thread_on_two_cores() {
-    let storage = std::sync::Arc::new(ReaderThreads {
-        inner: whefs::storage::MemoryStorage::new(),
-        threads: Default::default(),
-    });
+    // A storage that notes which threads read data pages.
+    let threads = Arc::new(Mutex::new(HashSet::new()));
+    let seen = Arc::clone(&threads);
+    let storage = hooked::Hooked::new(Arc::new(whefs::storage::MemoryStorage::new()))
+        .after_read(move |offset, _| {
+            if offset >= PAGE as u64 {
+                seen.lock().unwrap().insert(std::thread::current().id());
+            }
+        })
+        .parallel_reads(true);
     let fs = Fs::options()
         .create(true)
-        .open_storage(storage.clone())
+        .open_storage(Arc::new(storage))
         .unwrap();
     fs.write("big", &content()).unwrap();
     let f = fs.open_file("big", "r").unwrap();
     let mut buf = vec![0u8; PAGES * PAGE];
     for _ in 0..3 {
-        storage.threads.lock().unwrap().clear();
+        threads.lock().unwrap().clear();
         assert_eq!(f.read_at(&mut buf, 0).unwrap(), PAGES * PAGE);
         assert!(buf == content());
     }
     // The last read came after the helper started (the open's second).
-    let readers = storage.threads.lock().unwrap().len();
+    let readers = threads.lock().unwrap().len();
     let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
     assert_eq!(readers, if two_cores { 2 } else { 1 }, "threads that read");
 }

@@ -711,70 +711,32 @@ enum OpenEvent {
     Opened(whefs::Result<Fs>),
 }
 
-/// A container file that, while armed, holds every read of a page that
-/// follows a read of the superblock page until the test says go. In
-/// `Fs::open` such a read is the verification of a commit (it reads the
+/// A container file that, while `armed`, holds every read of a page that
+/// follows a read of the superblock page until the test says go (`resume`).
+/// In `Fs::open` such a read is the verification of a commit (it reads the
 /// pages the commit's manifest names, docs/format.md §7), so the test holds
 /// an open between reading the superblock and verifying what it names.
-struct HeldBeforeVerifying {
-    inner: whefs::storage::FileStorage,
-    armed: std::sync::atomic::AtomicBool,
-    after_superblock: std::sync::atomic::AtomicBool,
-    events: std::sync::Mutex<std::sync::mpsc::Sender<OpenEvent>>,
-    resume: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
-}
-
-impl whefs::storage::Storage for HeldBeforeVerifying {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> whefs::Result<usize> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let follows = self.after_superblock.swap(offset < PAGE, SeqCst);
-        if offset >= PAGE && follows && self.armed.load(SeqCst) {
-            self.events
-                .lock()
-                .unwrap()
-                .send(OpenEvent::Verifying)
-                .unwrap();
-            self.resume.lock().unwrap().recv().unwrap();
+fn held_before_verifying(
+    path: &std::path::Path,
+    write: bool,
+    armed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    events: std::sync::mpsc::Sender<OpenEvent>,
+    resume: std::sync::mpsc::Receiver<()>,
+) -> mp_common::hooked::Hooked {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let file = whefs::storage::FileStorage::open(path, write).unwrap();
+    let after_superblock = AtomicBool::new(false);
+    let (events, resume) = (std::sync::Mutex::new(events), std::sync::Mutex::new(resume));
+    mp_common::hooked::Hooked::new(std::sync::Arc::new(file)).before(move |call| {
+        let mp_common::hooked::Call::Read { offset, .. } = call else {
+            return;
+        };
+        let follows = after_superblock.swap(offset < PAGE, SeqCst);
+        if offset >= PAGE && follows && armed.load(SeqCst) {
+            events.lock().unwrap().send(OpenEvent::Verifying).unwrap();
+            resume.lock().unwrap().recv().unwrap();
         }
-        self.inner.read_at(buf, offset)
-    }
-    fn write_at(&self, buf: &[u8], offset: u64) -> whefs::Result<()> {
-        self.inner.write_at(buf, offset)
-    }
-    fn sync(&self) -> whefs::Result<()> {
-        self.inner.sync()
-    }
-    fn len(&self) -> whefs::Result<u64> {
-        self.inner.len()
-    }
-    fn set_len(&self, len: u64) -> whefs::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn read_only(&self) -> bool {
-        self.inner.read_only()
-    }
-    fn try_lock(
-        &self,
-        start: u64,
-        len: u64,
-        mode: whefs::storage::LockMode,
-    ) -> whefs::Result<bool> {
-        self.inner.try_lock(start, len, mode)
-    }
-    fn unlock(&self, start: u64, len: u64) -> whefs::Result<()> {
-        self.inner.unlock(start, len)
-    }
-    fn probe_lock(
-        &self,
-        start: u64,
-        len: u64,
-        mode: whefs::storage::LockMode,
-    ) -> whefs::Result<Option<(u64, u64)>> {
-        self.inner.probe_lock(start, len, mode)
-    }
-    fn shared_locks(&self) -> bool {
-        self.inner.shared_locks()
-    }
+    })
 }
 
 /// Rewrites of `f` (3 pages, durability full) another process commits
@@ -795,21 +757,20 @@ fn open_while(
 ) -> whefs::Result<Fs> {
     let (events_tx, events) = channel();
     let (resume, resume_rx) = channel();
-    let storage = std::sync::Arc::new(HeldBeforeVerifying {
-        inner: whefs::storage::FileStorage::open(path, write).unwrap(),
-        armed: true.into(),
-        after_superblock: false.into(),
-        events: std::sync::Mutex::new(events_tx.clone()),
-        resume: std::sync::Mutex::new(resume_rx),
-    });
+    let armed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let storage = held_before_verifying(
+        path,
+        write,
+        std::sync::Arc::clone(&armed),
+        events_tx.clone(),
+        resume_rx,
+    );
     let opener = std::thread::spawn(move || {
         let opened = FsOptions::new()
             .write(write)
             .fault_switches(faults)
-            .open_storage(storage.clone());
-        storage
-            .armed
-            .store(false, std::sync::atomic::Ordering::SeqCst);
+            .open_storage(std::sync::Arc::new(storage));
+        armed.store(false, std::sync::atomic::Ordering::SeqCst);
         events_tx.send(OpenEvent::Opened(opened)).unwrap();
     });
     let opened = loop {

@@ -31,7 +31,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use whefs::storage::{FileStorage, LockMode, Storage};
+use whefs::storage::{FileStorage, LockMode};
+
+#[path = "../hooked/mod.rs"]
+pub mod hooked;
+use hooked::{Call, Hooked};
 use whefs::{Durability, Error, FaultSwitches, File, FileType, Fs, FsOptions};
 
 /// The role a re-executed test binary plays.
@@ -314,59 +318,15 @@ pub const RESERVE_REGION: u64 = (1 << 62) + (1 << 59);
 /// window in which another process may commit those very pages. The
 /// reservation check (DESIGN §4 "Reservations") must close it; with
 /// `skip_reservation_check` it stays open.
-pub struct SlowReserve {
-    inner: FileStorage,
-    delay: Duration,
-}
-
-impl SlowReserve {
-    pub fn open(path: &Path, write: bool, delay: Duration) -> whefs::Result<SlowReserve> {
-        Ok(SlowReserve {
-            inner: FileStorage::open(path, write)?,
-            delay,
-        })
-    }
-}
-
-impl Storage for SlowReserve {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> whefs::Result<usize> {
-        self.inner.read_at(buf, offset)
-    }
-    fn write_at(&self, buf: &[u8], offset: u64) -> whefs::Result<()> {
-        self.inner.write_at(buf, offset)
-    }
-    fn sync(&self) -> whefs::Result<()> {
-        self.inner.sync()
-    }
-    fn len(&self) -> whefs::Result<u64> {
-        self.inner.len()
-    }
-    fn set_len(&self, len: u64) -> whefs::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn read_only(&self) -> bool {
-        self.inner.read_only()
-    }
-    fn try_lock(&self, start: u64, len: u64, mode: LockMode) -> whefs::Result<bool> {
-        if start >= RESERVE_REGION && mode == LockMode::Exclusive {
-            std::thread::sleep(self.delay);
+pub fn slow_reserve(path: &Path, write: bool, delay: Duration) -> whefs::Result<Hooked> {
+    let file = FileStorage::open(path, write)?;
+    Ok(Hooked::new(Arc::new(file)).before(move |call| {
+        if let Call::TryLock { start, mode, .. } = call {
+            if start >= RESERVE_REGION && mode == LockMode::Exclusive {
+                std::thread::sleep(delay);
+            }
         }
-        self.inner.try_lock(start, len, mode)
-    }
-    fn unlock(&self, start: u64, len: u64) -> whefs::Result<()> {
-        self.inner.unlock(start, len)
-    }
-    fn probe_lock(
-        &self,
-        start: u64,
-        len: u64,
-        mode: LockMode,
-    ) -> whefs::Result<Option<(u64, u64)>> {
-        self.inner.probe_lock(start, len, mode)
-    }
-    fn shared_locks(&self) -> bool {
-        self.inner.shared_locks()
-    }
+    }))
 }
 
 // ---- Spawning workers ---------------------------------------------------------
@@ -719,7 +679,7 @@ impl RemoteState {
                     .busy_timeout(Duration::from_millis(num(2)?))
                     .durability(parse_durability(arg(3)?));
                 let fs = match w.get(5).and_then(|s| s.parse::<u64>().ok()) {
-                    Some(ms) => o.open_storage(Arc::new(SlowReserve::open(
+                    Some(ms) => o.open_storage(Arc::new(slow_reserve(
                         &self.path,
                         mode.starts_with("rw"),
                         Duration::from_millis(ms),
@@ -1818,7 +1778,7 @@ fn reserver_main() -> i32 {
         .durability(Durability::Off);
     let fs = if slow_ms > 0 {
         o.open_storage(Arc::new(
-            SlowReserve::open(&path, true, Duration::from_millis(slow_ms)).or_fail("open"),
+            slow_reserve(&path, true, Duration::from_millis(slow_ms)).or_fail("open"),
         ))
     } else {
         o.open(&path)
