@@ -17,7 +17,6 @@ use std::time::Instant;
 use common::{workloads, Model, Session, State, Step, Workload};
 use hooked::{Call, Hooked};
 use whefs::storage::fault::{CrashMode, FailKind, FaultStorage, OpKind};
-
 use whefs::{Durability, Error, FaultSwitches, Fs};
 
 /// The operations an error plan can match, counted per kind.

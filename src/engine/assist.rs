@@ -150,19 +150,28 @@ struct WaitForPart<'a>(&'a Shared);
 impl Drop for WaitForPart<'_> {
     fn drop(&mut self) {
         let s = self.0;
-        let start = Instant::now();
-        let mut spins = 0u32;
-        while s.state.load(Ordering::Acquire) != DONE {
-            spins += 1;
-            if spins % 64 != 0 || start.elapsed() < SPIN {
-                std::hint::spin_loop();
-            } else {
-                // The helper unparks this thread after `DONE`; a stale
-                // token only makes this loop look once more.
-                thread::park_timeout(Duration::from_millis(1));
-            }
-        }
+        // The helper unparks this thread after `DONE`; a stale token only
+        // makes the wait look once more.
+        wait_until(
+            || s.state.load(Ordering::Acquire) == DONE,
+            || thread::park_timeout(Duration::from_millis(1)),
+        );
         s.state.store(IDLE, Ordering::Release);
+    }
+}
+
+/// Waits until `ready()`: spins for [`SPIN`], then calls `sleep` between
+/// looks. The helper and a caller waiting for it wait alike.
+fn wait_until(ready: impl Fn() -> bool, sleep: impl Fn()) {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    while !ready() {
+        spins += 1;
+        if spins % 64 != 0 || start.elapsed() < SPIN {
+            std::hint::spin_loop();
+        } else {
+            sleep();
+        }
     }
 }
 
@@ -230,18 +239,13 @@ impl Helper {
 /// The helper thread: runs posted parts until the open is closed.
 fn serve(s: &Shared) {
     loop {
-        let start = Instant::now();
-        let mut spins = 0u32;
-        while s.state.load(Ordering::Acquire) != POSTED {
-            if s.closed.load(Ordering::Acquire) {
-                return;
-            }
-            spins += 1;
-            if spins % 64 != 0 || start.elapsed() < SPIN {
-                std::hint::spin_loop();
-            } else {
-                thread::park();
-            }
+        let posted = || s.state.load(Ordering::Acquire) == POSTED;
+        wait_until(
+            || posted() || s.closed.load(Ordering::Acquire),
+            thread::park,
+        );
+        if !posted() {
+            return; // closed (no part is posted once the open is closing)
         }
         // SAFETY: posted: the caller filled the slot and waits for `DONE`.
         let Some(job) = (unsafe { (*s.job.get()).take() }) else {
