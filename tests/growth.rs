@@ -67,3 +67,68 @@ fn small_durable_commits_find_the_file_grown_ahead_of_them() {
         step[COMMITS - 1]
     );
 }
+
+/// Pages another open's writer held, and has since let go, are used again
+/// once they are free: a claim passes over reservations it saw another
+/// open holding (a hint that saves a try-lock and a probe each), but one
+/// that comes up short after passing over any asks again before it grows
+/// the container.
+#[test]
+fn pages_another_open_held_are_reused_once_it_lets_go() {
+    const FREED: usize = 192;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hints.whefs");
+    let a = Fs::create(&path).unwrap();
+    for i in 0..FREED {
+        a.write(&format!("old{i}"), &[1u8; 4096]).unwrap();
+    }
+    for i in 0..FREED {
+        a.remove_file(&format!("old{i}")).unwrap();
+    }
+    // Commits until the freed pages are free (not pending) again.
+    for i in 0..64 {
+        if a.info().unwrap().pages_free >= FREED as u64 {
+            break;
+        }
+        a.write("tick", &[i as u8; 16]).unwrap();
+    }
+    let free = a.info().unwrap().pages_free;
+    assert!(free >= FREED as u64, "only {free} pages came free");
+
+    // A writer of this open reserves (nearly) every free page, uncommitted.
+    let mut big = a.open_file("big", "w").unwrap();
+    big.write_at(&vec![2u8; (free as usize - 8) * 4096], 0)
+        .unwrap();
+    // Another open commits meanwhile: its claims meet those reservations.
+    let b = Fs::open(&path).unwrap();
+    for i in 0..8 {
+        b.write(&format!("b{i}"), &[3u8; 4096]).unwrap();
+    }
+    big.abort().unwrap();
+    let before = std::fs::metadata(&path).unwrap().len();
+    drop(a); // and its pool's pages with it
+
+    // The pages are free and held by nobody now: b's commits use them,
+    // after the pages past the end its pool reserved meanwhile.
+    let report = b.lock_report().unwrap();
+    assert!(report.reserved_pages.is_empty(), "{report:?}");
+    let reserved_end = report
+        .own_reserved_pages
+        .iter()
+        .map(|&(s, l)| (s + l) * 4096)
+        .max()
+        .unwrap_or(0);
+    let before = before.max(reserved_end);
+    for i in 0..(FREED / 2) {
+        b.write(&format!("c{i}"), &[4u8; 4096]).unwrap();
+    }
+    let after = std::fs::metadata(&path).unwrap().len();
+    assert!(
+        after <= before + 16 * 4096,
+        "the container grew from {before} to {after} bytes while {free} pages were free"
+    );
+    for i in 0..(FREED / 2) {
+        assert_eq!(b.read(&format!("c{i}")).unwrap(), vec![4u8; 4096]);
+    }
+    b.check().unwrap();
+}

@@ -361,6 +361,8 @@ impl Tx<'_> {
         let engine = self.engine;
         let mut pool = engine.pool();
         let mut table = engine.locks.reservations();
+        // No other open exists under the container lock.
+        table.forget_foreign_from(0);
         let mut got = Vec::new();
         for (s, l) in free {
             got.extend(engine.locks.claim_pages(

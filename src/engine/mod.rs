@@ -875,23 +875,33 @@ impl Engine {
         let root = Child::Clean(sb.root);
         let lo = records::kind_start(records::SYSTEM_INO, Kind::Free);
         let hi = records::kind_end(records::SYSTEM_INO, Kind::Free);
-        tree::visit(self, &root, &lo, Some(&hi), false, &mut |k, v| {
-            let start = Key::decode(k)?.sub_u64()?;
-            let len = records::decode_count(v)?;
-            if start == 0 || start.checked_add(len).is_none_or(|e| e > sb.page_count) {
-                return Err(Error::corrupt(format!(
-                    "free extent {start}+{len} lies outside the container"
-                )));
+        // Free pages other writers were seen holding are passed over; if
+        // that leaves the claim short, the hints are forgotten and the free
+        // list walked again, so a stale hint never grows the container.
+        table.take_passed_foreign();
+        for _ in 0..2 {
+            tree::visit(self, &root, &lo, Some(&hi), false, &mut |k, v| {
+                let start = Key::decode(k)?.sub_u64()?;
+                let len = records::decode_count(v)?;
+                if start == 0 || start.checked_add(len).is_none_or(|e| e > sb.page_count) {
+                    return Err(Error::corrupt(format!(
+                        "free extent {start}+{len} lies outside the container"
+                    )));
+                }
+                for r in
+                    self.locks
+                        .claim_pages(&mut table, start, start + len, need, owner, adopt)?
+                {
+                    need -= r.1;
+                    got.push(r);
+                }
+                Ok(need > 0)
+            })?;
+            if need == 0 || !table.take_passed_foreign() {
+                break;
             }
-            for r in self
-                .locks
-                .claim_pages(&mut table, start, start + len, need, owner, adopt)?
-            {
-                need -= r.1;
-                got.push(r);
-            }
-            Ok(need > 0)
-        })?;
+            table.forget_foreign_from(0);
+        }
         if self.faults().reuse_pages_early && need > 0 {
             // The broken protocol: pages freed by recent commits, at once.
             let lo = records::kind_start(records::SYSTEM_INO, Kind::Pending);
@@ -910,6 +920,8 @@ impl Engine {
             })?;
         }
         if need > 0 {
+            // Past the end a page passed over would leave a hole.
+            table.forget_foreign_from(sb.page_count);
             got.extend(self.locks.claim_pages(
                 &mut table,
                 sb.page_count,

@@ -50,6 +50,10 @@ const POLL_SPIN: Duration = Duration::from_micros(500);
 const POLL_FIRST: Duration = Duration::from_micros(20);
 const POLL_MAX: Duration = Duration::from_millis(1);
 
+/// Ranges of other opens' reservations remembered at most; past it the
+/// hints start over (each is a few dozen bytes).
+const FOREIGN_MAX: usize = 4096;
+
 /// Locks of one open container.
 pub struct LockMap {
     storage: Arc<dyn Storage>,
@@ -220,12 +224,25 @@ pub struct LockReport {
     pub own_reserved_pages: Vec<(u64, u64)>,
 }
 
-/// Page ranges handed to writers of this open and not yet committed.
+/// Page ranges handed to writers of this open and not yet committed, and
+/// ranges writers of other opens were last seen holding.
 #[derive(Default)]
 pub struct Reservations {
     /// start → (len, owner)
     ranges: BTreeMap<u64, (u64, Owner)>,
     next_owner: Owner,
+    /// start → len: reservations another open held when a claim here
+    /// collided with them (a failed try-lock and a probe, two `fcntl`).
+    /// A claim passes over them without asking again, so two writers whose
+    /// pools hold pages scattered through one free list do not pay for
+    /// each other's every fragment at each refill. Only a hint: a range
+    /// released since is merely passed over, and a claim that comes up
+    /// short after passing over any forgets them all and looks again
+    /// (`Engine::claim_free`).
+    foreign: BTreeMap<u64, u64>,
+    /// Whether a claim passed over a `foreign` range since the last
+    /// [`Reservations::take_passed_foreign`].
+    passed_foreign: bool,
 }
 
 impl Reservations {
@@ -313,6 +330,63 @@ impl Reservations {
             dropped.push((ds, de - ds));
         }
         dropped
+    }
+
+    /// Where a claim at page `s` (up to `end`) stands against the ranges
+    /// other opens were seen holding: `Err(next)` if one covers `s`, so the
+    /// claim goes on at `next`; else `Ok(stop)`, the start of the first one
+    /// before `end` (or `end`).
+    fn foreign_at(&mut self, s: u64, end: u64) -> Result<u64, u64> {
+        if let Some((&fs, &fl)) = self.foreign.range(..=s).next_back() {
+            if fs + fl > s {
+                self.passed_foreign = true;
+                return Err(fs + fl);
+            }
+        }
+        Ok(self.foreign.range(s..end).next().map_or(end, |(&fs, _)| fs))
+    }
+
+    /// Notes that another open holds `start..start+len`.
+    fn note_foreign(&mut self, start: u64, len: u64) {
+        if self.foreign.len() >= FOREIGN_MAX {
+            self.foreign.clear();
+        }
+        let end = start + len;
+        let inside: Vec<u64> = self
+            .foreign
+            .range(..end)
+            .rev()
+            .take_while(|&(&fs, &fl)| fs + fl > start)
+            .map(|(&fs, _)| fs)
+            .collect();
+        let (mut lo, mut hi) = (start, end);
+        for fs in inside {
+            let fl = self.foreign.remove(&fs).unwrap_or(0);
+            (lo, hi) = (lo.min(fs), hi.max(fs + fl));
+        }
+        self.foreign.insert(lo, hi - lo);
+    }
+
+    /// Forgets the ranges other opens were seen holding from page `from` on.
+    pub fn forget_foreign_from(&mut self, from: u64) {
+        let cut: Vec<(u64, u64)> = self
+            .foreign
+            .range(..)
+            .filter(|&(&fs, &fl)| fs + fl > from)
+            .map(|(&fs, &fl)| (fs, fl))
+            .collect();
+        for (fs, _) in cut {
+            self.foreign.remove(&fs);
+            if fs < from {
+                self.foreign.insert(fs, from - fs);
+            }
+        }
+    }
+
+    /// Whether a claim passed over a range another open was seen holding
+    /// since the last call.
+    pub fn take_passed_foreign(&mut self) -> bool {
+        std::mem::take(&mut self.passed_foreign)
     }
 
     /// Every range `owner` holds.
@@ -533,7 +607,8 @@ impl LockMap {
     }
 
     /// Reserves up to `need` pages inside `start..end` for `owner`, skipping
-    /// pages another writer of any process holds; returns the ranges taken.
+    /// pages another writer of any process holds, or was last seen holding
+    /// (`Reservations::foreign`); returns the ranges taken.
     /// Pages this open holds under `adopt` (committed pages whose lock is
     /// not released yet) are taken over without a lock call. Only
     /// try-locks: safe under the commit lock.
@@ -567,6 +642,13 @@ impl LockMap {
                 Some((os, _, _)) => os,
                 None => end,
             };
+            let stop = match table.foreign_at(s, stop) {
+                Ok(stop) => stop,
+                Err(next) => {
+                    s = next;
+                    continue;
+                }
+            };
             let n = (stop - s).min(need);
             if self.storage.try_lock(RESERVE + s, n, LockMode::Exclusive)? {
                 table.insert(s, n, owner);
@@ -583,6 +665,9 @@ impl LockMap {
                 .probe_lock(RESERVE + s, n, LockMode::Exclusive)?
             {
                 let ps = ps.saturating_sub(RESERVE);
+                if pl != 0 {
+                    table.note_foreign(ps, pl);
+                }
                 if ps <= s {
                     s = if pl == 0 { end } else { (ps + pl).max(s + 1) };
                 } else if self
@@ -734,6 +819,30 @@ mod tests {
         assert_eq!(r.of_owner(1), vec![(12, 2), (16, 9)]);
         assert_eq!(r.first_overlap(14, 2, ANYONE), None);
         assert_eq!(r.first_overlap(13, 2, ANYONE), Some((12, 2)));
+    }
+
+    #[test]
+    fn ranges_seen_held_elsewhere_merge_and_are_passed_over_until_forgotten() {
+        let mut r = Reservations::default();
+        r.note_foreign(10, 5);
+        r.note_foreign(20, 5);
+        r.note_foreign(14, 7); // joins both
+        r.note_foreign(40, 2);
+        assert_eq!(
+            r.foreign.iter().map(|(&s, &l)| (s, l)).collect::<Vec<_>>(),
+            vec![(10, 15), (40, 2)]
+        );
+        assert_eq!(r.foreign_at(0, 100), Ok(10));
+        assert!(!r.take_passed_foreign());
+        assert_eq!(r.foreign_at(12, 100), Err(25));
+        assert!(r.take_passed_foreign());
+        assert!(!r.take_passed_foreign());
+        assert_eq!(r.foreign_at(25, 30), Ok(30));
+        r.forget_foreign_from(12);
+        assert_eq!(r.foreign_at(12, 100), Ok(100));
+        assert_eq!(r.foreign_at(10, 100), Err(12));
+        r.forget_foreign_from(0);
+        assert_eq!(r.foreign_at(0, 100), Ok(100));
     }
 
     #[test]
