@@ -38,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::format::records::{self, ExtentRecord, InodeKind, InodeRecord, Key, Kind, ROOT_INO};
 use crate::format::superblock::{Manifest, ManifestRun, MAX_MANIFEST_PAGES, MAX_MANIFEST_RUNS};
 use crate::format::{node, page_checksum, Node, PagePtr, Superblock, SUPERBLOCK_SLOT};
-use crate::lock::{FileGuard, LockMap, Owner, RESERVE_SPAN};
+use crate::lock::{FileGuard, LockMap, Owner, Reservations, RESERVE_SPAN};
 use crate::storage::{read_exact_at, LockMode, Storage};
 
 pub use alloc::CheckReport;
@@ -872,6 +872,20 @@ impl Engine {
         let sb = self.latest()?;
         let mut got = Vec::new();
         let mut need = want;
+        let claim = |table: &mut Reservations,
+                     start: u64,
+                     len: u64,
+                     need: &mut u64,
+                     got: &mut Vec<(u64, u64)>| {
+            for r in self
+                .locks
+                .claim_pages(table, start, start + len, *need, owner, adopt)?
+            {
+                *need -= r.1;
+                got.push(r);
+            }
+            Ok::<(), Error>(())
+        };
         let root = Child::Clean(sb.root);
         let lo = records::kind_start(records::SYSTEM_INO, Kind::Free);
         let hi = records::kind_end(records::SYSTEM_INO, Kind::Free);
@@ -888,13 +902,7 @@ impl Engine {
                         "free extent {start}+{len} lies outside the container"
                     )));
                 }
-                for r in
-                    self.locks
-                        .claim_pages(&mut table, start, start + len, need, owner, adopt)?
-                {
-                    need -= r.1;
-                    got.push(r);
-                }
+                claim(&mut table, start, len, &mut need, &mut got)?;
                 Ok(need > 0)
             })?;
             if need == 0 || !table.take_passed_foreign() {
@@ -909,13 +917,7 @@ impl Engine {
             tree::visit(self, &root, &lo, Some(&hi), false, &mut |k, v| {
                 let (_, start) = Key::decode(k)?.pending()?;
                 let len = records::decode_count(v)?;
-                for r in
-                    self.locks
-                        .claim_pages(&mut table, start, start + len, need, owner, adopt)?
-                {
-                    need -= r.1;
-                    got.push(r);
-                }
+                claim(&mut table, start, len, &mut need, &mut got)?;
                 Ok(need > 0)
             })?;
         }
