@@ -369,17 +369,9 @@ impl Reservations {
 
     /// Forgets the ranges other opens were seen holding from page `from` on.
     pub fn forget_foreign_from(&mut self, from: u64) {
-        let cut: Vec<(u64, u64)> = self
-            .foreign
-            .range(..)
-            .filter(|&(&fs, &fl)| fs + fl > from)
-            .map(|(&fs, &fl)| (fs, fl))
-            .collect();
-        for (fs, _) in cut {
-            self.foreign.remove(&fs);
-            if fs < from {
-                self.foreign.insert(fs, from - fs);
-            }
+        self.foreign.split_off(&from);
+        if let Some((&fs, fl)) = self.foreign.range_mut(..from).next_back() {
+            *fl = (*fl).min(from - fs);
         }
     }
 
