@@ -16,6 +16,7 @@
 
 mod alloc;
 mod assist;
+mod background_sync;
 mod backup;
 mod cache;
 mod compact;
@@ -29,6 +30,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use assist::{split_parts, Assist};
+use background_sync::BackgroundSync;
 use cache::PageCache;
 use pool::PagePool;
 use sticky::{PinnedState, StateTable, StickyPin};
@@ -63,6 +65,12 @@ pub enum Durability {
 
 /// Pending pages from which a commit looks for ones it may reuse.
 const RECLAIM_MIN: u64 = 32;
+
+/// Pending pages from which a sync just to reuse them is worth it (fewer,
+/// and `off` and `normal` would sync on every commit).
+fn reuse_sync_threshold(page_count: u64) -> u64 {
+    (page_count / 16).max(256)
+}
 
 /// Test-only switches that break the commit protocol on purpose, so the
 /// crash tests can prove they notice (DESIGN §6).
@@ -125,9 +133,12 @@ pub struct Engine {
     durability: AtomicU8,
     busy_timeout_ms: AtomicU64,
     read_only: bool,
-    poisoned: AtomicBool,
+    poisoned: Arc<AtomicBool>,
     /// Highest generation known to be on disk durably.
-    known_durable: AtomicU64,
+    known_durable: Arc<AtomicU64>,
+    /// Runs the syncs that only make freed pages reusable (a file open
+    /// that writes; elsewhere they run inline).
+    background_sync: Option<BackgroundSync>,
     /// Highest generation this open has seen committed.
     published: AtomicU64,
     /// Pages the container file is known to hold at least (it only grows,
@@ -377,6 +388,15 @@ impl Engine {
         torn: Option<Torn>,
     ) -> Engine {
         let pool = std::sync::Mutex::new(PagePool::new(locks.new_owner(), locks.new_owner()));
+        let poisoned = Arc::new(AtomicBool::new(false));
+        let known_durable = Arc::new(AtomicU64::new(0));
+        let background_sync = (!read_only && storage.background_sync()).then(|| {
+            BackgroundSync::new(
+                Arc::clone(&storage),
+                Arc::clone(&known_durable),
+                Arc::clone(&poisoned),
+            )
+        });
         Engine {
             torn,
             pool,
@@ -400,8 +420,9 @@ impl Engine {
             durability: AtomicU8::new(durability_code(durability)),
             busy_timeout_ms: AtomicU64::new(busy_timeout.as_millis() as u64),
             read_only,
-            poisoned: AtomicBool::new(false),
-            known_durable: AtomicU64::new(0),
+            poisoned,
+            known_durable,
+            background_sync,
             published: AtomicU64::new(sb.generation),
             file_pages: AtomicU64::new(0),
             unstarted: Default::default(),
@@ -1122,6 +1143,27 @@ impl Engine {
         result
     }
 
+    /// Makes `latest` durable so that the pages its commits freed can be
+    /// reused: on the background syncer where there is one — this commit
+    /// then reuses nothing yet, the ones after it do once the sync has
+    /// returned — unless so many pages wait (four times what asks for a
+    /// sync) that the container would keep growing while they do;
+    /// otherwise inline.
+    fn sync_for_reuse(&self, latest: u64, pending: u64, page_count: u64) -> Result<()> {
+        if let Some(bg) = &self.background_sync {
+            if bg.request(latest) {
+                if pending >= 4 * reuse_sync_threshold(page_count) {
+                    bg.wait_idle();
+                    self.check_usable()?;
+                }
+                return Ok(());
+            }
+        }
+        self.storage.sync().map_err(|e| self.poison(e))?;
+        self.known_durable.fetch_max(latest, Ordering::AcqRel);
+        Ok(())
+    }
+
     /// The oldest generation a reader of any process may still follow.
     ///
     /// This open's kept pin counts only while a snapshot uses it: a reader
@@ -1151,9 +1193,7 @@ impl Engine {
         // Reuse pages freed by commits no reader can still see, once the
         // commit that freed them is durable (DESIGN §3 rules a and b).
         tx.reap_orphans()?;
-        // A sync just to reuse pages is worth it only once enough are waiting
-        // (otherwise `off` and `normal` would sync on every commit).
-        let worth_a_sync = tx.sb.pending_pages >= (tx.sb.page_count / 16).max(256);
+        let worth_a_sync = tx.sb.pending_pages >= reuse_sync_threshold(tx.sb.page_count);
         let oldest = tx.oldest_pending()?;
         // Finding the oldest pin costs a lock probe: made only when enough
         // pages wait and some of them could be reused now (freed by a durable
@@ -1171,10 +1211,11 @@ impl Engine {
         if oldest.is_some_and(|k| k <= limit && k > self.known_durable.load(Ordering::Acquire))
             && (worth_a_sync || faults.reuse_pages_early)
         {
-            if !faults.reuse_pages_early {
-                self.storage.sync().map_err(|e| self.poison(e))?;
+            if faults.reuse_pages_early {
+                self.known_durable.fetch_max(latest, Ordering::AcqRel);
+            } else {
+                self.sync_for_reuse(latest, tx.sb.pending_pages, tx.sb.page_count)?;
             }
-            self.known_durable.fetch_max(latest, Ordering::AcqRel);
         }
         let durable = if faults.reuse_pages_early {
             latest

@@ -588,6 +588,10 @@ impl Storage for FileStorage {
     fn parallel_reads(&self) -> bool {
         true
     }
+
+    fn background_sync(&self) -> bool {
+        true
+    }
 }
 
 impl Drop for FileStorage {

@@ -101,6 +101,13 @@ pub trait Storage: Send + Sync + 'static {
     fn parallel_reads(&self) -> bool {
         false
     }
+    /// Whether a sync that only lets freed pages be reused may run on a
+    /// helper thread while commits go on. False by default, and where
+    /// operations are numbered (fault injection: the crash and I/O-error
+    /// sweeps cut at every sync, in order).
+    fn background_sync(&self) -> bool {
+        false
+    }
 }
 
 /// Reads exactly `buf.len()` bytes at `offset`; a short read is reported as
