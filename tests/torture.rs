@@ -505,8 +505,11 @@ fn reader_after_overwrites(faults: &str) -> Result<(), String> {
     a.ok(&format!("openfs ro 1000 full {faults}"));
     a.ok("open h victim r");
     a.ok("check h 0 4096 1");
+    // At `full` each commit is durable when it returns, so only pins decide
+    // what the next one reuses (at `off` the sync that allows reuse runs in
+    // the background, and when it returns is up to the disk).
     let mut b = Remote::start("writer", &path);
-    b.ok(&format!("openfs rw 1000 off {faults}"));
+    b.ok(&format!("openfs rw 1000 full {faults}"));
     for i in 0..8 {
         b.ok(&format!("put victim {LEN} {}", 100 + i));
     }
