@@ -5,6 +5,7 @@
 //! `Error::Corrupt` for anything it cannot make sense of and never panics,
 //! never loops without bound and never allocates more than the page it reads.
 
+pub mod checksum;
 pub mod node;
 pub mod records;
 pub mod superblock;
@@ -45,12 +46,12 @@ pub fn valid_page_size(size: u32) -> bool {
 /// the generation that wrote it, so a page read from the wrong place or left
 /// over from another commit fails verification even if its bytes are intact.
 pub fn page_checksum(page: u64, generation: u64, bytes: &[u8]) -> u64 {
-    xxh3::hash64_with_seed(bytes, page ^ generation.rotate_left(32))
+    checksum::xxh3_64(bytes, page ^ generation.rotate_left(32))
 }
 
 /// Checksum of a structure that has no page of its own (superblock slots).
 pub fn struct_checksum(bytes: &[u8]) -> u64 {
-    xxh3::hash64_with_seed(bytes, 0)
+    checksum::xxh3_64(bytes, 0)
 }
 
 /// Where a page lives and what it must contain: the pointer every parent
