@@ -27,6 +27,11 @@ impl<T> SecondUse<T> {
         self.value.get()
     }
 
+    /// Takes the value out, if it was made.
+    pub fn take(&mut self) -> Option<T> {
+        self.value.take()
+    }
+
     /// The value, made now if this is the second ask; `None` at the first.
     pub fn get_or_make(&self, make: impl FnOnce() -> T) -> Option<&T> {
         if let Some(v) = self.value.get() {

@@ -151,7 +151,10 @@ fn unsynced_rewrites_reuse_pages_while_their_sync_runs_in_the_background() {
     // A commit waits for the sync once four times its threshold (256
     // pages at this size) is pending: the container stays within a few
     // thousand pages, whenever the helper's syncs return.
-    assert!(total < 3000, "{ROUNDS} rewrites grew the container to {total} pages");
+    assert!(
+        total < 3000,
+        "{ROUNDS} rewrites grew the container to {total} pages"
+    );
     fs.check().unwrap();
     drop(fs);
     let fs = Fs::open(&path).unwrap();

@@ -28,7 +28,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
+use super::mapped::{DataMap, MAP_AFTER, MAX_MAPPED_READ};
 use super::{LockMode, Storage};
 use crate::error::{Error, Result};
 use crate::lazy::SecondUse;
@@ -69,6 +71,12 @@ pub struct FileStorage {
     /// second read of them ([`FileStorage::header`]; the first is a
     /// `pread`); `None` inside when they cannot be mapped.
     header: SecondUse<Option<HeaderMap>>,
+    /// A read-only shared mapping of the whole container for small reads
+    /// ([`DataMap`]), made by the open's [`MAP_AFTER`]th read; `None`
+    /// inside when the file cannot be mapped.
+    data: OnceLock<Option<DataMap>>,
+    /// Reads so far, until the mapping is made.
+    reads: AtomicU64,
 }
 
 /// The superblock slots (the file's first [`HEADER_BYTES`]) mapped shared
@@ -234,6 +242,8 @@ impl FileStorage {
             writable,
             path: path.to_path_buf(),
             header: SecondUse::new(),
+            data: OnceLock::new(),
+            reads: AtomicU64::new(0),
         }
     }
 
@@ -246,6 +256,23 @@ impl FileStorage {
         self.header
             .get_or_make(|| HeaderMap::new(file))
             .and_then(Option::as_ref)
+    }
+
+    /// The mapping for small reads, made at the [`MAP_AFTER`]th read.
+    fn data_map(&self, file: &File) -> Option<&DataMap> {
+        if let Some(map) = self.data.get() {
+            return map.as_ref();
+        }
+        if self.reads.fetch_add(1, Ordering::Relaxed) < MAP_AFTER {
+            return None;
+        }
+        self.data.get_or_init(|| DataMap::new(file)).as_ref()
+    }
+
+    /// Serves a small read from the mapping; false if it cannot be.
+    fn mapped_read(&self, file: &File, buf: &mut [u8], offset: u64) -> bool {
+        self.data_map(file)
+            .is_some_and(|map| map.copy(buf, offset, || file.metadata().ok().map(|m| m.len())))
     }
 
     /// The open descriptor, or `Closed` in a forked child.
@@ -344,6 +371,9 @@ impl Storage for FileStorage {
             // Past the largest file offset: nothing is there (as in memory).
             return Ok(0);
         }
+        if self.mapped_read(file, buf, offset) {
+            return Ok(buf.len());
+        }
         let mut done = 0;
         while done < buf.len() {
             match file.read_at(&mut buf[done..], offset + done as u64) {
@@ -369,6 +399,21 @@ impl Storage for FileStorage {
     fn read_vectored_at(&self, bufs: &mut [&mut [u8]], offset: u64) -> Result<usize> {
         let file = self.file()?;
         let total: usize = bufs.iter().map(|b| b.len()).sum();
+        if total <= MAX_MAPPED_READ {
+            if let Some(map) = self.data_map(file) {
+                let len = || file.metadata().ok().map(|m| m.len());
+                // The whole span first, so that no part is copied from a
+                // mapping that cannot serve the rest.
+                if map.copy(&mut [], offset + total as u64, len) {
+                    let mut at = offset;
+                    for b in bufs.iter_mut() {
+                        map.copy(b, at, || None);
+                        at += b.len() as u64;
+                    }
+                    return Ok(total);
+                }
+            }
+        }
         const MAX_PARTS: usize = 8;
         if bufs.len() > MAX_PARTS
             || offset
@@ -538,9 +583,11 @@ impl Storage for FileStorage {
     }
 
     fn set_len(&self, len: u64) -> Result<()> {
-        self.writable_file("resizing")?
-            .set_len(len)
-            .map_err(|e| self.io_error("resizing", e))
+        let file = self.writable_file("resizing")?;
+        if let Some(Some(map)) = self.data.get() {
+            map.shrink(len);
+        }
+        file.set_len(len).map_err(|e| self.io_error("resizing", e))
     }
 
     fn read_only(&self) -> bool {
@@ -603,6 +650,12 @@ impl Drop for FileStorage {
             // SAFETY: this process opened the descriptor and nothing closed
             // it; `self.file` is not used after this.
             unsafe { ManuallyDrop::drop(&mut self.file) }
+        } else {
+            // A forked child did not inherit the mappings (`MADV_DONTFORK`):
+            // their addresses may hold the child's own memory by now, which
+            // unmapping them would take away.
+            std::mem::forget(self.data.take());
+            std::mem::forget(self.header.take());
         }
     }
 }
@@ -1000,6 +1053,57 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![OsString::from("c.whefs")]);
+    }
+
+    #[test]
+    fn a_forked_child_that_drops_the_storage_leaves_its_own_memory_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.whefs");
+        let a = created(&path, &[7u8; 8192]);
+        let mut buf = [0u8; 16];
+        for _ in 0..=MAP_AFTER {
+            a.read_at(&mut buf, 4096).unwrap();
+        }
+        a.read_superblocks(&mut [0u8; 1024]).unwrap();
+        a.read_superblocks(&mut [0u8; 1024]).unwrap();
+        let at = a
+            .data
+            .get()
+            .and_then(Option::as_ref)
+            .expect("mapped")
+            .start();
+        // SAFETY: the child maps memory where the parent's mapping is (it
+        // is not inherited), drops the storage, and touches that memory:
+        // an unmap in the drop would kill it. Raw calls only, then _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let p = unsafe {
+                libc::mmap(
+                    at.cast(),
+                    4096,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+                    -1,
+                    0,
+                )
+            };
+            if p != at.cast() {
+                unsafe { libc::_exit(2) };
+            }
+            unsafe { p.cast::<u8>().write_volatile(1) };
+            drop(a);
+            let seen = unsafe { p.cast::<u8>().read_volatile() };
+            unsafe { libc::_exit(if seen == 1 { 0 } else { 3 }) };
+        }
+        let mut status = 0;
+        // SAFETY: waiting for the child forked above.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "child status {status:#x}"
+        );
+        assert_eq!(a.read_at(&mut buf, 4096).unwrap(), 16);
+        assert_eq!(buf, [7u8; 16]);
     }
 
     #[test]

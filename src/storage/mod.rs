@@ -9,6 +9,7 @@
 pub mod fault;
 mod file;
 pub mod fork;
+mod mapped;
 mod memory;
 
 pub use file::{CreateOutcome, FileStorage, NewFile};
