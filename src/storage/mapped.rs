@@ -143,6 +143,7 @@ impl DataMap {
     }
 
     /// Where the mapping starts.
+    #[cfg(test)]
     pub fn start(&self) -> *mut u8 {
         self.ptr.as_ptr()
     }
