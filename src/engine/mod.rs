@@ -737,14 +737,18 @@ impl Engine {
         }
         let mut raw = [0u8; 2 * SUPERBLOCK_SLOT];
         if self.storage.read_superblocks(&mut raw)? == raw.len() {
-            {
+            let newer_slot = {
                 let cache = self.header.read().unwrap_or_else(|p| p.into_inner());
                 if let Some(sb) = cache.sb.as_ref().filter(|_| cache.raw == raw) {
                     return Ok(Arc::clone(sb));
                 }
-            }
+                cache
+                    .sb
+                    .as_ref()
+                    .and_then(|sb| newer_slot(&cache.raw, &raw, sb, self.torn))
+            };
             let (a, b) = raw.split_at(SUPERBLOCK_SLOT);
-            if let Ok(sb) = choose_untorn(a, b, self.torn) {
+            if let Some(sb) = newer_slot.or_else(|| choose_untorn(a, b, self.torn).ok()) {
                 let sb = Arc::new(sb);
                 self.published.fetch_max(sb.generation, Ordering::AcqRel);
                 let mut cache = self.header.write().unwrap_or_else(|p| p.into_inner());
@@ -1387,6 +1391,30 @@ pub fn read_superblock(storage: &dyn Storage) -> Result<Superblock> {
 }
 
 /// [`Superblock::choose`], passing over a slot found torn at open.
+/// The new latest state when only one slot changed since `before` (whose
+/// latest state was `latest`) and it now holds a valid, untorn commit newer
+/// than that: the other slot still holds what it held, which is at most
+/// `latest`, so [`choose_untorn`] would pick this one too, and only one
+/// slot needs decoding (the usual case: one commit since the last look).
+/// `None` sends the caller to [`choose_untorn`].
+fn newer_slot(
+    before: &[u8; 2 * SUPERBLOCK_SLOT],
+    now: &[u8; 2 * SUPERBLOCK_SLOT],
+    latest: &Superblock,
+    torn: Option<Torn>,
+) -> Option<Superblock> {
+    let (old_a, old_b) = before.split_at(SUPERBLOCK_SLOT);
+    let (a, b) = now.split_at(SUPERBLOCK_SLOT);
+    let changed = match (old_a == a, old_b == b) {
+        (true, false) => b,
+        (false, true) => a,
+        _ => return None,
+    };
+    Superblock::decode(changed)
+        .ok()
+        .filter(|sb| sb.generation > latest.generation && !torn.is_some_and(|t| t.is(sb)))
+}
+
 fn choose_untorn(a: &[u8], b: &[u8], torn: Option<Torn>) -> Result<Superblock> {
     let keep = |r: Result<Superblock>| match r {
         Ok(sb) if torn.is_some_and(|t| t.is(&sb)) => {
@@ -1701,5 +1729,50 @@ impl<'e> Tx<'e> {
             InodeKind::Dir => &mut self.sb.dirs,
         };
         *c = c.saturating_add_signed(delta);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slots(a: &Superblock, b: &Superblock) -> [u8; 2 * SUPERBLOCK_SLOT] {
+        let mut raw = [0u8; 2 * SUPERBLOCK_SLOT];
+        raw[..SUPERBLOCK_SLOT].copy_from_slice(&a.encode());
+        raw[SUPERBLOCK_SLOT..].copy_from_slice(&b.encode());
+        raw
+    }
+
+    fn state(generation: u64) -> Superblock {
+        let image = new_container_image(4096, "t", 1);
+        let (a, b) = image[..2 * SUPERBLOCK_SLOT].split_at(SUPERBLOCK_SLOT);
+        let mut sb = Superblock::decode(a)
+            .or_else(|_| Superblock::decode(b))
+            .unwrap();
+        sb.generation = generation;
+        sb.root.generation = generation;
+        sb
+    }
+
+    #[test]
+    fn decoding_the_one_changed_slot_agrees_with_choosing_between_both() {
+        let (g4, g5, g6) = (state(4), state(5), state(6));
+        let before = slots(&g4, &g5);
+        let now = slots(&g6, &g5);
+        let (a, b) = now.split_at(SUPERBLOCK_SLOT);
+        let chosen = choose_untorn(a, b, None).unwrap();
+        let fast = newer_slot(&before, &now, &g5, None).expect("one slot changed");
+        assert_eq!(
+            (fast.generation, fast.root),
+            (chosen.generation, chosen.root)
+        );
+        // A torn commit in the changed slot, both slots changed, a changed
+        // slot that does not decode, or one no newer: the full choice.
+        assert!(newer_slot(&before, &now, &g5, Some(Torn::of(&g6))).is_none());
+        assert!(newer_slot(&before, &slots(&g6, &state(7)), &g5, None).is_none());
+        let mut torn_bytes = now;
+        torn_bytes[100] ^= 1;
+        assert!(newer_slot(&before, &torn_bytes, &g5, None).is_none());
+        assert!(newer_slot(&now, &slots(&g4, &g5), &g6, None).is_none());
     }
 }
