@@ -406,11 +406,16 @@ impl Storage for FileStorage {
                 // mapping that cannot serve the rest.
                 if map.copy(&mut [], offset + total as u64, len) {
                     let mut at = offset;
+                    let mut whole = true;
                     for b in bufs.iter_mut() {
-                        map.copy(b, at, || None);
+                        // Fails only if a compaction of this open lowered
+                        // the bound meanwhile: then the kernel decides.
+                        whole &= map.copy(b, at, || None);
                         at += b.len() as u64;
                     }
-                    return Ok(total);
+                    if whole {
+                        return Ok(total);
+                    }
                 }
             }
         }
