@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io;
+use std::sync::Arc;
 
 use crate::engine::Durability;
 use crate::engine::{self, tree, Snapshot, Tx};
@@ -150,7 +151,7 @@ struct Base {
     snap: Snapshot,
     rec: InodeRecord,
     /// The last extent looked up, to make sequential reads cheap.
-    last_extent: std::cell::RefCell<Option<(u64, ExtentRecord)>>,
+    last_extent: std::cell::RefCell<Option<(u64, Arc<ExtentRecord>)>>,
 }
 
 thread_local! {
@@ -166,7 +167,11 @@ impl Base {
     }
 
     /// A base that already knows one extent of the file.
-    fn with_extent(snap: Snapshot, rec: InodeRecord, extent: Option<(u64, ExtentRecord)>) -> Base {
+    fn with_extent(
+        snap: Snapshot,
+        rec: InodeRecord,
+        extent: Option<(u64, Arc<ExtentRecord>)>,
+    ) -> Base {
         Base {
             snap,
             rec,
@@ -201,7 +206,7 @@ impl Base {
             Some((start, ext)) if index < start.saturating_add(ext.count()) => {
                 let i = (index - start) as usize;
                 let found = (ext.first.saturating_add(i as u64), ext.checksums[i]);
-                *self.last_extent.borrow_mut() = Some((start, ext));
+                *self.last_extent.borrow_mut() = Some((start, Arc::new(ext)));
                 Ok(Some(found))
             }
             _ => Ok(None),

@@ -28,7 +28,7 @@
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::format::checksum::xxh3_64;
 
@@ -53,8 +53,9 @@ pub(crate) struct Resolved {
     pub ino: u64,
     pub rec: InodeRecord,
     /// The extent holding the file's first page, with the file page it
-    /// starts at, when the file has one.
-    pub first_extent: Option<(u64, ExtentRecord)>,
+    /// starts at, when the file has one (shared: a hit hands it out
+    /// without copying its checksums).
+    pub first_extent: Option<(u64, Arc<ExtentRecord>)>,
 }
 
 impl Resolved {

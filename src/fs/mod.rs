@@ -947,7 +947,7 @@ impl Fs {
         };
         let (ino, rec) = resolve(&view, path)?;
         let first_extent = if rec.kind == InodeKind::File && rec.inline.is_none() && rec.size > 0 {
-            first_extent(&view, ino)?
+            first_extent(&view, ino)?.map(|(start, ext)| (start, Arc::new(ext)))
         } else {
             None
         };
