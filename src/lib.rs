@@ -24,6 +24,7 @@ mod format;
 mod fs;
 mod lazy;
 mod lock;
+mod mixhash;
 pub mod storage;
 
 #[cfg(feature = "fault-switches")]

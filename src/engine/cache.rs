@@ -7,11 +7,11 @@
 //! the tree stays while nodes of old generations age out.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::format::{Node, PagePtr};
+use crate::mixhash::BuildMixHasher;
 
 const SHARDS: usize = 16;
 
@@ -29,29 +29,9 @@ struct Slot {
     referenced: AtomicBool,
 }
 
-/// A multiply-rotate hash for page pointers: they are not chosen by an
-/// attacker in a way that matters (a collision costs a probe, not safety),
-/// and SipHash cost more than the lookup itself.
-#[derive(Default)]
-struct PtrHasher(u64);
-
-impl Hasher for PtrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u64(&mut self, x: u64) {
-        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-}
-
 #[derive(Default)]
 struct Shard {
-    index: HashMap<PagePtr, usize, BuildHasherDefault<PtrHasher>>,
+    index: HashMap<PagePtr, usize, BuildMixHasher>,
     slots: Vec<Slot>,
     hand: usize,
 }

@@ -20,21 +20,22 @@
 //!
 //! A path is hashed once per lookup: XXH3 with the open's random seed
 //! picks the shard (from its middle bits) and is the key of the shard's
-//! table (which uses its low and top bits), and the entry keeps the path,
+//! table (mixed again there by the crate's [`crate::mixhash`] hasher, one
+//! multiply), and the entry keeps the path,
 //! compared on a hit. Two paths of one hash share a slot, the later one
 //! replacing the earlier: a miss, never a wrong answer. (SipHash, std's
 //! default, hashed each path twice and was a tenth of a cached read.)
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
 use crate::format::checksum::xxh3_64;
-
 use crate::format::records::{ExtentRecord, InodeRecord};
 use crate::format::PagePtr;
 use crate::lazy::SecondUse;
+use crate::mixhash::BuildMixHasher;
 
 const SHARDS: usize = 64;
 /// Memory the memo may use, all shards together: about 130,000 paths of
@@ -70,32 +71,11 @@ impl Resolved {
     }
 }
 
-/// The hasher of a table keyed by a hash already made: the key itself.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u64` keys are hashed here; anything else still hashes.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8)) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 #[derive(Default)]
 struct Shard {
     root: Option<PagePtr>,
     /// By the path's hash: the path and what it resolved to.
-    paths: HashMap<u64, (Box<str>, Resolved), BuildHasherDefault<Prehashed>>,
+    paths: HashMap<u64, (Box<str>, Resolved), BuildMixHasher>,
     bytes: usize,
 }
 
