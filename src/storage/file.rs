@@ -272,7 +272,7 @@ impl FileStorage {
     /// Serves a small read from the mapping; false if it cannot be.
     fn mapped_read(&self, file: &File, buf: &mut [u8], offset: u64) -> bool {
         self.data_map(file)
-            .is_some_and(|map| map.copy(buf, offset, || file.metadata().ok().map(|m| m.len())))
+            .is_some_and(|map| map.copy(buf, offset, || length_now(file)))
     }
 
     /// The open descriptor, or `Closed` in a forked child.
@@ -401,10 +401,9 @@ impl Storage for FileStorage {
         let total: usize = bufs.iter().map(|b| b.len()).sum();
         if total <= MAX_MAPPED_READ {
             if let Some(map) = self.data_map(file) {
-                let len = || file.metadata().ok().map(|m| m.len());
                 // The whole span first, so that no part is copied from a
                 // mapping that cannot serve the rest.
-                if map.copy(&mut [], offset + total as u64, len) {
+                if map.covers(offset, total, || length_now(file)) {
                     let mut at = offset;
                     let mut whole = true;
                     for b in bufs.iter_mut() {
@@ -663,6 +662,12 @@ impl Drop for FileStorage {
             std::mem::forget(self.header.take());
         }
     }
+}
+
+/// The file's length now, for a mapping asked about bytes past the length
+/// it last saw; `None` if it cannot be had (the read then uses `pread`).
+fn length_now(file: &File) -> Option<u64> {
+    file.metadata().ok().map(|m| m.len())
 }
 
 fn lock_type(mode: LockMode) -> libc::c_short {

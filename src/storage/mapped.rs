@@ -97,39 +97,40 @@ impl DataMap {
         })
     }
 
+    /// Whether `offset..offset + len` lies inside the file as last seen
+    /// (`file_len` is asked for when it lies past that, and may extend it).
+    pub fn covers(&self, offset: u64, len: usize, file_len: impl FnOnce() -> Option<u64>) -> bool {
+        let Some(end) = offset.checked_add(len as u64) else {
+            return false;
+        };
+        if end <= self.valid.load(Ordering::Acquire) {
+            return true;
+        }
+        if end > self.reserved {
+            return false;
+        }
+        let Some(len) = file_len() else {
+            return false;
+        };
+        self.valid
+            .fetch_max(len.min(self.reserved), Ordering::AcqRel);
+        end <= self.valid.load(Ordering::Acquire)
+    }
+
     /// Copies the bytes at `offset..offset + buf.len()` into `buf` if they
-    /// lie inside the file as last seen (`file_len` is asked for when they
-    /// lie past it, and may extend it); false if they cannot be served
-    /// from the mapping.
+    /// lie inside the file ([`DataMap::covers`]); false if they cannot be
+    /// served from the mapping.
     pub fn copy(
         &self,
         buf: &mut [u8],
         offset: u64,
         file_len: impl FnOnce() -> Option<u64>,
     ) -> bool {
-        if buf.len() > MAX_MAPPED_READ {
+        if buf.len() > MAX_MAPPED_READ || !self.covers(offset, buf.len(), file_len) {
             return false;
         }
-        let Some(end) = offset.checked_add(buf.len() as u64) else {
-            return false;
-        };
-        if end > self.valid.load(Ordering::Acquire) {
-            if end > self.reserved {
-                return false;
-            }
-            match file_len() {
-                Some(len) => {
-                    self.valid
-                        .fetch_max(len.min(self.reserved), Ordering::AcqRel);
-                }
-                None => return false,
-            }
-            if end > self.valid.load(Ordering::Acquire) {
-                return false;
-            }
-        }
-        // SAFETY: `offset..end` lies inside the reservation and inside the
-        // file (the module invariant), so the pages are mapped and backed;
+        // SAFETY: the bytes lie inside the reservation and inside the file
+        // (the module invariant), so the pages are mapped and backed;
         // `buf` is an exclusive borrow of its own memory, which cannot
         // overlap a read-only mapping.
         unsafe {
