@@ -1163,7 +1163,7 @@ impl Engine {
                 return Ok(());
             }
         }
-        self.storage.sync().map_err(|e| self.poison(e))?;
+        self.sync_or_poison()?;
         self.known_durable.fetch_max(latest, Ordering::AcqRel);
         Ok(())
     }
